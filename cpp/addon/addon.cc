@@ -1,0 +1,18 @@
+// The hako Node addon: the system calls TypeScript cannot make itself.
+// Reached only through src/native.ts.
+#include <napi.h>
+
+#include "common/version.h"
+#include "files.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("version", Napi::String::New(env, HAKO_VERSION));
+  hako::RegisterFiles(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(hako, Init)

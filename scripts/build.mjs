@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// npm run build: validators, native code, the JavaScript bundle, and dist/hako (a Node 24
+// single-executable application holding the bundle, its V8 code cache, the addon and hako-init).
+//   node scripts/build.mjs            everything
+//   node scripts/build.mjs --js       validators + bundle only (quick iteration with bin/hako)
+//   node scripts/build.mjs --no-strip keep the symbols of the embedded node binary
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const args = new Set(process.argv.slice(2));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const release = join(root, 'build', 'Release');
+const dist = join(root, 'dist');
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+function run(cmd, argv, opts = {}) {
+  execFileSync(cmd, argv, { cwd: root, stdio: 'inherit', ...opts });
+}
+
+function step(name, fn) {
+  const t0 = performance.now();
+  fn();
+  console.log(`build: ${name} (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
+}
+
+function gitCommit() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function node24() {
+  const arch = { x64: 'x64', arm64: 'arm64' }[process.arch];
+  const candidates = [];
+  if (arch) {
+    try {
+      candidates.push(join(dirname(require.resolve(`node-linux-${arch}/package.json`)), 'bin', 'node'));
+    } catch {}
+  }
+  if (process.versions.node.split('.')[0] === '24') candidates.push(process.execPath);
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`no Node 24 binary: install the optional dependency node-linux-${process.arch} (npm ci)`);
+  return found;
+}
+
+async function bundle() {
+  const esbuild = await import('esbuild');
+  mkdirSync(dist, { recursive: true });
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: ['src/entry.ts'],
+    outfile: join(dist, 'hako.cjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    minify: true,
+    legalComments: 'none',
+    define: {
+      'import.meta.url': '__import_meta_url',
+      HAKO_VERSION: JSON.stringify(pkg.version),
+      HAKO_COMMIT: JSON.stringify(gitCommit()),
+    },
+    banner: { js: "const __import_meta_url=require('url').pathToFileURL(__filename).href;" },
+    logLevel: 'warning',
+  });
+}
+
+function singleExecutable() {
+  const node = node24();
+  const blob = join(root, 'build', 'sea.blob');
+  const config = join(root, 'build', 'sea-config.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      main: join(dist, 'hako.cjs'),
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useCodeCache: true,
+      useSnapshot: false,
+      assets: { 'hako.node': join(release, 'hako.node'), 'hako-init': join(release, 'hako-init') },
+    }),
+  );
+  run(node, ['--experimental-sea-config', config]);
+  const tmp = join(dist, 'hako.tmp');
+  rmSync(tmp, { force: true });
+  copyFileSync(node, tmp);
+  chmodSync(tmp, 0o755);
+  // Symbols and debug info only: the dynamic symbol table stays, addons link against it.
+  if (!args.has('--no-strip')) run('strip', ['--strip-debug', '--strip-unneeded', tmp]);
+  run(process.execPath, [require.resolve('postject/dist/cli.js'), tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  renameSync(tmp, join(dist, 'hako'));
+  console.log(`build: dist/hako is ${(statSync(join(dist, 'hako')).size / 1048576).toFixed(1)} MiB`);
+}
+
+step('validators', () => run(process.execPath, ['scripts/gen-validators.mjs']));
+if (!args.has('--js')) step('native (cmake-js)', () => run(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'build', '--out', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] }));
+const t0 = performance.now();
+await bundle();
+console.log(`build: bundle (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
+if (!args.has('--js')) step('single executable', singleExecutable);

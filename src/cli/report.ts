@@ -1,0 +1,24 @@
+// The one place errors become output and exit codes, as runc does it.
+import { HakoError, UnknownCommandError, UsageError } from '../errors.js';
+import type { Logger } from './log.js';
+
+/** Log a fatal error; with --log, also print the bare message on stderr. Returns the exit code. */
+export function reportFailure(log: Logger, message: string, exitCode = 1): number {
+  log.error(message);
+  if (log.toFile) process.stderr.write(message + '\n');
+  return exitCode;
+}
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof HakoError) return err.exitCode;
+  if (err instanceof UnknownCommandError) return 3;
+  if (err instanceof UsageError) return 1;
+  return 1;
+}
+
+/** An unexpected exception: never a stack trace for the user, unless --debug. */
+export function messageOf(err: unknown, debug: boolean): string {
+  if (err instanceof HakoError || err instanceof UsageError || err instanceof UnknownCommandError) return err.message;
+  if (err instanceof Error) return debug && err.stack ? err.stack : err.message;
+  return String(err);
+}

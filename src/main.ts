@@ -1,0 +1,109 @@
+// hako's entry point: parse, dispatch to one command module, turn errors into runc's output.
+import { resolve } from 'node:path';
+import { UsageError } from './errors.js';
+import { parseArgv, type FlagValues, type Parsed } from './cli/argv.js';
+import type { CommandContext } from './cli/context.js';
+import { Logger } from './cli/log.js';
+import { exitCodeFor, messageOf, reportFailure } from './cli/report.js';
+import { HakoError } from './errors.js';
+import { versionText } from './version.js';
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: Parsed;
+  try {
+    parsed = parseArgv(argv);
+  } catch (err) {
+    return usageFailure(err, argv);
+  }
+  let log: Logger;
+  try {
+    log = new Logger(loggerOptions(parsed.globals));
+  } catch (err) {
+    return reportFailure(new Logger({}), messageOf(err, false), exitCodeFor(err));
+  }
+  try {
+    return await dispatch(parsed, log);
+  } catch (err) {
+    return reportFailure(log, messageOf(err, log.debugEnabled), exitCodeFor(err));
+  } finally {
+    log.close();
+  }
+}
+
+async function dispatch(parsed: Parsed, log: Logger): Promise<number> {
+  if (parsed.kind === 'version') {
+    process.stdout.write(versionText());
+    return 0;
+  }
+  if (parsed.kind === 'help') {
+    const { renderHelp } = await import('./cli/help.js');
+    process.stdout.write(await renderHelp(parsed.command, versionText()));
+    return 0;
+  }
+  const ctx: CommandContext = {
+    ...stateRoot(parsed.globals),
+    globals: parsed.globals,
+    flags: parsed.flags,
+    args: parsed.args,
+    log,
+  };
+  const mod = await parsed.command.load();
+  const code = await mod.run(ctx);
+  return typeof code === 'number' ? code : 0;
+}
+
+function loggerOptions(globals: FlagValues): { path?: string; format?: string; debug?: boolean } {
+  return {
+    path: typeof globals.log === 'string' ? globals.log : undefined,
+    format: typeof globals['log-format'] === 'string' ? globals['log-format'] : undefined,
+    debug: globals.debug === true,
+  };
+}
+
+// runc: /run/runc as root; $XDG_RUNTIME_DIR/runc for an unprivileged caller; an explicit --root made absolute, "/" refused.
+function stateRoot(globals: FlagValues): { root: string; rootExplicit: boolean } {
+  const given = globals.root;
+  if (typeof given === 'string') {
+    const root = resolve(given);
+    if (root === '/') throw new HakoError('option --root argument should not be set to /');
+    return { root, rootExplicit: true };
+  }
+  const xdg = process.env.XDG_RUNTIME_DIR;
+  if (process.geteuid?.() !== 0 && xdg) return { root: resolve(xdg, 'hako'), rootExplicit: false };
+  return { root: '/run/hako', rootExplicit: false };
+}
+
+// "Incorrect Usage." and the command's help on stdout, the error through the logger on stderr.
+async function usageFailure(err: unknown, argv: string[]): Promise<number> {
+  const log = safeLogger(argv);
+  if (err instanceof UsageError) {
+    const { renderHelp } = await import('./cli/help.js');
+    const { findCommand } = await import('./cli/table.js');
+    const head = err.detail ? `Incorrect Usage: ${err.detail}` : 'Incorrect Usage.';
+    const command = err.command ? findCommand(err.command) : undefined;
+    process.stdout.write(`${head}\n\n${await renderHelp(command, versionText())}`);
+  }
+  const code = reportFailure(log, messageOf(err, false), exitCodeFor(err));
+  log.close();
+  return code;
+}
+
+// The usage error may be in the global flags themselves: take --log/--log-format only if they parse.
+function safeLogger(argv: string[]): Logger {
+  const opts: { path?: string; format?: string } = {};
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--?(log|log-format)(?:=(.*))?$/.exec(argv[i]!);
+    if (!m) {
+      if (!argv[i]!.startsWith('-')) break;
+      continue;
+    }
+    const value = m[2] ?? argv[i + 1];
+    if (m[1] === 'log') opts.path = value;
+    else opts.format = value;
+  }
+  try {
+    return new Logger(opts);
+  } catch {
+    return new Logger({});
+  }
+}

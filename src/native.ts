@@ -1,0 +1,89 @@
+// The only module that touches the addon. In the single executable the addon and
+// hako-init are SEA assets: the addon is written to an anonymous file and dlopen'ed
+// through /proc/self/fd; in development they are read from build/Release.
+import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as sea from 'node:sea';
+import { HakoError } from './errors.js';
+
+export interface Addon {
+  version: string;
+  /** flock(2); false when nonblocking and the lock is held elsewhere */
+  flock(fd: number, exclusive: boolean, nonblocking: boolean): boolean;
+  mkfifo(path: string, mode: number): void;
+  /** a memfd holding bytes, sealed with SEAL_SEAL|SHRINK|GROW|WRITE (and EXEC where known) */
+  sealedCopy(name: string, bytes: Uint8Array): number;
+  /** F_GET_SEALS of fd */
+  seals(fd: number): number;
+}
+
+export const SEALS = { SEAL: 0x1, SHRINK: 0x2, GROW: 0x4, WRITE: 0x8, EXEC: 0x20 } as const;
+
+// open(dir, O_TMPFILE|O_RDWR): an unnamed file that vanishes with its last fd.
+const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
+
+let addon: Addon | undefined;
+
+export function native(): Addon {
+  addon ??= loadAddon();
+  return addon;
+}
+
+/** Where the development build keeps the addon and hako-init (one level above src/ and dist/). */
+export function devBuildDir(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', 'build', 'Release');
+}
+
+function loadAddon(): Addon {
+  const mod = { exports: {} as Addon };
+  if (sea.isSea()) {
+    const fd = anonymousFileWith(new Uint8Array(sea.getRawAsset('hako.node') as ArrayBuffer));
+    try {
+      process.dlopen(mod, `/proc/self/fd/${fd}`);
+    } finally {
+      closeSync(fd);
+    }
+  } else {
+    const file = join(devBuildDir(), 'hako.node');
+    try {
+      process.dlopen(mod, file);
+    } catch (err) {
+      throw new HakoError(`load addon ${file}: ${(err as Error).message} (run npm run build)`, { path: file });
+    }
+  }
+  return mod.exports;
+}
+
+function anonymousFileWith(bytes: Uint8Array): number {
+  let lastError: unknown;
+  for (const dir of ['/dev/shm', tmpdir()]) {
+    let fd = -1;
+    try {
+      fd = openSync(dir, O_TMPFILE | constants.O_RDWR, 0o700);
+      writeSync(fd, bytes);
+      return fd;
+    } catch (err) {
+      if (fd >= 0) closeSync(fd);
+      lastError = err;
+    }
+  }
+  throw new HakoError(`write the embedded addon to an anonymous file: ${(lastError as Error).message}`);
+}
+
+/** The bytes of hako-init: the SEA asset, or the development build. */
+export function initBinary(): Uint8Array {
+  if (sea.isSea()) return new Uint8Array(sea.getRawAsset('hako-init') as ArrayBuffer);
+  const file = join(devBuildDir(), 'hako-init');
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new HakoError(`read ${file}: ${(err as Error).message} (run npm run build)`, { path: file });
+  }
+}
+
+/** A sealed, executable memfd copy of hako-init; exec it through /proc/self/fd/N. */
+export function sealedInit(): number {
+  return native().sealedCopy('hako-init', initBinary());
+}
