@@ -37,6 +37,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "json.h"
 
 extern char** environ;
@@ -46,21 +47,6 @@ namespace {
 
 // ---------------------------------------------------------------------------
 // Small helpers: fds, files, strings.
-
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
 
 std::string errno_name(int err) {
   const char* name = strerrorname_np(err);
@@ -73,8 +59,8 @@ std::string errno_name(int err) {
 // Reads a whole (usually /proc) file. Returns 0 or the errno of the failure.
 int read_file(const char* path, std::string& out) {
   out.clear();
-  UniqueFd fd(open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return errno;
+  hako::unique_fd fd(open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd) return errno;
   char buf[4096];
   for (;;) {
     ssize_t n = read(fd.get(), buf, sizeof buf);
@@ -715,8 +701,8 @@ void section_write(JsonWriter& j, const std::vector<std::string>& paths) {
     j.key(path);
     j.begin_object();
     bool existed = access(path.c_str(), F_OK) == 0;
-    UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644));
-    if (!fd.valid()) {
+    hako::unique_fd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644));
+    if (!fd) {
       j.field("ok", false);
       j.field("error", errno_name(errno));
     } else {
