@@ -1,0 +1,177 @@
+// The executable's contract: version, help, usage errors, exit codes, error output and logs.
+import t from 'tap';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hako } from '../helpers/hako.js';
+
+const TEXT_ERROR = /^time="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ" level=error msg="(.*)"\n$/;
+
+function tempDir(t: { teardown(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hako-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test('--version: hako version X.Y.Z, commit:, spec: 1.3.0', async (t) => {
+  for (const flag of ['--version', '-v', '-version']) {
+    const r = hako([flag]);
+    t.equal(r.status, 0);
+    const lines = r.stdout.trimEnd().split('\n');
+    t.match(lines[0], /^hako version \d+\.\d+\.\d+/);
+    t.match(lines[1], /^commit: \S+$/);
+    t.equal(lines[2], 'spec: 1.3.0');
+    t.equal(r.stderr, '');
+  }
+});
+
+t.test('help: global, per command, help <cmd>, no arguments', async (t) => {
+  for (const argv of [['--help'], ['-h'], []]) {
+    const r = hako(argv);
+    t.equal(r.status, 0, argv.join(' '));
+    for (const cmd of ['spec', 'state', 'features', 'validate']) t.match(r.stdout, new RegExp(`hako ${cmd}`));
+    t.match(r.stdout, /--root/);
+    t.notMatch(r.stdout, /self-test/, 'hidden commands stay hidden');
+    t.equal(r.stderr, '');
+  }
+  for (const argv of [['state', '--help'], ['state', '-h'], ['help', 'state'], ['--root', '/x', 'state', '-help']]) {
+    const r = hako(argv);
+    t.equal(r.status, 0, argv.join(' '));
+    t.match(r.stdout, /hako state <container-id>/);
+    t.equal(r.stderr, '');
+  }
+  const spec = hako(['spec', '--help']);
+  t.match(spec.stdout, /--bundle/);
+  t.match(spec.stdout, /--rootless/);
+});
+
+t.test('wrong number of arguments: Incorrect Usage + help on stdout, error on stderr, exit 1', async (t) => {
+  const r = hako(['state']);
+  t.equal(r.status, 1);
+  t.match(r.stdout, /^Incorrect Usage\.\n\n/);
+  t.match(r.stdout, /hako state <container-id>/);
+  t.match(r.stderr, TEXT_ERROR);
+  t.equal(TEXT_ERROR.exec(r.stderr)![1], 'hako: \\"state\\" requires exactly 1 argument(s)');
+});
+
+t.test('unknown flags: Incorrect Usage: flag provided but not defined, exit 1', async (t) => {
+  let r = hako(['state', '--bogus', 'x']);
+  t.equal(r.status, 1);
+  t.match(r.stdout, /^Incorrect Usage: flag provided but not defined: -bogus\n/);
+  t.match(r.stdout, /hako state/);
+  t.equal(TEXT_ERROR.exec(r.stderr)?.[1], 'flag provided but not defined: -bogus');
+  r = hako(['--bogus', 'state', 'x']);
+  t.equal(r.status, 1);
+  t.match(r.stdout, /^Incorrect Usage: flag provided but not defined: -bogus\n/);
+});
+
+t.test('unknown command: exit 3', async (t) => {
+  const r = hako(['frobnicate']);
+  t.equal(r.status, 3);
+  t.equal(r.stdout, '');
+  t.equal(TEXT_ERROR.exec(r.stderr)?.[1], "No help topic for 'frobnicate'");
+});
+
+t.test('state of a missing container: exit 1, runc wording, text or json', async (t) => {
+  const root = tempDir(t);
+  let r = hako(['--root', root, 'state', 'nope']);
+  t.equal(r.status, 1);
+  t.equal(r.stdout, '');
+  t.equal(TEXT_ERROR.exec(r.stderr)?.[1], 'container does not exist');
+  r = hako(['--root', root, '--log-format', 'json', 'state', 'nope']);
+  t.equal(r.status, 1);
+  const line = JSON.parse(r.stderr);
+  t.same(Object.keys(line), ['level', 'msg', 'time']);
+  t.equal(line.level, 'error');
+  t.equal(line.msg, 'container does not exist');
+  r = hako(['--root', root, 'state', 'a b']);
+  t.equal(TEXT_ERROR.exec(r.stderr)?.[1], 'invalid container ID format');
+  r = hako(['--root', root, 'state', '..']);
+  t.equal(TEXT_ERROR.exec(r.stderr)?.[1], 'invalid container ID format');
+});
+
+t.test('--log FILE --log-format json: one error line appended, bare message on stderr', async (t) => {
+  const dir = tempDir(t);
+  const log = join(dir, 'log.json');
+  for (let i = 0; i < 2; i++) {
+    const r = hako(['--root', dir, '--log', log, '--log-format=json', 'state', 'nope']);
+    t.equal(r.status, 1);
+    t.equal(r.stderr, 'container does not exist\n');
+  }
+  const lines = readFileSync(log, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+  t.equal(lines.length, 2);
+  for (const l of lines) {
+    t.equal(l.level, 'error');
+    t.equal(l.msg, 'container does not exist');
+    t.match(l.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  }
+});
+
+t.test('--log-format other than text or json is refused', async (t) => {
+  const r = hako(['--log-format', 'xml', 'state', 'x']);
+  t.equal(r.status, 1);
+  t.equal(TEXT_ERROR.exec(r.stderr)?.[1], 'invalid log-format: xml');
+});
+
+t.test('--root / is refused; --criu, --systemd-cgroup, --rootless, --debug are accepted', async (t) => {
+  let r = hako(['--root', '/', 'state', 'x']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /should not be set to \//);
+  const root = tempDir(t);
+  r = hako(['--criu', 'criu', '--systemd-cgroup', '--rootless=false', '--debug', '--root', root, 'state', 'x']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /container does not exist/);
+});
+
+t.test('spec: writes config.json once, refuses to overwrite', async (t) => {
+  const dir = tempDir(t);
+  let r = hako(['spec'], { cwd: dir });
+  t.equal(r.status, 0);
+  t.equal(r.stdout, '');
+  t.equal(r.stderr, '');
+  const text = readFileSync(join(dir, 'config.json'), 'utf8');
+  t.match(text, /^\{\n\t"ociVersion": "1\.3\.0",/);
+  t.notMatch(text, /\n$/, 'no trailing newline, as runc');
+  const spec = JSON.parse(text);
+  t.same(spec.process.args, ['sh']);
+  t.equal(spec.root.path, 'rootfs');
+  r = hako(['spec'], { cwd: dir });
+  t.equal(r.status, 1);
+  t.equal(TEXT_ERROR.exec(r.stderr)?.[1], 'File config.json exists. Remove it first');
+});
+
+t.test('spec --rootless -b DIR: user namespace mapping the caller', async (t) => {
+  const dir = tempDir(t);
+  const r = hako(['spec', '--rootless', '-b', dir]);
+  t.equal(r.status, 0);
+  const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  t.ok(spec.linux.namespaces.some((n: { type: string }) => n.type === 'user'));
+  t.notOk(spec.linux.namespaces.some((n: { type: string }) => n.type === 'network'));
+  t.same(spec.linux.uidMappings, [{ containerID: 0, hostID: process.geteuid!(), size: 1 }]);
+  const missing = hako(['spec', '-b', join(dir, 'nope')]);
+  t.equal(missing.status, 1);
+  t.match(TEXT_ERROR.exec(missing.stderr)?.[1], /^chdir .*nope: no such file or directory$/);
+});
+
+t.test('features: OCI features JSON, 4-space indent, trailing newline, truthful', async (t) => {
+  const r = hako(['features']);
+  t.equal(r.status, 0);
+  t.equal(r.stderr, '');
+  t.match(r.stdout, /^\{\n {4}"ociVersionMin": "1\.0\.0",\n/);
+  t.match(r.stdout, /\}\n$/);
+  const f = JSON.parse(r.stdout);
+  t.equal(f.ociVersionMax, '1.3.0');
+  t.type(f.linux, 'object');
+  t.same(f.hooks, [], 'no hooks until hako runs them');
+  t.equal(f.linux.seccomp.enabled, false, 'no seccomp until hako applies it');
+  t.equal(f.linux.mountExtensions.idmap.enabled, false);
+});
+
+t.test('self-test: the embedded addon loads and hako-init runs from a sealed memfd', async (t) => {
+  const r = hako(['self-test']);
+  t.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  t.match(report.init, /^hako-init \d+\.\d+\.\d+/);
+  t.match(report.addon, /^\d+\.\d+\.\d+/);
+  t.ok(Number(report.seals) & 0xf, 'seal, shrink, grow and write seals are set');
+});
