@@ -4,7 +4,7 @@
 //   node scripts/build.mjs            everything
 //   node scripts/build.mjs --js       validators + bundle only (quick iteration with bin/hako)
 //   node scripts/build.mjs --no-strip keep the symbols of the embedded node binary
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -95,9 +95,17 @@ function singleExecutable() {
   chmodSync(tmp, 0o755);
   // Symbols and debug info only: the dynamic symbol table stays, addons link against it.
   if (!args.has('--no-strip')) run('strip', ['--strip-debug', '--strip-unneeded', tmp]);
-  run(process.execPath, [require.resolve('postject/dist/cli.js'), tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+  // postject warns once per note section it cannot name ("Can't find string offset for
+  // section name '.note…'"): harmless, so only other lines are shown.
+  const res = spawnSync(process.execPath, [require.resolve('postject/dist/cli.js'), tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], {
+    cwd: root,
+    encoding: 'utf8',
   });
+  const noise = /^(warning: Can't find string offset for section name '\.note[^']*'|Start injection of NODE_SEA_BLOB.*|💉.*)$/u;
+  const plain = `${res.stdout}\n${res.stderr}`.replace(/\x1b\[[0-9;]*m/g, '');
+  const shown = plain.split('\n').filter((l) => l.trim() && !noise.test(l));
+  if (shown.length) console.log(shown.join('\n'));
+  if (res.status !== 0) throw new Error(`postject failed with status ${res.status}`);
   renameSync(tmp, join(dist, 'hako'));
   console.log(`build: dist/hako is ${(statSync(join(dist, 'hako')).size / 1048576).toFixed(1)} MiB`);
 }

@@ -37,39 +37,41 @@ export function devBuildDir(): string {
 }
 
 function loadAddon(): Addon {
+  if (sea.isSea()) return loadEmbeddedAddon(new Uint8Array(sea.getRawAsset('hako.node') as ArrayBuffer));
   const mod = { exports: {} as Addon };
-  if (sea.isSea()) {
-    const fd = anonymousFileWith(new Uint8Array(sea.getRawAsset('hako.node') as ArrayBuffer));
-    try {
-      process.dlopen(mod, `/proc/self/fd/${fd}`);
-    } finally {
-      closeSync(fd);
-    }
-  } else {
-    const file = join(devBuildDir(), 'hako.node');
-    try {
-      process.dlopen(mod, file);
-    } catch (err) {
-      throw new HakoError(`load addon ${file}: ${(err as Error).message} (run npm run build)`, { path: file });
-    }
+  const file = join(devBuildDir(), 'hako.node');
+  try {
+    process.dlopen(mod, file);
+  } catch (err) {
+    throw new HakoError(`load addon ${file}: ${(err as Error).message} (run npm run build)`, { path: file });
   }
   return mod.exports;
 }
 
-function anonymousFileWith(bytes: Uint8Array): number {
-  let lastError: unknown;
-  for (const dir of ['/dev/shm', tmpdir()]) {
+// Directories tried for the addon's anonymous file, in order. A noexec mount (a hardened
+// /dev/shm or /tmp) refuses the executable mapping, so each is tried until dlopen succeeds.
+function anonymousFileDirs(): string[] {
+  const dirs = ['/dev/shm', process.env.TMPDIR, tmpdir(), '/tmp', '/var/tmp', '/run', dirname(process.execPath)];
+  return [...new Set(dirs.filter((d): d is string => !!d))];
+}
+
+function loadEmbeddedAddon(bytes: Uint8Array): Addon {
+  const failures: string[] = [];
+  for (const dir of anonymousFileDirs()) {
     let fd = -1;
     try {
       fd = openSync(dir, O_TMPFILE | constants.O_RDWR, 0o700);
       writeSync(fd, bytes);
-      return fd;
+      const mod = { exports: {} as Addon };
+      process.dlopen(mod, `/proc/self/fd/${fd}`);
+      return mod.exports;
     } catch (err) {
+      failures.push(`${dir}: ${(err as Error).message}`);
+    } finally {
       if (fd >= 0) closeSync(fd);
-      lastError = err;
     }
   }
-  throw new HakoError(`write the embedded addon to an anonymous file: ${(lastError as Error).message}`);
+  throw new HakoError(`load the embedded addon from an anonymous file: ${failures.join('; ')}`);
 }
 
 /** The bytes of hako-init: the SEA asset, or the development build. */

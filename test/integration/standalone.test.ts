@@ -1,0 +1,50 @@
+// dist/hako runs where no Node is installed: inside a busybox container that holds only
+// the executable and the shared libraries it links (glibc, libstdc++), run under runc.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { hakoBin } from '../helpers/hako.js';
+import { makeBundle } from '../helpers/rootfs.js';
+import { containerId, integrationSkip, runContainer } from '../helpers/runtime.js';
+
+const skip = integrationSkip('runc') || (existsSync(join(dirname(hakoBin()), 'hako')) ? false : 'dist/hako not built');
+
+/** The files the dynamic loader needs for `bin`, from ldd. */
+function sharedLibraries(bin: string): string[] {
+  const out = execFileSync('ldd', [bin], { encoding: 'utf8' });
+  const libs: string[] = [];
+  for (const line of out.split('\n')) {
+    const m = /(?:=>\s+)?(\/\S+)\s+\(0x/.exec(line);
+    if (m) libs.push(m[1]!);
+  }
+  return libs;
+}
+
+t.test('dist/hako runs in a root filesystem without node', { skip }, async (t) => {
+  const bin = hakoBin();
+  // A writable root: /dev/shm in the container is noexec, so the addon's anonymous file goes to /tmp.
+  const bundle = await makeBundle(t, { args: ['/hako', 'self-test'], edit: (s) => void (s.root!.readonly = false) });
+  copyFileSync(bin, join(bundle.rootfs, 'hako'));
+  for (const lib of sharedLibraries(bin)) {
+    mkdirSync(join(bundle.rootfs, dirname(lib)), { recursive: true });
+    copyFileSync(lib, join(bundle.rootfs, lib));
+  }
+  t.notOk(existsSync(join(bundle.rootfs, 'usr/bin/node')) || existsSync(join(bundle.rootfs, 'bin/node')), 'no node in the rootfs');
+
+  const selfTest = await runContainer('runc', bundle, containerId('standalone'));
+  t.equal(selfTest.code, 0, selfTest.stderr);
+  const report = JSON.parse(selfTest.stdout);
+  t.match(report.init, /^hako-init /, 'hako-init ran from its sealed copy');
+
+  for (const [args, expect] of [
+    [['/hako', '--version'], /^hako version \d+\.\d+\.\d+\ncommit: /],
+    [['/hako', 'features'], /"ociVersionMax": "1\.3\.0"/],
+  ] as const) {
+    bundle.spec.process!.args = [...args];
+    await bundle.writeConfig();
+    const r = await runContainer('runc', bundle, containerId('standalone'));
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, expect, args.join(' '));
+  }
+});
