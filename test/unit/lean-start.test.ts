@@ -1,0 +1,52 @@
+// The hot path stays lean: from the entry point, following only static imports (what runs
+// on every call), neither yargs, nor the validators, nor the addon loader is reached. They
+// may only be reached through a dynamic import() in a command module that needs them.
+import t from 'tap';
+import { build, type Metafile } from 'esbuild';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/hako.js';
+
+async function metafile(): Promise<Metafile> {
+  const res = await build({
+    absWorkingDir: repoRoot,
+    entryPoints: ['src/entry.ts'],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    write: false,
+    metafile: true,
+    outdir: join(repoRoot, 'build', 'lean-check'),
+    logLevel: 'silent',
+  });
+  return res.metafile;
+}
+
+function staticallyReached(meta: Metafile, from: string): Set<string> {
+  const seen = new Set<string>();
+  const todo = [from];
+  while (todo.length) {
+    const file = todo.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const imp of meta.inputs[file]?.imports ?? []) {
+      if (imp.kind === 'import-statement' || imp.kind === 'require-call') todo.push(imp.path);
+    }
+  }
+  return seen;
+}
+
+t.test('every call pays only for the parser, the logger and the error types', async (t) => {
+  const meta = await metafile();
+  const reached = [...staticallyReached(meta, 'src/entry.ts')];
+  t.ok(reached.includes('src/cli/argv.ts'), 'the lean parser is on the path');
+  t.same(reached.filter((f) => f.includes('node_modules/yargs')), [], 'no yargs');
+  t.same(reached.filter((f) => f.includes('node_modules/ajv') || f.includes('src/oci/generated')), [], 'no validators');
+  t.same(reached.filter((f) => f === 'src/native.ts'), [], 'no addon loader');
+  t.same(reached.filter((f) => f.startsWith('src/cli/') && !['src/cli/argv.ts', 'src/cli/table.ts', 'src/cli/log.ts', 'src/cli/report.ts'].includes(f)), [], 'no command module');
+});
+
+t.test('state reaches neither yargs nor the validators', async (t) => {
+  const meta = await metafile();
+  const reached = [...staticallyReached(meta, 'src/cli/state.ts')];
+  t.same(reached.filter((f) => f.includes('yargs') || f.includes('ajv') || f.includes('src/oci/')), []);
+});
