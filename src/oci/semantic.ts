@@ -24,6 +24,8 @@ export interface SemanticOptions {
   bundleDir?: string;
   /** The cgroup manager the container will use; "systemd" wants "slice:prefix:name". */
   cgroupManager?: 'cgroupfs' | 'systemd';
+  /** The root will be entered with chroot/MS_MOVE instead of pivot_root (--no-pivot). */
+  noPivotRoot?: boolean;
 }
 
 type SpecCheck = (spec: Spec, opts: SemanticOptions) => Problem[];
@@ -368,6 +370,13 @@ export const seccomp: SpecCheck = (spec) => {
 
 // ---------------------------------------------------------------- other linux parts
 
+/** Without pivot_root a private root would hide the old root's mounts from cleanup (runc refuses it). */
+export const rootfsPropagation: SpecCheck = (spec, opts) => {
+  const prop = spec.linux?.rootfsPropagation;
+  if (!opts.noPivotRoot || (prop !== 'private' && prop !== 'rprivate')) return [];
+  return [problem('/linux/rootfsPropagation', `${JSON.stringify(prop)} is not safe without pivot_root (--no-pivot)`)];
+};
+
 /** set_mempolicy(2): some modes take no nodes, others need at least one. */
 export const memoryPolicy: SpecCheck = (spec) => {
   const mp = spec.linux?.memoryPolicy;
@@ -434,6 +443,7 @@ export const SPEC_CHECKS: readonly SpecCheck[] = [
   deviceRuleAccess,
   memorySwap,
   cgroupsPath,
+  rootfsPropagation,
   netDevices,
   seccomp,
   memoryPolicy,

@@ -209,6 +209,15 @@ t.test('semantic checks one by one', async (t) => {
     t.same(cg('system.slice:hako:', 'systemd'), ['must end with a non-empty name ("slice:prefix:name")']);
   });
 
+  t.test('rootfsPropagation', async (t) => {
+    const prop = (value: 'private' | 'rprivate' | 'rslave', noPivotRoot: boolean) =>
+      run(semantic.rootfsPropagation, spec((s) => (s.linux!.rootfsPropagation = value)), { noPivotRoot });
+    t.same(prop('rprivate', false), []);
+    t.same(prop('rslave', true), []);
+    t.same(prop('private', true), [{ pointer: '/linux/rootfsPropagation', message: '"private" is not safe without pivot_root (--no-pivot)' }]);
+    t.same(checkConfig(spec((s) => (s.linux!.rootfsPropagation = 'rprivate')), { noPivotRoot: true }).map((p) => p.pointer), ['/linux/rootfsPropagation']);
+  });
+
   t.test('netDevices', async (t) => {
     const nd = (devices: Record<string, { name?: string }>) => run(semantic.netDevices, spec((s) => (s.linux!.netDevices = devices)));
     t.same(nd({ eth1: {}, 'enp0s31f6': { name: 'eth0' } }), []);
