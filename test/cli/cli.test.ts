@@ -1,6 +1,6 @@
 // The executable's contract: version, help, usage errors, exit codes, error output and logs.
 import t from 'tap';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hako } from '../helpers/hako.js';
@@ -174,4 +174,60 @@ t.test('self-test: the embedded addon loads and hako-init runs from a sealed mem
   t.match(report.init, /^hako-init \d+\.\d+\.\d+/);
   t.match(report.addon, /^\d+\.\d+\.\d+/);
   t.ok(Number(report.seals) & 0xf, 'seal, shrink, grow and write seals are set');
+});
+
+t.test('validate: a good bundle is silent, a broken one lists every problem with its JSON path', async (t) => {
+  const dir = tempDir(t);
+  let r = hako(['spec', '-b', dir]);
+  t.equal(r.status, 0);
+  r = hako(['validate', '-b', dir]);
+  t.equal(r.status, 1, 'no rootfs yet');
+  t.match(r.stdout, /^config\.json: \/root\/path: /);
+  mkdirSync(join(dir, 'rootfs'));
+  r = hako(['validate', '--bundle', dir]);
+  t.equal(r.status, 0, r.stdout);
+  t.equal(r.stdout, '');
+  t.equal(r.stderr, '');
+
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  config.process.args = [];
+  config.process.cwd = 'relative';
+  config.linux.namespaces[0].type = 'pidd';
+  delete config.process.user;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  r = hako(['validate'], { cwd: dir });
+  t.equal(r.status, 1);
+  t.equal(r.stderr, '');
+  const lines = r.stdout.trimEnd().split('\n');
+  t.equal(lines.length, 4, r.stdout);
+  t.ok(lines.includes('config.json: /process/args: must be a non-empty array'), r.stdout);
+  t.ok(lines.some((l) => l.startsWith('config.json: /process/cwd: ')));
+  t.ok(lines.some((l) => l.startsWith('config.json: /process/user: is required')));
+  t.ok(lines.some((l) => l.startsWith('config.json: /linux/namespaces/0/type: must be one of')));
+});
+
+t.test('validate: invalid JSON and a missing config.json are errors with the file named', async (t) => {
+  const dir = tempDir(t);
+  let r = hako(['validate', '-b', dir]);
+  t.equal(r.status, 1);
+  t.match(TEXT_ERROR.exec(r.stderr)?.[1], /^open .*config\.json: no such file or directory$/);
+  writeFileSync(join(dir, 'config.json'), '{\n  "ociVersion": "1.3.0",\n  }');
+  r = hako(['validate', '-b', dir]);
+  t.equal(r.status, 1);
+  t.match(TEXT_ERROR.exec(r.stderr)?.[1], /^config\.json: invalid JSON: .*line 3/);
+});
+
+t.test('validate --process FILE: a bare process object', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'process.json');
+  writeFileSync(file, JSON.stringify({ cwd: '/', args: ['sh'], user: { uid: 0, gid: 0 } }));
+  let r = hako(['validate', '--process', file]);
+  t.equal(r.status, 0, r.stdout);
+  writeFileSync(file, JSON.stringify({ cwd: 'x', args: 'sh', user: { uid: -1, gid: 0 } }));
+  r = hako(['validate', '-p', file]);
+  t.equal(r.status, 1);
+  const lines = r.stdout.trimEnd().split('\n');
+  t.ok(lines.every((l) => l.startsWith('process.json: /')), r.stdout);
+  t.ok(lines.some((l) => l.startsWith('process.json: /args: ')));
+  t.ok(lines.some((l) => l.startsWith('process.json: /user/uid: ')));
 });
