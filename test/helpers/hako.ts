@@ -1,13 +1,12 @@
 // Running the hako executable under test: $HAKO_BIN, else dist/hako (npm run build).
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { REPO_ROOT } from './paths.js';
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function hakoBin(): string {
-  const bin = process.env.HAKO_BIN ?? join(repoRoot, 'dist', 'hako');
+  const bin = process.env.HAKO_BIN ?? join(REPO_ROOT, 'dist', 'hako');
   if (!existsSync(bin)) throw new Error(`${bin} does not exist: run npm run build first`);
   return bin;
 }

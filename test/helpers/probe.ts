@@ -2,8 +2,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root (this file is test/helpers/probe.ts). */
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export { REPO_ROOT } from './paths.js';
 
 /** The probe as `npx cmake-js build --out build` leaves it; HAKO_TEST_PROBE overrides. */
 export const PROBE_PATH =

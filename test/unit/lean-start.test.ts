@@ -4,7 +4,7 @@
 import t from 'tap';
 import { build, type Metafile } from 'esbuild';
 import { join } from 'node:path';
-import { repoRoot } from '../helpers/hako.js';
+import { REPO_ROOT as repoRoot } from '../helpers/paths.js';
 
 async function metafile(): Promise<Metafile> {
   const res = await build({

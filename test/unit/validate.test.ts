@@ -4,15 +4,15 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../helpers/paths.js';
 import { checkConfig, checkProcess, configWarnings, formatProblem, type Problem } from '../../src/oci/validate.js';
 import * as semantic from '../../src/oci/semantic.js';
 import { comparePointers, pointer, sortProblems } from '../../src/oci/problem.js';
 import { defaultSpec } from '../../src/oci/default-spec.js';
 import type { Spec } from '../../src/oci/types.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const repoRoot = REPO_ROOT;
 
 function spec(edit: (s: Spec) => void = () => {}): Spec {
   const s = defaultSpec();
