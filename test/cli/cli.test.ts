@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hako } from '../helpers/hako.js';
+import { COMMANDS } from '../../src/cli/table.js';
 
 const TEXT_ERROR = /^time="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ" level=error msg="(.*)"\n$/;
 
@@ -39,6 +40,12 @@ t.test('help: global, per command, help <cmd>, no arguments', async (t) => {
     t.equal(r.status, 0, argv.join(' '));
     t.match(r.stdout, /hako state <container-id>/);
     t.equal(r.stderr, '');
+  }
+  for (const c of COMMANDS) {
+    const r = hako([c.name, '--help']);
+    t.equal(r.status, 0, `${c.name} --help`);
+    t.match(r.stdout, new RegExp(`hako ${c.name}`));
+    for (const f of c.flags.filter((f) => !f.hidden)) t.match(r.stdout, `--${f.name}`, `${c.name} --help names --${f.name}`);
   }
   const spec = hako(['spec', '--help']);
   t.match(spec.stdout, /--bundle/);
