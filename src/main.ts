@@ -1,4 +1,5 @@
 // hako's entry point: parse, dispatch to one command module, turn errors into runc's output.
+import { writeStdout } from './cli/output.js';
 import { resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import { parseArgv, type FlagValues, type Parsed } from './cli/argv.js';
@@ -32,12 +33,12 @@ export async function main(argv: string[]): Promise<number> {
 
 async function dispatch(parsed: Parsed, log: Logger): Promise<number> {
   if (parsed.kind === 'version') {
-    process.stdout.write(versionText());
+    writeStdout(versionText());
     return 0;
   }
   if (parsed.kind === 'help') {
     const { renderHelp } = await import('./cli/help.js');
-    process.stdout.write(await renderHelp(parsed.command, versionText()));
+    writeStdout(await renderHelp(parsed.command, versionText()));
     return 0;
   }
   const ctx: CommandContext = {
@@ -81,7 +82,7 @@ async function usageFailure(err: unknown, argv: string[]): Promise<number> {
     const { findCommand } = await import('./cli/table.js');
     const head = err.detail ? `Incorrect Usage: ${err.detail}` : 'Incorrect Usage.';
     const command = err.command ? findCommand(err.command) : undefined;
-    process.stdout.write(`${head}\n\n${await renderHelp(command, versionText())}`);
+    writeStdout(`${head}\n\n${await renderHelp(command, versionText())}`);
   }
   const code = reportFailure(log, messageOf(err, false), exitCodeFor(err));
   log.close();

@@ -1,7 +1,8 @@
 // hako features: the OCI features JSON, 4-space indented with a trailing newline (as runc).
+import { writeStdout } from './output.js';
 import { hakoFeatures } from '../oci/features.js';
 import { COMMIT, VERSION } from '../version.js';
 
 export function run(): void {
-  process.stdout.write(JSON.stringify(hakoFeatures(VERSION, COMMIT), null, 4) + '\n');
+  writeStdout(JSON.stringify(hakoFeatures(VERSION, COMMIT), null, 4) + '\n');
 }

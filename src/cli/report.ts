@@ -1,11 +1,12 @@
 // The one place errors become output and exit codes, as runc does it.
+import { writeStderr } from './output.js';
 import { HakoError, UnknownCommandError, UsageError } from '../errors.js';
 import type { Logger } from './log.js';
 
 /** Log a fatal error; with --log, also print the bare message on stderr. Returns the exit code. */
 export function reportFailure(log: Logger, message: string, exitCode = 1): number {
   log.error(message);
-  if (log.toFile) process.stderr.write(message + '\n');
+  if (log.toFile) writeStderr(message + '\n');
   return exitCode;
 }
 

@@ -1,4 +1,5 @@
 // hako self-test (hidden): the embedded addon loads, and hako-init runs from a sealed copy.
+import { writeStdout } from './output.js';
 import { closeSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { SEALS, native, sealedInit } from '../native.js';
@@ -15,7 +16,7 @@ export function run(): number {
     if (res.error) throw new HakoError(`exec hako-init from its sealed copy: ${res.error.message}`);
     if (res.status !== 0) throw new HakoError(`hako-init --version exited with ${res.status}: ${res.stderr.trim()}`);
     const report = { addon: addon.version, init: res.stdout.trim(), seals: `0x${seals.toString(16)}` };
-    process.stdout.write(JSON.stringify(report) + '\n');
+    writeStdout(JSON.stringify(report) + '\n');
     return 0;
   } finally {
     closeSync(fd);

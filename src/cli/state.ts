@@ -1,4 +1,5 @@
 // hako state <id>: the OCI state, 2-space indented, no trailing newline (as runc).
+import { writeStdout } from './output.js';
 import { containerDir, readContainer, type ContainerRecord } from '../container/state-store.js';
 import { liveStatus, type Status } from '../container/status.js';
 import type { CommandContext } from './context.js';
@@ -7,7 +8,7 @@ export function run(ctx: CommandContext): void {
   const id = ctx.args[0]!;
   const rec = readContainer(ctx.root, id);
   const status = liveStatus(rec, containerDir(ctx.root, id));
-  process.stdout.write(JSON.stringify(stateJson(rec, status), null, 2));
+  writeStdout(JSON.stringify(stateJson(rec, status), null, 2));
 }
 
 export function stateJson(rec: ContainerRecord, status: Status, owner = ''): Record<string, unknown> {

@@ -1,5 +1,6 @@
 // hako validate [-b DIR] [--process FILE]: every problem, one per line, exit 1 if any.
 // Things that are accepted but doubtful follow as "warning:" lines and do not fail.
+import { writeStdout } from './output.js';
 import { basename } from 'node:path';
 import { checkBundleConfig, checkProcessFile } from '../oci/load.js';
 import { configWarnings, formatProblem, type Problem } from '../oci/validate.js';
@@ -23,6 +24,6 @@ export function run(ctx: CommandContext): number {
     ...problems.map((p) => formatProblem(label, p)),
     ...warnings.map((w) => formatProblem(label, { ...w, message: `warning: ${w.message}` })),
   ];
-  process.stdout.write(lines.map((l) => l + '\n').join(''));
+  writeStdout(lines.map((l) => l + '\n').join(''));
   return problems.length > 0 ? 1 : 0;
 }
