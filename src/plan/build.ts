@@ -1,0 +1,289 @@
+// config.json + the create options + host facts -> the launch plan hako-init carries
+// out. A pure function: everything it needs about the host comes in through
+// PlanOptions.host (see host.ts), so it runs the same in a unit test as in `create`.
+// It expects a config that src/oci/validate.ts accepted; what it still cannot turn into
+// a plan it refuses with a HakoError naming the JSON pointer.
+//
+// Decisions, where runc offers a choice or the plan cannot say what runc does:
+// - /dev is set up (FLAG_SETUP_DEV: default devices, linux.devices, /dev links) unless
+//   a bind mount covers /dev: runc's needsSetupDev. Without it no device is planned,
+//   as runc creates none then.
+// - Devices are bind-mounted from the host (bind=1) when the container has a user
+//   namespace, created or joined, or hako itself runs in one (runc: the same).
+// - Mount destinations are made absolute and lexically clean ("dev/" -> "/dev").
+// - A "bind" type alone makes a bind mount (MS_BIND), as the runtime-spec reads it.
+// - Unknown or unavailable capability names are left out of the masks, as runc does
+//   (runc logs a warning; unknownCapabilities() lists them for the caller to warn).
+// - A uint64 rlimit above 2^64-1 (JSON rounding of 18446744073709551615) is RLIM_INFINITY.
+// - Id-mapped mounts are refused: the plan has no field for their mappings yet.
+import { posix } from 'node:path';
+import { HakoError } from '../errors.js';
+import { isBindMount } from '../oci/mount-options.js';
+import type { LinuxCapabilities, LinuxNamespaceType, Mount, Process, Spec } from '../oci/types.js';
+import { expandCgroupMount } from './cgroup-mount.js';
+import { devSymlinks, setupDevices } from './devices.js';
+import type { HostFacts } from './host.js';
+import {
+  CAP_LAST_CAP,
+  CLOCK_BOOTTIME,
+  CLOCK_MONOTONIC,
+  CLONE_NEWCGROUP,
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
+  CLONE_NEWNS,
+  CLONE_NEWPID,
+  CLONE_NEWTIME,
+  CLONE_NEWUSER,
+  CLONE_NEWUTS,
+  type JoinNamespace,
+  type LaunchPlan,
+  MS,
+  MountExt,
+  type PlanCapabilities,
+  PlanFlag,
+  type PlanMount,
+  type PlanRlimit,
+  type PlanSymlink,
+  type PlanTimeOffset,
+  RLIMIT,
+  RLIM_INFINITY,
+  capabilityNumber,
+} from './launch-plan.js';
+import { PROPAGATION_TABLE, parseMountOptions } from './mount-flags.js';
+
+export { idMaps, type IdMaps, type IdMapCaller } from './id-maps.js';
+export type { HostFacts } from './host.js';
+
+export interface PlanOptions {
+  /** the container's id */
+  containerId: string;
+  /** absolute host path of the root filesystem, symlinks already resolved */
+  rootfs: string;
+  /** absolute path of the bundle: relative bind mount sources are resolved against it */
+  bundleDir: string;
+  /** --no-pivot */
+  noPivot: boolean;
+  /** --no-new-keyring */
+  noNewKeyring: boolean;
+  /** fds the init receives (numbers as the init sees them) */
+  fds: { consoleSocket: number; execFifo: number; preserved: number };
+  /** fchown fds 0-2 to the container's root (hako made them) */
+  chownStdio: boolean;
+  host: HostFacts;
+}
+
+/** The clone flag of each namespace type. */
+export const NAMESPACE_CLONE_FLAGS: Readonly<Record<LinuxNamespaceType, bigint>> = {
+  user: CLONE_NEWUSER,
+  ipc: CLONE_NEWIPC,
+  uts: CLONE_NEWUTS,
+  network: CLONE_NEWNET,
+  pid: CLONE_NEWPID,
+  mount: CLONE_NEWNS,
+  cgroup: CLONE_NEWCGROUP,
+  time: CLONE_NEWTIME,
+};
+
+/** The order namespaces are joined in (runc's): user first, so the others are allowed. */
+export const NAMESPACE_JOIN_ORDER: readonly LinuxNamespaceType[] = ['user', 'ipc', 'uts', 'network', 'pid', 'mount', 'cgroup', 'time'];
+
+const TIME_CLOCKS: Readonly<Record<string, number>> = { monotonic: CLOCK_MONOTONIC, boottime: CLOCK_BOOTTIME };
+
+const DEFAULT_UMASK = 0o022;
+
+// ---------------------------------------------------------------- namespaces
+
+interface Namespaces {
+  cloneFlags: bigint;
+  join: JoinNamespace[];
+  /** type -> present (created or joined) */
+  has: Set<LinuxNamespaceType>;
+}
+
+function namespaces(spec: Spec): Namespaces {
+  let cloneFlags = 0n;
+  const paths = new Map<LinuxNamespaceType, string>();
+  const has = new Set<LinuxNamespaceType>();
+  (spec.linux?.namespaces ?? []).forEach((ns, i) => {
+    const flag = NAMESPACE_CLONE_FLAGS[ns.type];
+    if (flag === undefined) throw new HakoError(`namespace "${ns.type}" is not known`, { pointer: `/linux/namespaces/${i}/type` });
+    if (has.has(ns.type)) throw new HakoError(`namespace "${ns.type}" is listed twice`, { pointer: `/linux/namespaces/${i}` });
+    has.add(ns.type);
+    if (ns.path !== undefined && ns.path !== '') paths.set(ns.type, ns.path);
+    else cloneFlags |= flag;
+  });
+  const join = NAMESPACE_JOIN_ORDER.filter((t) => paths.has(t)).map((t) => ({ cloneFlag: NAMESPACE_CLONE_FLAGS[t], path: paths.get(t)! }));
+  return { cloneFlags, join, has };
+}
+
+// ---------------------------------------------------------------- mounts
+
+/** A config mount as one plan mount (a "cgroup" mount is expanded later). */
+export function planMount(m: Mount, bundleDir: string, at: string): PlanMount {
+  const o = parseMountOptions(m.options);
+  if (o.idmap || m.uidMappings !== undefined || m.gidMappings !== undefined) {
+    throw new HakoError('id-mapped mounts are not supported yet', { pointer: at });
+  }
+  const out: PlanMount = {
+    flags: o.flags,
+    propagation: o.propagation,
+    attrSet: o.attrSet,
+    attrClr: o.attrClr,
+    ext: o.ext,
+    source: m.source ?? '',
+    destination: posix.resolve('/', m.destination),
+    type: m.type ?? '',
+    data: o.data,
+  };
+  if (isBindMount(m)) {
+    out.flags |= MS.BIND;
+    out.ext |= MountExt.BIND;
+    out.type = 'bind';
+    if (!posix.isAbsolute(out.source)) out.source = posix.join(bundleDir, out.source);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- process
+
+function u64(value: number, at: string): bigint {
+  if (!Number.isInteger(value) || value < 0) throw new HakoError(`${value} is not an unsigned 64-bit integer`, { pointer: at });
+  const v = BigInt(value);
+  return v > RLIM_INFINITY ? RLIM_INFINITY : v;
+}
+
+function rlimits(proc: Process): PlanRlimit[] {
+  return (proc.rlimits ?? []).map((r, i) => {
+    const resource = RLIMIT[r.type];
+    if (resource === undefined) throw new HakoError(`rlimit "${r.type}" is not known`, { pointer: `/process/rlimits/${i}/type` });
+    return { resource, soft: u64(r.soft, `/process/rlimits/${i}/soft`), hard: u64(r.hard, `/process/rlimits/${i}/hard`) };
+  });
+}
+
+const CAP_SETS = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const;
+
+/** The capability names of one set as a bit mask; names hako does not know, or above lastCap, are left out. */
+export function capabilityMask(names: readonly string[] | undefined, lastCap = CAP_LAST_CAP): bigint {
+  let mask = 0n;
+  for (const name of names ?? []) {
+    const n = capabilityNumber(name);
+    if (n !== undefined && n <= lastCap) mask |= 1n << BigInt(n);
+  }
+  return mask;
+}
+
+/** Capability names in process.capabilities the masks leave out (unknown, or above lastCap): for a warning. */
+export function unknownCapabilities(caps: LinuxCapabilities | undefined, lastCap = CAP_LAST_CAP): string[] {
+  const out = new Set<string>();
+  for (const set of CAP_SETS) {
+    for (const name of caps?.[set] ?? []) {
+      const n = capabilityNumber(name);
+      if (n === undefined || n > lastCap) out.add(name);
+    }
+  }
+  return [...out];
+}
+
+function capabilities(caps: LinuxCapabilities, lastCap: number | undefined): PlanCapabilities {
+  const mask = (set: (typeof CAP_SETS)[number]) => capabilityMask(caps[set], lastCap);
+  return {
+    bounding: mask('bounding'),
+    effective: mask('effective'),
+    permitted: mask('permitted'),
+    inheritable: mask('inheritable'),
+    ambient: mask('ambient'),
+  };
+}
+
+function timeOffsets(spec: Spec): PlanTimeOffset[] {
+  const offsets = spec.linux?.timeOffsets ?? {};
+  return Object.keys(offsets)
+    .sort()
+    .map((name) => {
+      const clock = TIME_CLOCKS[name];
+      if (clock === undefined) throw new HakoError(`"${name}" is not a clock a time namespace offsets`, { pointer: `/linux/timeOffsets/${name}` });
+      const o = offsets[name]!;
+      return { clock, secs: BigInt(o.secs ?? 0), nanos: o.nanosecs ?? 0 };
+    });
+}
+
+// ---------------------------------------------------------------- the plan
+
+/** The launch plan for `spec`'s process. Throws HakoError for what it cannot plan. */
+export function buildLaunchPlan(spec: Spec, opts: PlanOptions): LaunchPlan {
+  const proc = spec.process;
+  if (proc === undefined) throw new HakoError('process is required to create a container', { pointer: '/process' });
+  const ns = namespaces(spec);
+  const userns = ns.has.has('user');
+
+  // Mounts, with the cgroup mount expanded for this host.
+  const mounts: PlanMount[] = [];
+  const symlinks: PlanSymlink[] = [];
+  (spec.mounts ?? []).forEach((m, i) => {
+    const pm = planMount(m, opts.bundleDir, `/mounts/${i}`);
+    if ((pm.ext & MountExt.BIND) === 0 && pm.type === 'cgroup') {
+      const cg = expandCgroupMount(pm, opts.host, ns.has.has('cgroup'));
+      mounts.push(...cg.mounts);
+      symlinks.push(...cg.symlinks);
+    } else {
+      mounts.push(pm);
+    }
+  });
+
+  let flags = 0n;
+  const setupDev = !mounts.some((m) => (m.ext & MountExt.BIND) !== 0 && m.destination === '/dev');
+  const devices = setupDev ? setupDevices(spec.linux?.devices ?? [], userns || opts.host.inUserNamespace === true) : [];
+  if (setupDev) {
+    flags |= PlanFlag.SETUP_DEV;
+    symlinks.push(...devSymlinks(opts.host.hasProcKcore));
+  }
+  if (opts.noPivot) flags |= PlanFlag.NO_PIVOT;
+  if (opts.noNewKeyring) flags |= PlanFlag.NO_NEW_KEYRING;
+  if (spec.root?.readonly) flags |= PlanFlag.ROOT_READONLY;
+  if (proc.terminal) flags |= PlanFlag.TERMINAL;
+  if (proc.noNewPrivileges) flags |= PlanFlag.NO_NEW_PRIVS;
+  if (opts.chownStdio) flags |= PlanFlag.CHOWN_STDIO;
+  if ((ns.cloneFlags & CLONE_NEWUSER) !== 0n) flags |= PlanFlag.USERNS_MAPS;
+
+  let rootPropagation = 0n;
+  const rp = spec.linux?.rootfsPropagation;
+  if (rp !== undefined) {
+    const v = PROPAGATION_TABLE[rp];
+    if (v === undefined) throw new HakoError(`rootfsPropagation "${rp}" is not supported`, { pointer: '/linux/rootfsPropagation' });
+    rootPropagation = v;
+  }
+
+  const sysctl = spec.linux?.sysctl ?? {};
+  const plan: LaunchPlan = {
+    containerId: opts.containerId,
+    rootfs: opts.rootfs,
+    flags,
+    cloneFlags: ns.cloneFlags,
+    joinNamespaces: ns.join,
+    rootPropagation,
+    mounts,
+    devices,
+    symlinks,
+    maskedPaths: [...(spec.linux?.maskedPaths ?? [])],
+    readonlyPaths: [...(spec.linux?.readonlyPaths ?? [])],
+    timeOffsets: timeOffsets(spec),
+    sysctls: Object.keys(sysctl)
+      .sort()
+      .map((key) => ({ key, value: sysctl[key]! })),
+    args: [...proc.args],
+    env: [...(proc.env ?? [])],
+    cwd: proc.cwd,
+    uid: proc.user.uid,
+    gid: proc.user.gid,
+    umask: proc.user.umask ?? DEFAULT_UMASK,
+    additionalGids: [...(proc.user.additionalGids ?? [])],
+    rlimits: rlimits(proc),
+    fds: { ...opts.fds },
+  };
+  if (spec.hostname) plan.hostname = spec.hostname;
+  if (spec.domainname) plan.domainname = spec.domainname;
+  if (proc.oomScoreAdj !== undefined) plan.oomScoreAdj = BigInt(proc.oomScoreAdj);
+  if (proc.consoleSize !== undefined) plan.consoleSize = { rows: proc.consoleSize.height, cols: proc.consoleSize.width };
+  if (proc.capabilities !== undefined) plan.capabilities = capabilities(proc.capabilities, opts.host.capLastCap);
+  return plan;
+}
