@@ -1,0 +1,304 @@
+// The launch plan's wire format, as cpp/common/plan.h defines it (that header is the
+// definition; this file follows it):
+//   header:  "HAKOPLAN", u32 version, u32 record count
+//   record:  u16 tag, u16 0, u32 payload length, payload      (all little-endian)
+// A STR payload is the string's bytes; a string inside a STRUCT is u32 length + bytes.
+// Lists are repeated records, in list order. Optional fields are left out when absent;
+// every other scalar is always written, so the decoder never falls back to a default.
+//
+// planToJson() prints a plan the way plan_to_json() in cpp/common/plan.cc does (same
+// keys, same order, 64-bit values as decimal strings): the round-trip test compares
+// it with `hako-init --decode-plan`.
+import { HakoError } from '../errors.js';
+import { type LaunchPlan, PLAN_MAGIC, PLAN_VERSION, PlanTag } from './launch-plan.js';
+
+const U32_MAX = 0xffffffff;
+const U64_MAX = (1n << 64n) - 1n;
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+
+function unfit(field: string, value: number | bigint, kind: string): HakoError {
+  return new HakoError(`launch plan: ${field} = ${value} does not fit in ${kind}`);
+}
+
+/** Accumulates one payload; every put checks its range and names the field on failure. */
+class Payload {
+  private readonly parts: Buffer[] = [];
+
+  u32(field: string, v: number): this {
+    if (!Number.isInteger(v) || v < 0 || v > U32_MAX) throw unfit(field, v, 'u32');
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v);
+    this.parts.push(b);
+    return this;
+  }
+
+  i32(field: string, v: number): this {
+    if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw unfit(field, v, 'i32');
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(v);
+    this.parts.push(b);
+    return this;
+  }
+
+  u64(field: string, v: bigint): this {
+    if (v < 0n || v > U64_MAX) throw unfit(field, v, 'u64');
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(v);
+    this.parts.push(b);
+    return this;
+  }
+
+  i64(field: string, v: bigint): this {
+    if (v < I64_MIN || v > I64_MAX) throw unfit(field, v, 'i64');
+    const b = Buffer.alloc(8);
+    b.writeBigInt64LE(v);
+    this.parts.push(b);
+    return this;
+  }
+
+  /** A whole-payload string (STR). */
+  bytes(field: string, s: string): this {
+    this.parts.push(stringBytes(field, s));
+    return this;
+  }
+
+  /** A string inside a STRUCT: u32 length + bytes. */
+  str(field: string, s: string): this {
+    const b = stringBytes(field, s);
+    this.u32(`${field} length`, b.length);
+    this.parts.push(b);
+    return this;
+  }
+
+  buffer(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+}
+
+// Every plan string ends up as a C string in a system call: a NUL would cut it short.
+function stringBytes(field: string, s: string): Buffer {
+  if (s.includes('\0')) throw new HakoError(`launch plan: ${field} contains a NUL byte: ${JSON.stringify(s)}`);
+  return Buffer.from(s, 'utf8');
+}
+
+/** The plan in plan.h's binary format. Throws HakoError for a value that does not fit. */
+export function encodePlan(plan: LaunchPlan): Buffer {
+  const records: Array<[number, Buffer]> = [];
+  const add = (tag: number, p: Payload) => records.push([tag, p.buffer()]);
+  const P = () => new Payload();
+
+  add(PlanTag.CONTAINER_ID, P().bytes('containerId', plan.containerId));
+  add(PlanTag.ROOTFS, P().bytes('rootfs', plan.rootfs));
+  add(PlanTag.FLAGS, P().u64('flags', plan.flags));
+  add(PlanTag.CLONE_FLAGS, P().u64('cloneFlags', plan.cloneFlags));
+  plan.joinNamespaces.forEach((j, i) => {
+    const at = `joinNamespaces[${i}]`;
+    add(PlanTag.JOIN_NS, P().u64(`${at}.cloneFlag`, j.cloneFlag).str(`${at}.path`, j.path));
+  });
+  add(PlanTag.ROOT_PROPAGATION, P().u64('rootPropagation', plan.rootPropagation));
+  plan.mounts.forEach((m, i) => {
+    const at = `mounts[${i}]`;
+    add(
+      PlanTag.MOUNT,
+      P()
+        .u64(`${at}.flags`, m.flags)
+        .u64(`${at}.propagation`, m.propagation)
+        .u64(`${at}.attrSet`, m.attrSet)
+        .u64(`${at}.attrClr`, m.attrClr)
+        .u32(`${at}.ext`, m.ext)
+        .str(`${at}.source`, m.source)
+        .str(`${at}.destination`, m.destination)
+        .str(`${at}.type`, m.type)
+        .str(`${at}.data`, m.data),
+    );
+  });
+  plan.devices.forEach((d, i) => {
+    const at = `devices[${i}]`;
+    add(
+      PlanTag.DEVICE,
+      P()
+        .u32(`${at}.type`, d.type)
+        .u32(`${at}.major`, d.major)
+        .u32(`${at}.minor`, d.minor)
+        .u32(`${at}.mode`, d.mode)
+        .u32(`${at}.uid`, d.uid)
+        .u32(`${at}.gid`, d.gid)
+        .u32(`${at}.bind`, d.bind)
+        .str(`${at}.path`, d.path),
+    );
+  });
+  plan.symlinks.forEach((s, i) => {
+    add(PlanTag.SYMLINK, P().str(`symlinks[${i}].target`, s.target).str(`symlinks[${i}].link`, s.link));
+  });
+  plan.maskedPaths.forEach((p, i) => add(PlanTag.MASKED_PATH, P().bytes(`maskedPaths[${i}]`, p)));
+  plan.readonlyPaths.forEach((p, i) => add(PlanTag.READONLY_PATH, P().bytes(`readonlyPaths[${i}]`, p)));
+  if (plan.hostname !== undefined) add(PlanTag.HOSTNAME, P().bytes('hostname', plan.hostname));
+  if (plan.domainname !== undefined) add(PlanTag.DOMAINNAME, P().bytes('domainname', plan.domainname));
+  plan.timeOffsets.forEach((t, i) => {
+    const at = `timeOffsets[${i}]`;
+    add(PlanTag.TIME_OFFSET, P().u32(`${at}.clock`, t.clock).i64(`${at}.secs`, t.secs).u32(`${at}.nanos`, t.nanos));
+  });
+  plan.sysctls.forEach((s, i) => {
+    add(PlanTag.SYSCTL, P().str(`sysctls[${i}].key`, s.key).str(`sysctls[${i}].value`, s.value));
+  });
+  plan.args.forEach((a, i) => add(PlanTag.ARG, P().bytes(`args[${i}]`, a)));
+  plan.env.forEach((e, i) => add(PlanTag.ENV, P().bytes(`env[${i}]`, e)));
+  add(PlanTag.CWD, P().bytes('cwd', plan.cwd));
+  add(PlanTag.USER, P().u32('uid', plan.uid).u32('gid', plan.gid).u32('umask', plan.umask));
+  plan.additionalGids.forEach((g, i) => add(PlanTag.ADDITIONAL_GID, P().u32(`additionalGids[${i}]`, g)));
+  plan.rlimits.forEach((l, i) => {
+    const at = `rlimits[${i}]`;
+    add(PlanTag.RLIMIT, P().u32(`${at}.resource`, l.resource).u64(`${at}.soft`, l.soft).u64(`${at}.hard`, l.hard));
+  });
+  if (plan.oomScoreAdj !== undefined) add(PlanTag.OOM_SCORE_ADJ, P().i64('oomScoreAdj', plan.oomScoreAdj));
+  if (plan.consoleSize !== undefined) {
+    add(PlanTag.CONSOLE_SIZE, P().u32('consoleSize.rows', plan.consoleSize.rows).u32('consoleSize.cols', plan.consoleSize.cols));
+  }
+  if (plan.capabilities !== undefined) {
+    const c = plan.capabilities;
+    add(
+      PlanTag.CAPABILITIES,
+      P()
+        .u64('capabilities.bounding', c.bounding)
+        .u64('capabilities.effective', c.effective)
+        .u64('capabilities.permitted', c.permitted)
+        .u64('capabilities.inheritable', c.inheritable)
+        .u64('capabilities.ambient', c.ambient),
+    );
+  }
+  add(
+    PlanTag.FDS,
+    P()
+      .i32('fds.consoleSocket', plan.fds.consoleSocket)
+      .i32('fds.execFifo', plan.fds.execFifo)
+      .u32('fds.preserved', plan.fds.preserved),
+  );
+
+  const header = Buffer.alloc(16);
+  header.write(PLAN_MAGIC, 0, 'latin1');
+  header.writeUInt32LE(PLAN_VERSION, 8);
+  header.writeUInt32LE(records.length, 12);
+  const out: Buffer[] = [header];
+  for (const [tag, payload] of records) {
+    const head = Buffer.alloc(8);
+    head.writeUInt16LE(tag, 0);
+    head.writeUInt16LE(0, 2);
+    head.writeUInt32LE(payload.length, 4);
+    out.push(head, payload);
+  }
+  return Buffer.concat(out);
+}
+
+// ---------------------------------------------------------------- JSON
+
+/** The JSON value plan_to_json prints: 64-bit fields as decimal strings. */
+export interface PlanJson {
+  containerId: string;
+  rootfs: string;
+  flags: string;
+  cloneFlags: string;
+  joinNamespaces: Array<{ cloneFlag: string; path: string }>;
+  rootPropagation: string;
+  mounts: Array<{
+    flags: string;
+    propagation: string;
+    attrSet: string;
+    attrClr: string;
+    ext: number;
+    source: string;
+    destination: string;
+    type: string;
+    data: string;
+  }>;
+  devices: Array<{ type: number; major: number; minor: number; mode: number; uid: number; gid: number; bind: number; path: string }>;
+  symlinks: Array<{ target: string; link: string }>;
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  hostname?: string;
+  domainname?: string;
+  timeOffsets: Array<{ clock: number; secs: string; nanos: number }>;
+  sysctls: Array<{ key: string; value: string }>;
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  umask: number;
+  additionalGids: number[];
+  rlimits: Array<{ resource: number; soft: string; hard: string }>;
+  /** plan_to_json prints this int64 as a number (it is small) */
+  oomScoreAdj?: number;
+  consoleSize?: { rows: number; cols: number };
+  capabilities?: { bounding: string; effective: string; permitted: string; inheritable: string; ambient: string };
+  fds: { consoleSocket: number; execFifo: number; preserved: number };
+}
+
+/** The plan as the JSON value plan_to_json produces (keys in the same order). */
+export function planJson(p: LaunchPlan): PlanJson {
+  const s = (v: bigint) => v.toString();
+  const caps = p.capabilities;
+  return {
+    containerId: p.containerId,
+    rootfs: p.rootfs,
+    flags: s(p.flags),
+    cloneFlags: s(p.cloneFlags),
+    joinNamespaces: p.joinNamespaces.map((j) => ({ cloneFlag: s(j.cloneFlag), path: j.path })),
+    rootPropagation: s(p.rootPropagation),
+    mounts: p.mounts.map((m) => ({
+      flags: s(m.flags),
+      propagation: s(m.propagation),
+      attrSet: s(m.attrSet),
+      attrClr: s(m.attrClr),
+      ext: m.ext,
+      source: m.source,
+      destination: m.destination,
+      type: m.type,
+      data: m.data,
+    })),
+    devices: p.devices.map((d) => ({
+      type: d.type,
+      major: d.major,
+      minor: d.minor,
+      mode: d.mode,
+      uid: d.uid,
+      gid: d.gid,
+      bind: d.bind,
+      path: d.path,
+    })),
+    symlinks: p.symlinks.map((l) => ({ target: l.target, link: l.link })),
+    maskedPaths: [...p.maskedPaths],
+    readonlyPaths: [...p.readonlyPaths],
+    ...(p.hostname !== undefined ? { hostname: p.hostname } : {}),
+    ...(p.domainname !== undefined ? { domainname: p.domainname } : {}),
+    timeOffsets: p.timeOffsets.map((t) => ({ clock: t.clock, secs: s(t.secs), nanos: t.nanos })),
+    sysctls: p.sysctls.map((x) => ({ key: x.key, value: x.value })),
+    args: [...p.args],
+    env: [...p.env],
+    cwd: p.cwd,
+    uid: p.uid,
+    gid: p.gid,
+    umask: p.umask,
+    additionalGids: [...p.additionalGids],
+    rlimits: p.rlimits.map((l) => ({ resource: l.resource, soft: s(l.soft), hard: s(l.hard) })),
+    ...(p.oomScoreAdj !== undefined ? { oomScoreAdj: Number(p.oomScoreAdj) } : {}),
+    ...(p.consoleSize !== undefined ? { consoleSize: { rows: p.consoleSize.rows, cols: p.consoleSize.cols } } : {}),
+    ...(caps !== undefined
+      ? {
+          capabilities: {
+            bounding: s(caps.bounding),
+            effective: s(caps.effective),
+            permitted: s(caps.permitted),
+            inheritable: s(caps.inheritable),
+            ambient: s(caps.ambient),
+          },
+        }
+      : {}),
+    fds: { consoleSocket: p.fds.consoleSocket, execFifo: p.fds.execFifo, preserved: p.fds.preserved },
+  };
+}
+
+/** plan_to_json's text: planJson() as compact JSON. */
+export function planToJson(p: LaunchPlan): string {
+  return JSON.stringify(planJson(p));
+}
