@@ -1,5 +1,5 @@
 // hako's entry point: parse, dispatch to one command module, turn errors into runc's output.
-import { writeStdout } from './cli/output.js';
+import { writeStdout } from './output.js';
 import { resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import { parseArgv, type FlagValues, type Parsed } from './cli/argv.js';

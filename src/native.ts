@@ -17,6 +17,15 @@ export interface Addon {
   sealedCopy(name: string, bytes: Uint8Array): number;
   /** F_GET_SEALS of fd */
   seals(fd: number): number;
+  /** waitpid(pid, __WALL) on the thread pool: a child libuv did not spawn (the container's init) */
+  waitpid(pid: number): Promise<{ code?: number; signal?: number }>;
+  /** receive one SCM_RIGHTS fd on a blocking socket, on the thread pool */
+  recvFd(socket: number): Promise<number>;
+  setSubreaper(on: boolean): void;
+  /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC) */
+  socketpair(): [number, number];
+  getWinsize(fd: number): { rows: number; cols: number };
+  setWinsize(fd: number, rows: number, cols: number): void;
 }
 
 export const SEALS = { SEAL: 0x1, SHRINK: 0x2, GROW: 0x4, WRITE: 0x8, EXEC: 0x20 } as const;

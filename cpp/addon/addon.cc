@@ -4,12 +4,14 @@
 
 #include "common/version.h"
 #include "files.h"
+#include "process.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::String::New(env, HAKO_VERSION));
   hako::RegisterFiles(env, exports);
+  hako::RegisterProcess(env, exports);
   return exports;
 }
 

@@ -1,5 +1,5 @@
 // hako features: the OCI features JSON, 4-space indented with a trailing newline (as runc).
-import { writeStdout } from './output.js';
+import { writeStdout } from '../output.js';
 import { hakoFeatures } from '../oci/features.js';
 import { COMMIT, VERSION } from '../version.js';
 

@@ -1,5 +1,5 @@
 // The one place errors become output and exit codes, as runc does it.
-import { writeStderr } from './output.js';
+import { writeStderr } from '../output.js';
 import { HakoError, UnknownCommandError, UsageError } from '../errors.js';
 import type { Logger } from './log.js';
 

@@ -1,5 +1,5 @@
 // hako self-test (hidden): the embedded addon loads, and hako-init runs from a sealed copy.
-import { writeStdout } from './output.js';
+import { writeStdout } from '../output.js';
 import { closeSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { SEALS, native, sealedInit } from '../native.js';

@@ -1,5 +1,5 @@
 // hako state <id>: the OCI state, 2-space indented, no trailing newline (as runc).
-import { writeStdout } from './output.js';
+import { writeStdout } from '../output.js';
 import { containerDir, readContainer, type ContainerRecord } from '../container/state-store.js';
 import { liveStatus, type Status } from '../container/status.js';
 import type { CommandContext } from './context.js';

@@ -68,7 +68,44 @@ const BUNDLE_FLAG: FlagSpec = {
   describe: 'path to the root of the bundle directory',
 };
 
+const CREATE_FLAGS: FlagSpec[] = [
+  { ...BUNDLE_FLAG, describe: 'path to the root of the bundle directory, defaults to the current directory' },
+  {
+    name: 'console-socket',
+    type: 'string',
+    describe: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal",
+  },
+  { name: 'pid-file', type: 'string', describe: 'specify the file to write the process id to' },
+  { name: 'no-pivot', type: 'bool', describe: 'do not use pivot root to jail process inside rootfs' },
+  { name: 'no-new-keyring', type: 'bool', describe: 'do not create a new session keyring for the container' },
+  {
+    name: 'preserve-fds',
+    type: 'uint',
+    default: 0,
+    describe: 'Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)',
+  },
+];
+
 export const COMMANDS: CommandSpec[] = [
+  {
+    name: 'create',
+    summary: 'create a container',
+    argsUsage: '<container-id>',
+    description:
+      'The create command creates an instance of a container for a bundle. The bundle is a directory\n' +
+      'with a specification file named "config.json" and a root filesystem. Its process waits for "start".',
+    args: { min: 1, max: 1 },
+    flags: [...CREATE_FLAGS, { name: 'detach', aliases: ['d'], type: 'bool', hidden: true, describe: 'accepted; create always detaches' }],
+    load: () => import('./create.js'),
+  },
+  {
+    name: 'delete',
+    summary: 'delete any resources held by the container often used with detached container',
+    argsUsage: '<container-id>',
+    args: { min: 1, max: 1 },
+    flags: [{ name: 'force', aliases: ['f'], type: 'bool', describe: 'Forcibly deletes the container if it is still running (uses SIGKILL)' }],
+    load: () => import('./delete.js'),
+  },
   {
     name: 'features',
     summary: 'show the enabled features',
@@ -77,6 +114,38 @@ export const COMMANDS: CommandSpec[] = [
     args: { min: 0, max: 0 },
     flags: [],
     load: () => import('./features.js'),
+  },
+  {
+    name: 'kill',
+    summary: "kill sends the specified signal (default: SIGTERM) to the container's init process",
+    argsUsage: '<container-id> [signal]',
+    args: { min: 1, max: 2 },
+    flags: [{ name: 'all', aliases: ['a'], type: 'bool', describe: 'send the specified signal to all processes inside the container' }],
+    load: () => import('./kill.js'),
+  },
+  {
+    name: 'list',
+    summary: 'lists containers started by hako with the given root',
+    argsUsage: '',
+    args: { min: 0, max: 0 },
+    flags: [
+      { name: 'format', aliases: ['f'], type: 'string', default: 'table', describe: 'select one of: table or json' },
+      { name: 'quiet', aliases: ['q'], type: 'bool', describe: 'display only container IDs' },
+    ],
+    load: () => import('./list.js'),
+  },
+  {
+    name: 'run',
+    summary: 'create and run a container',
+    argsUsage: '<container-id>',
+    args: { min: 1, max: 1 },
+    flags: [
+      ...CREATE_FLAGS,
+      { name: 'detach', aliases: ['d'], type: 'bool', describe: 'detach from the container\'s process' },
+      { name: 'keep', type: 'bool', describe: 'do not delete the container after it exits' },
+      { name: 'no-subreaper', type: 'bool', describe: 'disable the use of the subreaper used to reap reparented processes' },
+    ],
+    load: () => import('./run.js'),
   },
   {
     name: 'spec',
@@ -91,6 +160,14 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'rootless', type: 'bool', describe: 'generate a configuration for a rootless container' },
     ],
     load: () => import('./spec.js'),
+  },
+  {
+    name: 'start',
+    summary: 'executes the user defined process in a created container',
+    argsUsage: '<container-id>',
+    args: { min: 1, max: 1 },
+    flags: [],
+    load: () => import('./start.js'),
   },
   {
     name: 'state',

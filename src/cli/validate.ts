@@ -1,6 +1,6 @@
 // hako validate [-b DIR] [--process FILE]: every problem, one per line, exit 1 if any.
 // Things that are accepted but doubtful follow as "warning:" lines and do not fail.
-import { writeStdout } from './output.js';
+import { writeStdout } from '../output.js';
 import { basename } from 'node:path';
 import { checkBundleConfig, checkProcessFile } from '../oci/load.js';
 import { configWarnings, formatProblem, type Problem } from '../oci/validate.js';

@@ -1,8 +1,9 @@
 // The state store under --root: <root>/<id>/state.json (0600, written atomically) and,
 // while created, <root>/<id>/exec.fifo. Reading never takes the container's lock.
-import { readFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { HakoError, fromSystemError } from '../errors.js';
+import type { Spec } from '../oci/types.js';
 import { checkContainerId } from './id.js';
 
 /** What hako keeps about a container. Status is never stored: it is computed live (status.ts). */
@@ -20,6 +21,10 @@ export interface ContainerRecord {
   /** RFC 3339 with nanoseconds, UTC */
   created: string;
   annotations?: Record<string, string>;
+  /** the config the container was created from (hooks, process defaults for exec) */
+  config?: Spec;
+  /** /proc/<pid>/ns/<type> of the init at create time, for exec and hooks */
+  namespacePaths?: Record<string, string>;
 }
 
 export const STATE_FILE = 'state.json';
@@ -56,4 +61,58 @@ export function parseRecord(text: string, file: string): ContainerRecord {
     throw new HakoError(`${file}: corrupt state: not a hako state file of version 1`, { path: file });
   }
   return rec as ContainerRecord;
+}
+
+/** <root> (0700) and a new <root>/<id> (0711); "container with given ID already exists" if it is there. */
+export function makeContainerDir(root: string, id: string): string {
+  checkContainerId(id);
+  try {
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw fromSystemError(err);
+  }
+  const dir = containerDir(root, id);
+  try {
+    mkdirSync(dir, { mode: 0o711 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new HakoError('container with given ID already exists', { path: dir });
+    throw fromSystemError(err);
+  }
+  return dir;
+}
+
+/** state.json written to a temp file, synced, then renamed over the old one. */
+export function writeContainer(root: string, rec: ContainerRecord): void {
+  const dir = containerDir(root, rec.id);
+  const tmp = join(dir, `.state-${process.pid}`);
+  try {
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify(rec));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, join(dir, STATE_FILE));
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw fromSystemError(err);
+  }
+}
+
+export function removeContainerDir(root: string, id: string): void {
+  rmSync(containerDir(root, id), { recursive: true, force: true });
+}
+
+/** The ids under root (every subdirectory); [] when root does not exist. */
+export function listContainerIds(root: string): string[] {
+  try {
+    return readdirSync(root, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw fromSystemError(err);
+  }
 }

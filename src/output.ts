@@ -4,8 +4,9 @@ import { writeSync } from 'node:fs';
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
-function writeAll(fd: number, text: string): void {
-  let buf = Buffer.from(text);
+/** Write all of data to fd, waiting out EAGAIN on a non-blocking descriptor. */
+export function writeAll(fd: number, data: string | Uint8Array): void {
+  let buf = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   while (buf.length > 0) {
     try {
       buf = buf.subarray(writeSync(fd, buf));

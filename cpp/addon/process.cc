@@ -1,0 +1,172 @@
+// Process and terminal primitives Node lacks: waiting for a child libuv did not spawn
+// (the container's init, ours through CLONE_PARENT), the subreaper bit, socketpairs and
+// fd passing, window sizes.
+#include "process.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "errors.h"
+
+namespace hako {
+namespace {
+
+// Rejects the deferred with an Error shaped like throw_errno's.
+void reject_errno(Napi::Env env, Napi::Promise::Deferred& deferred, int err, const char* syscall) {
+  Napi::Error error = Napi::Error::New(env, std::string(syscall) + ": " + strerror(err));
+  const char* name = strerrorname_np(err);
+  error.Set("code", Napi::String::New(env, name ? name : "EUNKNOWN"));
+  error.Set("errno", Napi::Number::New(env, err));
+  error.Set("syscall", Napi::String::New(env, syscall));
+  deferred.Reject(error.Value());
+}
+
+// waitpid(pid) on the thread pool: {code} or {signal}. Only this pid is waited for, so
+// libuv's own children are never reaped behind its back.
+class WaitWorker : public Napi::AsyncWorker {
+ public:
+  WaitWorker(Napi::Env env, pid_t pid) : Napi::AsyncWorker(env), pid_(pid), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    for (;;) {
+      pid_t r = ::waitpid(pid_, &status_, __WALL);
+      if (r == pid_) return;
+      if (r < 0 && errno == EINTR) continue;
+      err_ = errno;
+      return;
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (err_) return reject_errno(env, deferred_, err_, "waitpid");
+    Napi::Object result = Napi::Object::New(env);
+    if (WIFSIGNALED(status_)) result.Set("signal", Napi::Number::New(env, WTERMSIG(status_)));
+    else result.Set("code", Napi::Number::New(env, WEXITSTATUS(status_)));
+    deferred_.Resolve(result);
+  }
+
+ private:
+  pid_t pid_;
+  int status_ = 0;
+  int err_ = 0;
+  Napi::Promise::Deferred deferred_;
+};
+
+// recvmsg of one SCM_RIGHTS fd on a blocking socket, on the thread pool.
+class RecvFdWorker : public Napi::AsyncWorker {
+ public:
+  RecvFdWorker(Napi::Env env, int sock) : Napi::AsyncWorker(env), sock_(sock), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    char data[4096];
+    iovec iov{data, sizeof(data)};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    ssize_t n;
+    do n = ::recvmsg(sock_, &msg, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      err_ = errno;
+      return;
+    }
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    if (n == 0 || !c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) {
+      err_ = EBADMSG;
+      return;
+    }
+    memcpy(&fd_, CMSG_DATA(c), sizeof(int));
+  }
+  void OnOK() override {
+    if (err_) return reject_errno(Env(), deferred_, err_, "recvmsg");
+    deferred_.Resolve(Napi::Number::New(Env(), fd_));
+  }
+
+ private:
+  int sock_;
+  int fd_ = -1;
+  int err_ = 0;
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value WaitPid(const Napi::CallbackInfo& info) {
+  auto* w = new WaitWorker(info.Env(), info[0].As<Napi::Number>().Int32Value());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value RecvFd(const Napi::CallbackInfo& info) {
+  auto* w = new RecvFdWorker(info.Env(), info[0].As<Napi::Number>().Int32Value());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value SetSubreaper(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (::prctl(PR_SET_CHILD_SUBREAPER, info[0].ToBoolean().Value() ? 1 : 0, 0, 0, 0) != 0) throw_errno(env, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
+  return env.Undefined();
+}
+
+// socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC) -> [fd, fd]
+Napi::Value SocketPair(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    throw_errno(env, errno, "socketpair");
+    return env.Undefined();
+  }
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, fds[0]));
+  out.Set(1u, Napi::Number::New(env, fds[1]));
+  return out;
+}
+
+// getWinsize(fd) -> {rows, cols}
+Napi::Value GetWinsize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  winsize ws{};
+  if (::ioctl(info[0].As<Napi::Number>().Int32Value(), TIOCGWINSZ, &ws) != 0) {
+    throw_errno(env, errno, "ioctl(TIOCGWINSZ)");
+    return env.Undefined();
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("rows", Napi::Number::New(env, ws.ws_row));
+  o.Set("cols", Napi::Number::New(env, ws.ws_col));
+  return o;
+}
+
+// setWinsize(fd, rows, cols)
+Napi::Value SetWinsize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  winsize ws{};
+  ws.ws_row = static_cast<unsigned short>(info[1].As<Napi::Number>().Uint32Value());
+  ws.ws_col = static_cast<unsigned short>(info[2].As<Napi::Number>().Uint32Value());
+  if (::ioctl(info[0].As<Napi::Number>().Int32Value(), TIOCSWINSZ, &ws) != 0) throw_errno(env, errno, "ioctl(TIOCSWINSZ)");
+  return env.Undefined();
+}
+
+}  // namespace
+
+void RegisterProcess(Napi::Env env, Napi::Object exports) {
+  exports.Set("waitpid", Napi::Function::New(env, WaitPid, "waitpid"));
+  exports.Set("recvFd", Napi::Function::New(env, RecvFd, "recvFd"));
+  exports.Set("setSubreaper", Napi::Function::New(env, SetSubreaper, "setSubreaper"));
+  exports.Set("socketpair", Napi::Function::New(env, SocketPair, "socketpair"));
+  exports.Set("getWinsize", Napi::Function::New(env, GetWinsize, "getWinsize"));
+  exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));
+}
+
+}  // namespace hako

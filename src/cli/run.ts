@@ -1,0 +1,45 @@
+// hako run [opts] <id>: create and start in one. Detached: return once the process runs.
+// Foreground: stdio (or the terminal) proxied, signals forwarded, the container's exit
+// status returned (128+signal when killed), then the container destroyed unless --keep.
+import { closeSync } from 'node:fs';
+import { createContainer } from '../container/create.js';
+import { forwardSignals, proxyPipes, proxyTerminal, waitExitStatus } from '../container/foreground.js';
+import { destroy, startContainer } from '../container/lifecycle.js';
+import { native } from '../native.js';
+import { boolFlag, type CommandContext } from './context.js';
+import { createOptions, wrapFailure } from './create.js';
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const detach = boolFlag(ctx.flags, 'detach');
+  const opts = createOptions(ctx, detach);
+  if (!detach && !boolFlag(ctx.flags, 'no-subreaper')) native().setSubreaper(true);
+  const created = await wrapFailure('run', async () => {
+    const c = await createContainer(opts);
+    try {
+      startContainer(ctx.root, opts.id);
+    } catch (err) {
+      try {
+        process.kill(c.record.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+      destroy(ctx.root, c.record);
+      throw err;
+    }
+    return c;
+  });
+  if (detach) return 0;
+
+  const pid = created.record.pid;
+  const stopForwarding = forwardSignals(pid);
+  const terminal = created.consoleMaster !== undefined ? proxyTerminal(created.consoleMaster) : undefined;
+  const output = terminal ? terminal.closed : proxyPipes(created.launched.stage0);
+  const status = await waitExitStatus(pid);
+  await Promise.race([output, new Promise((r) => setTimeout(r, 2000))]);
+  stopForwarding();
+  terminal?.restore();
+  if (created.consoleMaster !== undefined) closeSync(created.consoleMaster);
+  process.stdin.destroy();
+  if (!boolFlag(ctx.flags, 'keep')) destroy(ctx.root, created.record);
+  return status;
+}

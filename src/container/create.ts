@@ -1,0 +1,186 @@
+// create: validate the bundle, make the state dir and exec fifo, launch the init, record
+// the container, write the pid file. A failure leaves nothing behind.
+import { closeSync, readFileSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Socket } from 'node:net';
+import { HakoError, fromSystemError } from '../errors.js';
+import { loadBundleConfig } from '../oci/load.js';
+import type { Spec } from '../oci/types.js';
+import { OCI_VERSION } from '../oci/default-spec.js';
+import { native } from '../native.js';
+import { connectConsoleSocket } from './console-socket.js';
+import { makeExecFifo } from './exec-fifo.js';
+import { checkContainerId } from './id.js';
+import { launchInit, type Launched } from './launch.js';
+import { writePidFile } from './pid-file.js';
+import { makeContainerDir, removeContainerDir, writeContainer, type ContainerRecord } from './state-store.js';
+
+export interface CreateOptions {
+  root: string;
+  id: string;
+  bundle: string;
+  /** absolute already (made so before anything else, as runc) */
+  pidFile?: string;
+  /** as given; a relative path is taken from the bundle */
+  consoleSocket?: string;
+  noPivot: boolean;
+  noNewKeyring: boolean;
+  preserveFds: number;
+  /** false for a foreground run: the container gets new pipes instead of hako's stdio */
+  detach: boolean;
+}
+
+export interface Created {
+  record: ContainerRecord;
+  dir: string;
+  launched: Launched;
+  /** foreground run with a terminal: the pty master, received from the init */
+  consoleMaster?: number;
+}
+
+export async function createContainer(opts: CreateOptions): Promise<Created> {
+  checkContainerId(opts.id);
+  const bundle = resolve(opts.bundle);
+  const spec = loadBundleConfig(bundle);
+  checkTerminal(spec, opts);
+  const listen = listenFds();
+  const preserved = preservedFds(listen + opts.preserveFds);
+  const runSpec = listen > 0 ? withListenEnv(spec, listen) : spec;
+  const rootfs = realRootfs(bundle, spec);
+
+  const dir = makeContainerDir(opts.root, opts.id);
+  let fifo = -1;
+  let consoleSocket: Socket | undefined;
+  let internalConsole: [number, number] | undefined;
+  try {
+    const hostRoot = hostRootIds(spec);
+    fifo = makeExecFifo(dir, hostRoot.uid, hostRoot.gid);
+    if (opts.consoleSocket !== undefined) consoleSocket = await connectConsoleSocket(resolve(bundle, opts.consoleSocket));
+    else if (spec.process?.terminal && !opts.detach) internalConsole = native().socketpair();
+    const launched = await launchInit({
+      spec: runSpec,
+      id: opts.id,
+      bundle,
+      rootfs,
+      noPivot: opts.noPivot,
+      noNewKeyring: opts.noNewKeyring,
+      stdio: opts.detach ? 'inherit' : 'pipe',
+      preserved,
+      consoleSocket: consoleSocket ?? internalConsole?.[1],
+      execFifo: fifo,
+    });
+    const consoleMaster = internalConsole ? await native().recvFd(internalConsole[0]) : undefined;
+    const record: ContainerRecord = {
+      version: 1,
+      ociVersion: OCI_VERSION,
+      id: opts.id,
+      pid: launched.initPid,
+      initStartTime: launched.initStartTime,
+      bundle,
+      rootfs,
+      created: rfc3339Nano(),
+      ...(spec.annotations ? { annotations: spec.annotations } : {}),
+      config: spec,
+      namespacePaths: namespacePaths(spec, launched.initPid),
+    };
+    writeContainer(opts.root, record);
+    if (opts.pidFile) writePidFile(opts.pidFile, launched.initPid);
+    return { record, dir, launched, consoleMaster };
+  } catch (err) {
+    removeContainerDir(opts.root, opts.id);
+    throw err;
+  } finally {
+    if (fifo >= 0) closeSync(fifo);
+    consoleSocket?.destroy();
+    if (internalConsole) internalConsole.forEach((fd) => closeSync(fd));
+  }
+}
+
+// runc's rules: a console socket only with a terminal; a detached terminal needs one.
+function checkTerminal(spec: Spec, opts: CreateOptions): void {
+  const terminal = spec.process?.terminal === true;
+  if (opts.consoleSocket !== undefined && !terminal) {
+    throw new HakoError('cannot use console socket if runc will not detach or allocate tty');
+  }
+  if (terminal && opts.detach && opts.consoleSocket === undefined) {
+    throw new HakoError('cannot allocate tty if runc will detach without setting console socket');
+  }
+}
+
+/** systemd socket activation: LISTEN_FDS counts when LISTEN_PID is us. */
+function listenFds(): number {
+  if (process.env.LISTEN_PID !== String(process.pid)) return 0;
+  const n = Number(process.env.LISTEN_FDS);
+  return Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+function withListenEnv(spec: Spec, n: number): Spec {
+  const env = (spec.process!.env ?? []).filter((e) => !e.startsWith('LISTEN_FDS=') && !e.startsWith('LISTEN_PID='));
+  env.push(`LISTEN_FDS=${n}`, 'LISTEN_PID=1');
+  return { ...spec, process: { ...spec.process!, env } };
+}
+
+// Only fds the caller gave us can be preserved: Node's own fds are all close-on-exec,
+// so an fd that is missing or close-on-exec was never passed (CVE-2024-21626 class).
+export function preservedFds(count: number): number[] {
+  const fds: number[] = [];
+  for (let fd = 3; fd < 3 + count; fd++) {
+    let info: string;
+    try {
+      info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+    } catch {
+      throw new HakoError(`--preserve-fds: fd ${fd} is not open`);
+    }
+    const flags = /^flags:\s*([0-7]+)/m.exec(info)?.[1];
+    if (flags === undefined || (parseInt(flags, 8) & 0o2000000) !== 0) {
+      throw new HakoError(`--preserve-fds: fd ${fd} was not passed to hako (it is hako's own)`);
+    }
+    fds.push(fd);
+  }
+  return fds;
+}
+
+function realRootfs(bundle: string, spec: Spec): string {
+  const path = resolve(bundle, spec.root!.path);
+  try {
+    return realpathSync(path);
+  } catch (err) {
+    throw fromSystemError(err, 'rootfs');
+  }
+}
+
+/** The host ids of the container's root (exec.fifo is chowned to them). */
+function hostRootIds(spec: Spec): { uid: number; gid: number } {
+  const map = (list: { containerID: number; hostID: number; size: number }[] | undefined): number => {
+    const m = list?.find((e) => e.containerID === 0);
+    return m ? m.hostID : 0;
+  };
+  return { uid: map(spec.linux?.uidMappings), gid: map(spec.linux?.gidMappings) };
+}
+
+const NS_FILE: Record<string, string> = {
+  pid: 'pid',
+  network: 'net',
+  mount: 'mnt',
+  ipc: 'ipc',
+  uts: 'uts',
+  user: 'user',
+  cgroup: 'cgroup',
+  time: 'time',
+};
+
+function namespacePaths(spec: Spec, pid: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const ns of spec.linux?.namespaces ?? []) {
+    const file = NS_FILE[ns.type];
+    if (file) out[ns.type] = `/proc/${pid}/ns/${file}`;
+  }
+  return out;
+}
+
+/** Go's RFC3339Nano in UTC: up to nine fractional digits, trailing zeros dropped. */
+export function rfc3339Nano(now = Date.now(), nanos = process.hrtime.bigint()): string {
+  const base = new Date(now).toISOString().slice(0, 19);
+  const frac = `${String(now % 1000).padStart(3, '0')}${String(nanos % 1000000n).padStart(6, '0')}`.replace(/0+$/, '');
+  return `${base}${frac ? '.' + frac : ''}Z`;
+}

@@ -1,0 +1,55 @@
+// The exec fifo: the container's init blocks opening it for writing until `start` opens it
+// for reading and takes the one byte the init writes. Its presence means "created".
+import { chownSync, closeSync, constants, openSync, readSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { HakoError, fromSystemError } from '../errors.js';
+import { native } from '../native.js';
+import { EXEC_FIFO } from './state-store.js';
+
+const O_PATH = 0o10000000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** mkfifo exec.fifo 0622, owned by the container's root; returns an O_PATH fd of it for the init. */
+export function makeExecFifo(dir: string, uid: number, gid: number): number {
+  const path = join(dir, EXEC_FIFO);
+  native().mkfifo(path, 0o622);
+  try {
+    chownSync(path, uid, gid);
+    return openSync(path, O_PATH);
+  } catch (err) {
+    throw fromSystemError(err);
+  }
+}
+
+/**
+ * Release a created container: open the fifo for reading (non-blocking, so a dead init
+ * cannot hang us), wait for the init's byte while checking that it lives, then remove the fifo.
+ */
+export function releaseExecFifo(dir: string, initAlive: () => boolean): void {
+  const path = join(dir, EXEC_FIFO);
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new HakoError('cannot start an already running container');
+    throw fromSystemError(err);
+  }
+  try {
+    const byte = Buffer.alloc(1);
+    for (let waited = 0; ; waited++) {
+      let n = 0;
+      try {
+        n = readSync(fd, byte, 0, 1, null);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw fromSystemError(err);
+      }
+      if (n === 1) break;
+      // 0: no writer has opened the fifo yet; EAGAIN: opened, byte not written yet.
+      if (!initAlive()) throw new HakoError('cannot start a container that has stopped');
+      Atomics.wait(pause, 0, 0, waited < 100 ? 1 : 10);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  rmSync(path, { force: true });
+}

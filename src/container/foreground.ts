@@ -1,0 +1,94 @@
+// A foreground container (run without --detach): stdio through pipes, or the container's
+// terminal proxied to ours in raw mode; signals forwarded to the init; its exit status.
+import { ReadStream } from 'node:tty';
+import type { ChildProcess } from 'node:child_process';
+import { native } from '../native.js';
+import { writeAll } from '../output.js';
+
+// Every signal a runtime forwards (runc: all but SIGCHLD, SIGWINCH and SIGURG); Node
+// cannot catch SIGKILL/SIGSTOP and keeps SIGSEGV, SIGBUS, SIGFPE, SIGILL for itself.
+const FORWARDED = [
+  'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTRAP', 'SIGABRT', 'SIGUSR1', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM',
+  'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGIO', 'SIGPWR', 'SIGSYS',
+] as const;
+
+/** Forward signals hako receives to pid until the returned function is called. */
+export function forwardSignals(pid: number): () => void {
+  const handlers = FORWARDED.map((sig) => {
+    const h = (): void => {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // gone
+      }
+    };
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  return () => handlers.forEach(([sig, h]) => process.off(sig, h));
+}
+
+/** Copy the pipes of stage 0 (the container's stdio) to ours; resolves once both outputs closed. */
+export function proxyPipes(stage0: ChildProcess): Promise<void> {
+  const done: Promise<void>[] = [];
+  for (const [from, to] of [
+    [stage0.stdout, 1],
+    [stage0.stderr, 2],
+  ] as const) {
+    if (!from) continue;
+    from.on('data', (chunk: Buffer) => writeAll(to, chunk));
+    done.push(new Promise((resolve) => from.once('close', () => resolve())));
+  }
+  if (stage0.stdin) {
+    const input = stage0.stdin;
+    input.on('error', () => undefined);
+    process.stdin.on('error', () => undefined);
+    process.stdin.pipe(input);
+  }
+  return Promise.all(done).then(() => undefined);
+}
+
+/** Proxy the container's pty master to our terminal (raw mode, window size); resolves when it closes. */
+export function proxyTerminal(master: number): { closed: Promise<void>; restore: () => void } {
+  const addon = native();
+  const stdinTty = process.stdin.isTTY === true;
+  const resize = (): void => {
+    try {
+      const ws = addon.getWinsize(process.stdout.isTTY ? 1 : 0);
+      addon.setWinsize(master, ws.rows, ws.cols);
+    } catch {
+      // not a terminal: keep the config's consoleSize
+    }
+  };
+  resize();
+  process.on('SIGWINCH', resize);
+  if (stdinTty) process.stdin.setRawMode(true);
+  const onInput = (chunk: Buffer): void => {
+    try {
+      writeAll(master, chunk);
+    } catch {
+      // the container side is gone
+    }
+  };
+  process.stdin.on('data', onInput);
+  const out = new ReadStream(master);
+  out.on('data', (chunk: Buffer) => writeAll(1, chunk));
+  const closed = new Promise<void>((resolve) => {
+    out.once('error', () => resolve());
+    out.once('close', () => resolve());
+  });
+  const restore = (): void => {
+    process.off('SIGWINCH', resize);
+    process.stdin.off('data', onInput);
+    if (stdinTty) process.stdin.setRawMode(false);
+    process.stdin.pause();
+    out.destroy();
+  };
+  return { closed, restore };
+}
+
+/** The init's exit as a shell reports it: its code, or 128 + the signal. */
+export async function waitExitStatus(pid: number): Promise<number> {
+  const r = await native().waitpid(pid);
+  return r.signal !== undefined ? 128 + r.signal : (r.code ?? 0);
+}

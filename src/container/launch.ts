@@ -1,0 +1,179 @@
+// Starting a container's init: hako-init from its sealed copy, the plan over the sync
+// socket, the parent's part of the conversation (id maps, hooks), and the init's pid.
+// On any failure the processes it started are killed and reaped before the error returns.
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { closeSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { HakoError } from '../errors.js';
+import { native, sealedInit } from '../native.js';
+import type { Spec } from '../oci/types.js';
+import { buildLaunchPlan } from '../plan/build.js';
+import { idMaps } from '../plan/build.js';
+import { encodePlan } from '../plan/wire.js';
+import { readProcStat } from './status.js';
+import { MSG, SyncChannel, decodeFailure, describeFailure } from './sync.js';
+
+export interface LaunchRequest {
+  spec: Spec;
+  id: string;
+  bundle: string;
+  /** absolute, symlinks resolved */
+  rootfs: string;
+  noPivot: boolean;
+  noNewKeyring: boolean;
+  /** 'inherit': the container gets hako's own fds 0-2; 'pipe': new pipes (foreground run) */
+  stdio: 'inherit' | 'pipe';
+  /** fds (3, 4, ...) passed through at the same numbers */
+  preserved: number[];
+  /** a connected console socket (a net.Socket) or an fd */
+  consoleSocket?: number | Readable | Writable;
+  /** O_PATH fd of exec.fifo */
+  execFifo?: number;
+  /** prestart/createRuntime time: mounts are done, pivot_root is not */
+  onRunHooks?: (initPid: number) => Promise<void>;
+}
+
+export interface Launched {
+  initPid: number;
+  initStartTime: string;
+  /** the spawned stage 0 (already exited); its stdio streams when stdio was 'pipe' */
+  stage0: ChildProcess;
+}
+
+export async function launchInit(req: LaunchRequest): Promise<Launched> {
+  const stdio: StdioOptions = [req.stdio, req.stdio, req.stdio, ...req.preserved];
+  const syncIndex = stdio.length;
+  stdio.push('pipe');
+  const consoleIndex = req.consoleSocket === undefined ? -1 : stdio.push(req.consoleSocket as number) - 1;
+  const fifoIndex = req.execFifo === undefined ? -1 : stdio.push(req.execFifo) - 1;
+
+  const plan = buildLaunchPlan(req.spec, {
+    containerId: req.id,
+    bundleDir: req.bundle,
+    rootfs: req.rootfs,
+    noPivot: req.noPivot,
+    noNewKeyring: req.noNewKeyring,
+    chownStdio: req.stdio === 'pipe',
+    fds: { consoleSocket: consoleIndex, execFifo: fifoIndex, preserved: req.preserved.length },
+    host: hostFacts(),
+  });
+
+  const memfd = sealedInit();
+  let stage0: ChildProcess;
+  try {
+    stage0 = spawn(`/proc/self/fd/${memfd}`, ['--sync', String(syncIndex)], { stdio, argv0: 'hako-init', env: {} });
+  } finally {
+    closeSync(memfd);
+  }
+  const stage0Exit = exitOf(stage0);
+  const channel = new SyncChannel(stage0.stdio[syncIndex] as unknown as import('node:stream').Duplex);
+  let initPid = 0;
+  try {
+    channel.send(MSG.PLAN, encodePlan(plan));
+    initPid = await converse(channel, req, stage0, stage0Exit);
+    const stat = readProcStat(initPid);
+    if (!stat) throw new HakoError('container init exited during setup');
+    return { initPid, initStartTime: stat.startTime, stage0 };
+  } catch (err) {
+    await abandon(stage0, stage0Exit, initPid);
+    throw err;
+  } finally {
+    channel.close();
+  }
+}
+
+// Stage 0 reports the init's pid and stage 2 reports its progress over the same socket,
+// so RUN_HOOKS or READY may in principle overtake INIT_PID: they wait for it.
+async function converse(
+  channel: SyncChannel,
+  req: LaunchRequest,
+  stage0: ChildProcess,
+  stage0Exit: Promise<number | null>,
+): Promise<number> {
+  let initPid = 0;
+  let hooksPending = false;
+  let ready = false;
+  for (;;) {
+    if (initPid && hooksPending) {
+      hooksPending = false;
+      await req.onRunHooks?.(initPid);
+      channel.send(MSG.HOOKS_DONE);
+    }
+    if (initPid && ready) return initPid;
+    const frame = await channel.next();
+    if (frame === null) {
+      const code = stage0.exitCode;
+      throw new HakoError(
+        `unable to start container process: ${initPid ? 'container init' : 'hako-init'} exited before it was ready${code !== null ? ` (status ${code})` : ''}`,
+      );
+    }
+    switch (frame.type) {
+      case MSG.NEED_MAPS:
+        writeIdMaps(stage0.pid!, req.spec);
+        channel.send(MSG.MAPS_WRITTEN);
+        break;
+      case MSG.INIT_PID:
+        initPid = frame.payload.readUInt32LE(0);
+        if (await stage0Exit !== 0) throw new HakoError('unable to start container process: hako-init stage 0 failed');
+        break;
+      case MSG.RUN_HOOKS:
+        hooksPending = true;
+        break;
+      case MSG.READY:
+        ready = true;
+        break;
+      case MSG.ERROR:
+        throw new HakoError(`unable to start container process: ${describeFailure(decodeFailure(frame.payload))}`);
+      default:
+        throw new HakoError(`unable to start container process: unexpected message ${frame.type} from hako-init`);
+    }
+  }
+}
+
+function writeIdMaps(pid: number, spec: Spec): void {
+  const maps = idMaps(spec);
+  const write = (name: string, text: string): void => {
+    const file = `/proc/${pid}/${name}`;
+    try {
+      writeFileSync(file, text);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new HakoError(`unable to start container process: write ${file}: ${e.message}`, { path: file, errno: e.code });
+    }
+  };
+  if (maps.setgroups) write('setgroups', maps.setgroups);
+  write('uid_map', maps.uidMap);
+  write('gid_map', maps.gidMap);
+}
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.once('error', () => resolve(null));
+  });
+}
+
+// A failed launch leaves no process behind: the init (our child through CLONE_PARENT)
+// is killed and reaped, stage 0 killed and awaited.
+async function abandon(stage0: ChildProcess, stage0Exit: Promise<number | null>, initPid: number): Promise<void> {
+  if (stage0.exitCode === null && stage0.signalCode === null) stage0.kill('SIGKILL');
+  if (initPid > 0) {
+    try {
+      process.kill(initPid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    await native()
+      .waitpid(initPid)
+      .catch(() => undefined);
+  }
+  await stage0Exit;
+}
+
+export function hostFacts(): { mountinfo: string; cgroup: string; hasProcKcore: boolean } {
+  return {
+    mountinfo: readFileSync('/proc/self/mountinfo', 'utf8'),
+    cgroup: readFileSync('/proc/self/cgroup', 'utf8'),
+    hasProcKcore: existsSync('/proc/kcore'),
+  };
+}
