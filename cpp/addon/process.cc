@@ -4,6 +4,7 @@
 #include "process.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -134,6 +135,20 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// pipe2(O_CLOEXEC) -> [read end, write end]
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    throw_errno(env, errno, "pipe2");
+    return env.Undefined();
+  }
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, fds[0]));
+  out.Set(1u, Napi::Number::New(env, fds[1]));
+  return out;
+}
+
 // getWinsize(fd) -> {rows, cols}
 Napi::Value GetWinsize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -165,6 +180,7 @@ void RegisterProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("recvFd", Napi::Function::New(env, RecvFd, "recvFd"));
   exports.Set("setSubreaper", Napi::Function::New(env, SetSubreaper, "setSubreaper"));
   exports.Set("socketpair", Napi::Function::New(env, SocketPair, "socketpair"));
+  exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("getWinsize", Napi::Function::New(env, GetWinsize, "getWinsize"));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));
 }

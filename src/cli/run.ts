@@ -9,6 +9,14 @@ import { native } from '../native.js';
 import { boolFlag, type CommandContext } from './context.js';
 import { createOptions, wrapFailure } from './create.js';
 
+// Output still in the pipes once the init is gone; a process that escaped the container's
+// pid namespace could hold them open forever, so wait a little, not for ever.
+async function drain(output: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([output, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+  clearTimeout(timer);
+}
+
 export async function run(ctx: CommandContext): Promise<number> {
   const detach = boolFlag(ctx.flags, 'detach');
   const opts = createOptions(ctx, detach);
@@ -33,9 +41,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   const pid = created.record.pid;
   const stopForwarding = forwardSignals(pid);
   const terminal = created.consoleMaster !== undefined ? proxyTerminal(created.consoleMaster) : undefined;
-  const output = terminal ? terminal.closed : proxyPipes(created.launched.stage0);
+  const output = terminal ? terminal.closed : created.launched.pipes ? proxyPipes(created.launched.pipes) : Promise.resolve();
   const status = await waitExitStatus(pid);
-  await Promise.race([output, new Promise((r) => setTimeout(r, 2000))]);
+  await drain(output);
   stopForwarding();
   terminal?.restore();
   if (created.consoleMaster !== undefined) closeSync(created.consoleMaster);

@@ -1,7 +1,7 @@
 // A foreground container (run without --detach): stdio through pipes, or the container's
 // terminal proxied to ours in raw mode; signals forwarded to the init; its exit status.
 import { ReadStream } from 'node:tty';
-import type { ChildProcess } from 'node:child_process';
+import { Socket } from 'node:net';
 import { native } from '../native.js';
 import { writeAll } from '../output.js';
 
@@ -28,23 +28,21 @@ export function forwardSignals(pid: number): () => void {
   return () => handlers.forEach(([sig, h]) => process.off(sig, h));
 }
 
-/** Copy the pipes of stage 0 (the container's stdio) to ours; resolves once both outputs closed. */
-export function proxyPipes(stage0: ChildProcess): Promise<void> {
+/** Copy the container's stdio pipes to and from ours; resolves once both outputs reached EOF. */
+export function proxyPipes(pipes: { stdin: number; stdout: number; stderr: number }): Promise<void> {
   const done: Promise<void>[] = [];
-  for (const [from, to] of [
-    [stage0.stdout, 1],
-    [stage0.stderr, 2],
+  for (const [fd, to] of [
+    [pipes.stdout, 1],
+    [pipes.stderr, 2],
   ] as const) {
-    if (!from) continue;
+    const from = new Socket({ fd, readable: true, writable: false });
     from.on('data', (chunk: Buffer) => writeAll(to, chunk));
     done.push(new Promise((resolve) => from.once('close', () => resolve())));
   }
-  if (stage0.stdin) {
-    const input = stage0.stdin;
-    input.on('error', () => undefined);
-    process.stdin.on('error', () => undefined);
-    process.stdin.pipe(input);
-  }
+  const input = new Socket({ fd: pipes.stdin, readable: false, writable: true });
+  input.on('error', () => undefined);
+  process.stdin.on('error', () => undefined);
+  process.stdin.pipe(input);
   return Promise.all(done).then(() => undefined);
 }
 

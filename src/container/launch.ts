@@ -1,7 +1,7 @@
 // Starting a container's init: hako-init from its sealed copy, the plan over the sync
 // socket, the parent's part of the conversation (id maps, hooks), and the init's pid.
 // On any failure the processes it started are killed and reaped before the error returns.
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { HakoError } from '../errors.js';
@@ -36,15 +36,20 @@ export interface LaunchRequest {
 export interface Launched {
   initPid: number;
   initStartTime: string;
-  /** the spawned stage 0 (already exited); its stdio streams when stdio was 'pipe' */
-  stage0: ChildProcess;
+  /** with stdio 'pipe': our ends of the container's stdin, stdout and stderr pipes */
+  pipes?: { stdin: number; stdout: number; stderr: number };
 }
 
 export async function launchInit(req: LaunchRequest): Promise<Launched> {
-  const stdio: StdioOptions = [req.stdio, req.stdio, req.stdio, ...req.preserved];
+  // Our own pipes rather than spawn's: Node destroys a child's stdio streams when the child
+  // (stage 0, which exits early) is gone, while the container's init goes on using them.
+  const pipes = req.stdio === 'pipe' ? [native().pipe(), native().pipe(), native().pipe()] : undefined;
+  const childEnds = pipes ? [pipes[0]![0], pipes[1]![1], pipes[2]![1]] : undefined;
+  const stdio: (number | 'inherit' | 'pipe' | Readable | Writable)[] = childEnds ? [...childEnds] : ['inherit', 'inherit', 'inherit'];
+  stdio.push(...req.preserved);
   const syncIndex = stdio.length;
   stdio.push('pipe');
-  const consoleIndex = req.consoleSocket === undefined ? -1 : stdio.push(req.consoleSocket as number) - 1;
+  const consoleIndex = req.consoleSocket === undefined ? -1 : stdio.push(req.consoleSocket) - 1;
   const fifoIndex = req.execFifo === undefined ? -1 : stdio.push(req.execFifo) - 1;
 
   const plan = buildLaunchPlan(req.spec, {
@@ -64,6 +69,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
     stage0 = spawn(`/proc/self/fd/${memfd}`, ['--sync', String(syncIndex)], { stdio, argv0: 'hako-init', env: {} });
   } finally {
     closeSync(memfd);
+    childEnds?.forEach((fd) => closeSync(fd));
   }
   const stage0Exit = exitOf(stage0);
   const channel = new SyncChannel(stage0.stdio[syncIndex] as unknown as import('node:stream').Duplex);
@@ -73,9 +79,11 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
     initPid = await converse(channel, req, stage0, stage0Exit);
     const stat = readProcStat(initPid);
     if (!stat) throw new HakoError('container init exited during setup');
-    return { initPid, initStartTime: stat.startTime, stage0 };
+    const ours = pipes && { stdin: pipes[0]![1], stdout: pipes[1]![0], stderr: pipes[2]![0] };
+    return { initPid, initStartTime: stat.startTime, ...(ours ? { pipes: ours } : {}) };
   } catch (err) {
     await abandon(stage0, stage0Exit, initPid);
+    pipes?.forEach(([r, w], i) => closeSync(i === 0 ? w : r));
     throw err;
   } finally {
     channel.close();
