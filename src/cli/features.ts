@@ -1,6 +1,6 @@
 // hako features: the OCI features JSON, 4-space indented with a trailing newline (as runc).
 import { writeStdout } from '../output.js';
-import { hakoFeatures } from '../oci/features.js';
+import { hakoFeatures } from '../container/features.js';
 import { COMMIT, VERSION } from '../version.js';
 
 export function run(): void {

@@ -2,14 +2,14 @@
 // socket, the parent's part of the conversation (id maps, hooks), and the init's pid.
 // On any failure the processes it started are killed and reaped before the error returns.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, writeFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { HakoError } from '../errors.js';
 import { native, sealedInit } from '../native.js';
 import type { Spec } from '../oci/types.js';
-import { buildLaunchPlan } from '../plan/build.js';
-import { idMaps } from '../plan/build.js';
+import { buildLaunchPlan, idMaps } from '../plan/build.js';
 import { encodePlan } from '../plan/wire.js';
+import { readHostFacts } from '../plan/host.js';
 import { readProcStat } from './status.js';
 import { MSG, SyncChannel, decodeFailure, describeFailure } from './sync.js';
 
@@ -60,7 +60,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
     noNewKeyring: req.noNewKeyring,
     chownStdio: req.stdio === 'pipe',
     fds: { consoleSocket: consoleIndex, execFifo: fifoIndex, preserved: req.preserved.length },
-    host: hostFacts(),
+    host: readHostFacts(),
   });
 
   const memfd = sealedInit();
@@ -176,12 +176,4 @@ async function abandon(stage0: ChildProcess, stage0Exit: Promise<number | null>,
       .catch(() => undefined);
   }
   await stage0Exit;
-}
-
-export function hostFacts(): { mountinfo: string; cgroup: string; hasProcKcore: boolean } {
-  return {
-    mountinfo: readFileSync('/proc/self/mountinfo', 'utf8'),
-    cgroup: readFileSync('/proc/self/cgroup', 'utf8'),
-    hasProcKcore: existsSync('/proc/kcore'),
-  };
 }

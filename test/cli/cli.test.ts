@@ -171,7 +171,11 @@ t.test('features: OCI features JSON, 4-space indent, trailing newline, truthful'
   t.type(f.linux, 'object');
   t.same(f.hooks, [], 'no hooks until hako runs them');
   t.equal(f.linux.seccomp.enabled, false, 'no seccomp until hako applies it');
-  t.equal(f.linux.mountExtensions.idmap.enabled, false);
+  t.equal(f.linux.mountExtensions.idmap.enabled, false, 'no idmap mounts: containerd must not use them');
+  t.same(f.linux.namespaces, ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts']);
+  for (const o of ['bind', 'rbind', 'ro', 'nosuid', 'rro', 'rprivate', 'tmpcopyup', 'strictatime']) t.ok(f.mountOptions.includes(o), o);
+  t.notOk(f.mountOptions.includes('idmap'), 'idmap is not implemented');
+  t.same(f.mountOptions, [...f.mountOptions].sort(), 'sorted');
 });
 
 t.test('self-test: the embedded addon loads and hako-init runs from a sealed memfd', async (t) => {
