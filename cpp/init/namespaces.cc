@@ -1,0 +1,105 @@
+#include "init/namespaces.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "common/unique_fd.h"
+#include "init/sys.h"
+
+namespace hako {
+namespace {
+
+struct NsName {
+  uint64_t flag;
+  const char* name;
+};
+
+constexpr NsName NS_NAMES[] = {
+    {CLONE_NEWUSER, "user"}, {CLONE_NEWNS, "mount"},   {CLONE_NEWUTS, "uts"},    {CLONE_NEWIPC, "ipc"},
+    {CLONE_NEWNET, "net"},   {CLONE_NEWPID, "pid"},    {CLONE_NEWCGROUP, "cgroup"}, {CLONE_NEWTIME, "time"},
+};
+
+// What unshare_namespaces creates: everything but the user (created first, alone) and
+// pid (created by the clone of the init) namespaces.
+constexpr uint64_t UNSHARE_MASK =
+    CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME;
+
+// setresgid/setresuid to 0 in the user namespace just entered (its root must be mapped).
+Result become_root() {
+  if (::setresgid(0, 0, 0) < 0) return errno_error("setresgid", "setresgid to 0 in the user namespace");
+  if (::setresuid(0, 0, 0) < 0) return errno_error("setresuid", "setresuid to 0 in the user namespace");
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string ns_names(uint64_t flags) {
+  std::string out;
+  for (const NsName& n : NS_NAMES) {
+    if ((flags & n.flag) == 0) continue;
+    if (!out.empty()) out += ", ";
+    out += n.name;
+  }
+  return out;
+}
+
+bool uses_user_ns(const Plan& plan) {
+  if (plan.clone_flags & CLONE_NEWUSER) return true;
+  for (const JoinNs& j : plan.join_ns) {
+    if (j.clone_flag == CLONE_NEWUSER) return true;
+  }
+  return false;
+}
+
+bool has_new_mount_ns(const Plan& plan) { return (plan.clone_flags & CLONE_NEWNS) != 0; }
+
+Result join_namespaces(const Plan& plan) {
+  std::vector<unique_fd> fds;
+  fds.reserve(plan.join_ns.size());
+  for (const JoinNs& j : plan.join_ns) {
+    unique_fd fd(::open(j.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return errno_error("setns", "open " + ns_names(j.clone_flag) + " namespace " + quote(j.path));
+    fds.push_back(std::move(fd));
+  }
+  for (size_t i = 0; i < plan.join_ns.size(); i++) {
+    const JoinNs& j = plan.join_ns[i];
+    if (::setns(fds[i].get(), static_cast<int>(j.clone_flag)) < 0) {
+      return errno_error("setns", "join " + ns_names(j.clone_flag) + " namespace " + quote(j.path));
+    }
+    fds[i].reset();
+    if (j.clone_flag == CLONE_NEWUSER) {
+      if (auto e = become_root()) return e;
+    }
+  }
+  return std::nullopt;
+}
+
+Result create_user_ns(const Plan& plan, SyncSocket& sync) {
+  if (::unshare(CLONE_NEWUSER) < 0) return errno_error("unshare", "unshare the user namespace");
+  if (!plan.has(FLAG_USERNS_MAPS)) return std::nullopt;
+  if (auto e = sync.send(MSG_NEED_MAPS)) return e;
+  if (auto e = sync.expect(MSG_MAPS_WRITTEN)) return e;
+  return become_root();
+}
+
+Result unshare_namespaces(const Plan& plan) {
+  uint64_t flags = plan.clone_flags & UNSHARE_MASK;
+  if (flags != 0 && ::unshare(static_cast<int>(flags)) < 0) {
+    return errno_error("unshare", "unshare namespaces (" + ns_names(flags) + ")");
+  }
+  if ((flags & CLONE_NEWTIME) == 0 || plan.time_offsets.empty()) return std::nullopt;
+  // One line per clock: "<clock id> <secs> <nanos>", all in one write.
+  std::string offsets;
+  for (const TimeOffset& t : plan.time_offsets) {
+    offsets += std::to_string(t.clock) + " " + std::to_string(t.secs) + " " + std::to_string(t.nanos) + "\n";
+  }
+  int err = write_file("/proc/self/timens_offsets", offsets);
+  if (err != 0) return step_error(err, "timens_offsets", "write \"/proc/self/timens_offsets\"");
+  return std::nullopt;
+}
+
+}  // namespace hako

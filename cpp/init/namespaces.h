@@ -1,0 +1,39 @@
+// Namespace operations of stage 0: join the plan's namespace paths, create the user
+// namespace (the parent writes its id maps), unshare the rest, set time offsets.
+#pragma once
+
+#include <stdint.h>
+
+#include <string>
+
+#include "common/plan.h"
+#include "init/step.h"
+#include "init/sync_io.h"
+
+namespace hako {
+
+// "mount, uts, net" for the CLONE_NEW* bits in flags.
+std::string ns_names(uint64_t flags);
+
+// True when the container runs in a user namespace, new or joined.
+bool uses_user_ns(const Plan& plan);
+
+// True when the container has a mount namespace of its own (created, not joined).
+bool has_new_mount_ns(const Plan& plan);
+
+// Opens every plan.join_ns path first (they are host paths, and opening them needs the
+// host credentials), then setns()es them in order. After joining a user namespace the
+// process becomes root in it.
+Result join_namespaces(const Plan& plan);
+
+// unshare(CLONE_NEWUSER); with FLAG_USERNS_MAPS, sends MSG_NEED_MAPS, waits for
+// MSG_MAPS_WRITTEN and becomes root in the new namespace.
+Result create_user_ns(const Plan& plan, SyncSocket& sync);
+
+// Unshares the mount, uts, ipc, net, cgroup and time namespaces of plan.clone_flags in
+// one call (CLONE_NEWPID is left to the clone of the init, CLONE_NEWUSER to
+// create_user_ns), then (with a new time
+// namespace) writes plan.time_offsets; must run before any child exists.
+Result unshare_namespaces(const Plan& plan);
+
+}  // namespace hako
