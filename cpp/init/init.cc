@@ -1,0 +1,105 @@
+#include "init/init.h"
+
+#include <errno.h>
+#include <sys/prctl.h>
+
+#include <string>
+
+#include "init/console.h"
+#include "init/namespaces.h"
+#include "init/process.h"
+#include "init/rootfs.h"
+#include "init/sys.h"
+
+namespace hako {
+namespace {
+
+// Runs one step; a failure leaves run_init with its StepError.
+#define STEP(call)               \
+  do {                           \
+    if (Result r_ = (call)) {    \
+      return std::move(*r_);     \
+    }                            \
+  } while (0)
+
+constexpr uint32_t MAX_PRESERVED_FDS = 1u << 20;
+
+Result set_no_new_privs(const Plan& plan) {
+  if (plan.has(FLAG_NO_NEW_PRIVS) && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+    return errno_error("no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS)");
+  }
+  return std::nullopt;
+}
+
+Result check_fd(const char* what, int fd, uint32_t preserved) {
+  if (fd >= 0 && static_cast<uint32_t>(fd) < 3 + preserved) {
+    return step_error(EINVAL, "plan",
+                      std::string(what) + " fd " + std::to_string(fd) + " is among the " + std::to_string(preserved) +
+                          " fds passed to the process");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result check_plan(const Plan& plan, int sync_fd) {
+  if (plan.args.empty()) return step_error(EINVAL, "plan", "process.args is empty");
+  if (!has_new_mount_ns(plan) && plan.rootfs != "/") {
+    return step_error(EINVAL, "plan", "a container without a mount namespace is not supported");
+  }
+  if (plan.has(FLAG_TERMINAL) && plan.fds.console_socket < 0) {
+    return step_error(EINVAL, "plan", "process.terminal is set but there is no console socket");
+  }
+  uint32_t preserved = plan.fds.preserved;
+  if (preserved > MAX_PRESERVED_FDS) {
+    return step_error(EINVAL, "plan", std::to_string(preserved) + " preserved fds is more than hako-init takes");
+  }
+  if (auto e = check_fd("the sync socket", sync_fd, preserved)) return e;
+  if (auto e = check_fd("the console socket", plan.fds.console_socket, preserved)) return e;
+  if (auto e = check_fd("the exec fifo", plan.fds.exec_fifo, preserved)) return e;
+  return std::nullopt;
+}
+
+StepError run_init(const Plan& plan, SyncSocket& sync) {
+  const bool mount_ns = has_new_mount_ns(plan);
+  const bool user_ns = uses_user_ns(plan);
+
+  if (mount_ns) STEP(prepare_rootfs(plan));
+  STEP(sync.send(MSG_RUN_HOOKS));
+  STEP(sync.expect(MSG_HOOKS_DONE));
+  if (mount_ns) {
+    STEP(enter_rootfs(plan));
+    STEP(create_cwd(plan));
+  }
+  if (plan.has(FLAG_TERMINAL)) STEP(setup_console(plan, mount_ns));
+  STEP(set_host_names(plan));
+  STEP(write_sysctls(plan));
+  if (mount_ns) STEP(finalize_rootfs(plan));
+
+  STEP(join_session_keyring(plan));
+  STEP(apply_rlimits(plan));
+  STEP(chown_stdio(plan));
+
+  // As runc: try the cwd as root first (it may be a directory only hako's user can
+  // reach), and again as the container's user when that was refused.
+  bool in_cwd = false;
+  STEP(change_dir(plan, /*first_try=*/true, &in_cwd));
+  STEP(drop_bounding_set(plan));
+  STEP(switch_user(plan, user_ns));
+  if (!in_cwd) STEP(change_dir(plan, /*first_try=*/false, &in_cwd));
+  STEP(verify_cwd());
+  STEP(apply_capabilities(plan));
+  STEP(set_no_new_privs(plan));
+
+  std::string path;
+  STEP(look_up_executable(plan, &path));
+
+  STEP(sync.send(MSG_READY));
+  sync.close();
+  STEP(wait_for_start(plan));
+  return exec_process(plan, path);
+}
+
+#undef STEP
+
+}  // namespace hako

@@ -1,0 +1,429 @@
+#include "init/process.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/keyctl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "common/unique_fd.h"
+#include "init/namespaces.h"
+#include "init/sys.h"
+
+namespace hako {
+namespace {
+
+const char* rlimit_name(uint32_t resource) {
+  static const char* const names[] = {
+      "RLIMIT_CPU",     "RLIMIT_FSIZE",  "RLIMIT_DATA",    "RLIMIT_STACK",      "RLIMIT_CORE",   "RLIMIT_RSS",
+      "RLIMIT_NPROC",   "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS",         "RLIMIT_LOCKS",  "RLIMIT_SIGPENDING",
+      "RLIMIT_MSGQUEUE", "RLIMIT_NICE",  "RLIMIT_RTPRIO",  "RLIMIT_RTTIME",
+  };
+  return resource < sizeof names / sizeof names[0] ? names[resource] : nullptr;
+}
+
+std::string limit_str(uint64_t v) { return v == ~0ull ? "unlimited" : std::to_string(v); }
+
+const char* cap_name(int cap) {
+  static const char* const names[] = {
+      "CAP_CHOWN",           "CAP_DAC_OVERRIDE",   "CAP_DAC_READ_SEARCH", "CAP_FOWNER",          "CAP_FSETID",
+      "CAP_KILL",            "CAP_SETGID",         "CAP_SETUID",          "CAP_SETPCAP",         "CAP_LINUX_IMMUTABLE",
+      "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",       "CAP_NET_RAW",         "CAP_IPC_LOCK",
+      "CAP_IPC_OWNER",       "CAP_SYS_MODULE",     "CAP_SYS_RAWIO",       "CAP_SYS_CHROOT",      "CAP_SYS_PTRACE",
+      "CAP_SYS_PACCT",       "CAP_SYS_ADMIN",      "CAP_SYS_BOOT",        "CAP_SYS_NICE",        "CAP_SYS_RESOURCE",
+      "CAP_SYS_TIME",        "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",           "CAP_LEASE",           "CAP_AUDIT_WRITE",
+      "CAP_AUDIT_CONTROL",   "CAP_SETFCAP",        "CAP_MAC_OVERRIDE",    "CAP_MAC_ADMIN",       "CAP_SYSLOG",
+      "CAP_WAKE_ALARM",      "CAP_BLOCK_SUSPEND",  "CAP_AUDIT_READ",      "CAP_PERFMON",         "CAP_BPF",
+      "CAP_CHECKPOINT_RESTORE",
+  };
+  return cap >= 0 && static_cast<size_t>(cap) < sizeof names / sizeof names[0] ? names[cap] : nullptr;
+}
+
+std::string cap_str(int cap) {
+  const char* name = cap_name(cap);
+  return name != nullptr ? name : "capability " + std::to_string(cap);
+}
+
+std::string hex(uint64_t v) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  do {
+    out.insert(out.begin(), digits[v & 0xf]);
+    v >>= 4;
+  } while (v != 0);
+  return "0x" + out;
+}
+
+// The highest capability the running kernel knows: /proc/sys/kernel/cap_last_cap, or
+// probing the bounding set where /proc does not say.
+int last_cap() {
+  static int cached = -1;
+  if (cached >= 0) return cached;
+  std::string text;
+  if (read_file("/proc/sys/kernel/cap_last_cap", &text) == 0) {
+    char* end = nullptr;
+    long v = strtol(text.c_str(), &end, 10);
+    if (end != text.c_str() && v >= 0 && v < 64) return cached = static_cast<int>(v);
+  }
+  int cap = 63;
+  while (cap > 0 && ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0) cap--;
+  return cached = cap;
+}
+
+uint64_t known_caps_mask() {
+  int last = last_cap();
+  return last >= 63 ? ~0ull : (1ull << (last + 1)) - 1;
+}
+
+bool has_bit(uint64_t mask, int bit) { return (mask >> bit) & 1; }
+
+// PATH's value in the container's environment (the last PATH= wins, as with setenv).
+std::optional<std::string> env_path(const Plan& plan) {
+  std::optional<std::string> path;
+  for (const std::string& e : plan.env) {
+    if (e.compare(0, 5, "PATH=") == 0) path = e.substr(5);
+  }
+  return path;
+}
+
+// As Go's findExecutable: 0, or the errno why `file` cannot be executed (a directory
+// is "permission denied", as runc 1.1 says).
+int check_executable(const std::string& file) {
+  struct stat st;
+  if (::stat(file.c_str(), &st) < 0) return errno;
+  if (S_ISDIR(st.st_mode)) return EACCES;
+  if (::faccessat(AT_FDCWD, file.c_str(), X_OK, AT_EACCESS) == 0) return 0;
+  if (errno != ENOSYS && errno != EPERM) return errno;
+  return (st.st_mode & 0111) != 0 ? 0 : EACCES;
+}
+
+// close_range(first, ~0), or closing what /proc/self/fd lists on kernels without it.
+void close_fds_from(int first) {
+  if (::syscall(SYS_close_range, static_cast<unsigned>(first), ~0u, 0u) == 0) return;
+  std::vector<int> fds;
+  if (DIR* dir = ::opendir("/proc/self/fd")) {
+    int own = ::dirfd(dir);
+    while (struct dirent* d = ::readdir(dir)) {
+      char* end = nullptr;
+      long fd = strtol(d->d_name, &end, 10);
+      if (end == d->d_name || *end != '\0' || fd < first || fd == own) continue;
+      fds.push_back(static_cast<int>(fd));
+    }
+    ::closedir(dir);
+    for (int fd : fds) ::close(fd);
+    return;
+  }
+  // No /proc either: close up to the fd limit.
+  struct rlimit rl;
+  long max = 65536;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) max = static_cast<long>(rl.rlim_cur);
+  for (long fd = first; fd < max; fd++) ::close(static_cast<int>(fd));
+}
+
+void reset_signals() {
+  struct sigaction sa = {};
+  sa.sa_handler = SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    ::sigaction(sig, &sa, nullptr);  // glibc's reserved signals refuse (EINVAL): fine
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+}  // namespace
+
+Result set_host_names(const Plan& plan) {
+  if (plan.hostname && ::sethostname(plan.hostname->data(), plan.hostname->size()) < 0) {
+    return errno_error("sethostname", "sethostname " + quote(*plan.hostname));
+  }
+  if (plan.domainname && ::setdomainname(plan.domainname->data(), plan.domainname->size()) < 0) {
+    return errno_error("setdomainname", "setdomainname " + quote(*plan.domainname));
+  }
+  return std::nullopt;
+}
+
+Result write_sysctls(const Plan& plan) {
+  for (const Sysctl& s : plan.sysctls) {
+    std::string path = "/proc/sys/" + s.key;
+    for (size_t i = 10; i < path.size(); i++) {
+      if (path[i] == '.') path[i] = '/';
+    }
+    int err = write_file(path.c_str(), s.value);
+    if (err != 0) return step_error(err, "sysctl", "write sysctl " + quote(s.key) + " to " + quote(path));
+  }
+  return std::nullopt;
+}
+
+Result join_session_keyring(const Plan& plan) {
+  if (plan.has(FLAG_NO_NEW_KEYRING)) return std::nullopt;
+  std::string name = "_ses." + plan.container_id;
+  long id = ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str(), 0, 0, 0);
+  if (id < 0) {
+    if (errno == ENOSYS) return std::nullopt;  // no keyrings in this kernel: best effort, as runc
+    return errno_error("keyring", "join session keyring " + quote(name));
+  }
+  // "type;uid;gid;perm;description": keep the permissions, add search.
+  std::string desc(256, '\0');
+  for (;;) {
+    long n = ::syscall(SYS_keyctl, KEYCTL_DESCRIBE, id, desc.data(), desc.size(), 0);
+    if (n < 0) return errno_error("keyring", "describe session keyring " + quote(name));
+    if (static_cast<size_t>(n) <= desc.size()) {
+      desc.resize(n > 0 ? static_cast<size_t>(n) - 1 : 0);
+      break;
+    }
+    desc.assign(static_cast<size_t>(n), '\0');
+  }
+  size_t field = 0, start = 0;
+  for (size_t i = 0; i < desc.size() && field < 3; i++) {
+    if (desc[i] == ';' && ++field == 3) start = i + 1;
+  }
+  char* end = nullptr;
+  unsigned long perm = strtoul(desc.c_str() + start, &end, 16);
+  if (field != 3 || end == desc.c_str() + start || *end != ';') {
+    return step_error(EINVAL, "keyring",
+                      "unexpected description " + quote(desc) + " of session keyring " + quote(name));
+  }
+  // KEY_OTH_SEARCH in a user namespace (the keyring's uid is not the container's), else
+  // KEY_USR_SEARCH.
+  uint32_t add = uses_user_ns(plan) ? 0x08u : 0x080000u;
+  if (::syscall(SYS_keyctl, KEYCTL_SETPERM, id, static_cast<uint32_t>(perm) | add, 0, 0) < 0) {
+    return errno_error("keyring", "set permissions of session keyring " + quote(name));
+  }
+  return std::nullopt;
+}
+
+Result apply_rlimits(const Plan& plan) {
+  for (const Rlimit& l : plan.rlimits) {
+    struct rlimit rl = {static_cast<rlim_t>(l.soft), static_cast<rlim_t>(l.hard)};
+    if (::setrlimit(static_cast<__rlimit_resource>(l.resource), &rl) < 0) {
+      const char* name = rlimit_name(l.resource);
+      return errno_error("setrlimit", std::string("setrlimit ") + (name ? name : std::to_string(l.resource).c_str()) +
+                                          " (soft " + limit_str(l.soft) + ", hard " + limit_str(l.hard) + ")");
+    }
+  }
+  return std::nullopt;
+}
+
+Result chown_stdio(const Plan& plan) {
+  if (!plan.has(FLAG_CHOWN_STDIO)) return std::nullopt;
+  for (int fd = 0; fd < 3; fd++) {
+    struct stat st;
+    if (::fstat(fd, &st) < 0) {
+      if (errno == EBADF) continue;
+      return errno_error("chown_stdio", "stat fd " + std::to_string(fd));
+    }
+    if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) continue;  // never chown a /dev/null
+    if (st.st_uid == plan.uid && st.st_gid == plan.gid) continue;
+    if (::fchown(fd, plan.uid, plan.gid) < 0) {
+      // Closed, an owner not mapped in our user namespace, a read-only filesystem: the
+      // fd stays as it is rather than failing the container.
+      if (errno == EBADF || errno == EINVAL || errno == EPERM || errno == EROFS) continue;
+      return errno_error("chown_stdio", "fchown fd " + std::to_string(fd) + " to " + std::to_string(plan.uid) + ":" +
+                                            std::to_string(plan.gid));
+    }
+  }
+  return std::nullopt;
+}
+
+Result drop_bounding_set(const Plan& plan) {
+  if (!plan.capabilities) return std::nullopt;
+  int last = last_cap();
+  for (int cap = 0; cap <= last; cap++) {
+    if (has_bit(plan.capabilities->bounding, cap)) continue;
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+      return errno_error("capabilities", "drop " + cap_str(cap) + " from the bounding set");
+    }
+  }
+  return std::nullopt;
+}
+
+Result switch_user(const Plan& plan, bool in_user_ns) {
+  bool keep = plan.capabilities.has_value();
+  if (keep && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return errno_error("setresuid", "prctl(PR_SET_KEEPCAPS, 1)");
+
+  const std::vector<uint32_t>& groups = plan.additional_gids;
+  if (::setgroups(groups.size(), reinterpret_cast<const gid_t*>(groups.data())) < 0) {
+    // A user namespace whose setgroups is "deny" refuses even an empty list.
+    int err = errno;
+    if (!(err == EPERM && in_user_ns && groups.empty())) {
+      std::string list;
+      for (uint32_t g : groups) {
+        if (!list.empty()) list += ' ';
+        list += std::to_string(g);
+      }
+      return step_error(err, "setgroups", "setgroups [" + list + "]");
+    }
+  }
+  if (::setresgid(plan.gid, plan.gid, plan.gid) < 0) {
+    return errno_error("setresgid", "setresgid " + std::to_string(plan.gid));
+  }
+  if (::setresuid(plan.uid, plan.uid, plan.uid) < 0) {
+    return errno_error("setresuid", "setresuid " + std::to_string(plan.uid));
+  }
+
+  if (keep && ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return errno_error("setresuid", "prctl(PR_SET_KEEPCAPS, 0)");
+  if (plan.umask != UMASK_UNSET) ::umask(static_cast<mode_t>(plan.umask & 07777));
+  return std::nullopt;
+}
+
+Result create_cwd(const Plan& plan) {
+  const std::string& cwd = plan.cwd;
+  for (size_t end = 1; end <= cwd.size(); end++) {
+    if (end != cwd.size() && cwd[end] != '/') continue;
+    if (cwd[end - 1] == '/') continue;  // "//" or a trailing "/"
+    std::string dir = cwd.substr(0, end);
+    if (::mkdir(dir.c_str(), 0755) == 0) continue;
+    int err = errno;
+    struct stat st;
+    if (err == EEXIST) {
+      if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
+      err = ENOTDIR;
+    }
+    return step_error(err, "mkdir", "mkdir " + dir);  // Go's words: "mkdir /etc/passwd: not a directory"
+  }
+  return std::nullopt;
+}
+
+Result change_dir(const Plan& plan, bool first_try, bool* done) {
+  *done = false;
+  if (::chdir(plan.cwd.c_str()) == 0) {
+    *done = true;
+    return std::nullopt;
+  }
+  if (first_try && (errno == EACCES || errno == EPERM)) return std::nullopt;  // again as the container's user
+  // runc's words, which callers show as they are.
+  return errno_error("chdir", "chdir to cwd (" + quote(plan.cwd) + ") set in config.json failed");
+}
+
+Result verify_cwd() {
+  char buf[PATH_MAX + 1];
+  // The raw system call: it shows what glibc's getcwd hides, "(unreachable)/...".
+  long n = ::syscall(SYS_getcwd, buf, sizeof buf);
+  if (n < 0 && errno != ENOENT) return errno_error("getcwd", "getcwd");
+  if (n < 0 || buf[0] != '/') {
+    int err = n < 0 ? ENOENT : 0;
+    return step_error(err, "getcwd",
+                      "current working directory is outside of container mount namespace root -- possible container "
+                      "breakout detected");
+  }
+  return std::nullopt;
+}
+
+Result apply_capabilities(const Plan& plan) {
+  if (!plan.capabilities) return std::nullopt;
+  const Capabilities& c = *plan.capabilities;
+  uint64_t known = known_caps_mask();
+  uint64_t eff = c.effective & known, perm = c.permitted & known, inh = c.inheritable & known;
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  data[0].effective = static_cast<uint32_t>(eff);
+  data[1].effective = static_cast<uint32_t>(eff >> 32);
+  data[0].permitted = static_cast<uint32_t>(perm);
+  data[1].permitted = static_cast<uint32_t>(perm >> 32);
+  data[0].inheritable = static_cast<uint32_t>(inh);
+  data[1].inheritable = static_cast<uint32_t>(inh >> 32);
+  if (::syscall(SYS_capset, &header, data) < 0) {
+    return errno_error("capabilities", "capset (effective " + hex(eff) + ", permitted " + hex(perm) + ", inheritable " +
+                                           hex(inh) + ")");
+  }
+
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) {
+    if (errno == EINVAL && c.ambient == 0) return std::nullopt;  // a kernel without ambient capabilities
+    return errno_error("capabilities", "clear the ambient capabilities");
+  }
+  int last = last_cap();
+  for (int cap = 0; cap <= last; cap++) {
+    if (!has_bit(c.ambient, cap)) continue;
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
+      // Not in permitted and inheritable: the kernel refuses, and so does runc, quietly.
+      if (errno == EPERM || errno == EINVAL) continue;
+      return errno_error("capabilities", "raise ambient " + cap_str(cap));
+    }
+  }
+  return std::nullopt;
+}
+
+Result look_up_executable(const Plan& plan, std::string* path) {
+  if (plan.args.empty()) return step_error(EINVAL, "exec", "process.args is empty");
+  const std::string& file = plan.args[0];
+  // The messages are Go's exec.LookPath errors, which runc prints and callers match.
+  if (file.find('/') != std::string::npos) {
+    int err = check_executable(file);
+    if (err == 0) {
+      *path = file;
+      return std::nullopt;
+    }
+    if (err == ENOENT || err == ENOTDIR || err == ELOOP) {
+      return step_error(err, "exec", "exec: " + quote(file) + ": stat " + file + ": " + go_strerror(err));
+    }
+    return step_error(err, "exec", "exec: " + quote(file) + ": " + go_strerror(err));
+  }
+  std::optional<std::string> dirs = env_path(plan);
+  if (dirs) {
+    std::string_view rest = *dirs;
+    for (;;) {
+      size_t colon = rest.find(':');
+      std::string candidate(rest.substr(0, colon));
+      if (candidate.empty()) candidate = '.';  // an empty entry is the current directory
+      if (candidate.back() != '/') candidate += '/';
+      candidate += file;
+      if (check_executable(candidate) == 0) {
+        if (candidate[0] != '/') {
+          return step_error(0, "exec",
+                            "exec: " + quote(file) + ": cannot run executable found relative to current directory");
+        }
+        *path = candidate;
+        return std::nullopt;
+      }
+      if (colon == std::string_view::npos) break;
+      rest.remove_prefix(colon + 1);
+    }
+  }
+  return step_error(ENOENT, "exec", "exec: " + quote(file) + ": executable file not found in $PATH");
+}
+
+Result wait_for_start(const Plan& plan) {
+  if (plan.fds.exec_fifo < 0) return std::nullopt;
+  std::string path = "/proc/self/fd/" + std::to_string(plan.fds.exec_fifo);
+  int fd;
+  do {
+    fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);  // blocks until `hako start` opens it for reading
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return errno_error("exec_fifo", "open the exec fifo " + quote(path));
+  unique_fd fifo(fd);
+  if (int err = write_all(fifo.get(), "0")) return step_error(err, "exec_fifo", "write to the exec fifo");
+  fifo.reset();
+  ::close(plan.fds.exec_fifo);
+  return std::nullopt;
+}
+
+StepError exec_process(const Plan& plan, const std::string& path) {
+  std::vector<char*> argv, envp;
+  for (const std::string& a : plan.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const std::string& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  close_fds_from(3 + static_cast<int>(plan.fds.preserved));
+  reset_signals();
+  ::execve(path.c_str(), argv.data(), envp.data());
+  return errno_error("exec", "exec " + path);  // Go's words: "exec /x: exec format error"
+}
+
+}  // namespace hako

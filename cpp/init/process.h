@@ -1,0 +1,66 @@
+// The process attributes the init sets up before exec: keyring, rlimits, stdio
+// ownership, user and groups, capabilities, cwd, args[0] lookup, and the exec itself.
+#pragma once
+
+#include <string>
+
+#include "common/plan.h"
+#include "init/step.h"
+
+namespace hako {
+
+// sethostname / setdomainname when the plan sets them.
+Result set_host_names(const Plan& plan);
+
+// Writes every plan.sysctls value to /proc/sys/<key with dots as slashes>.
+Result write_sysctls(const Plan& plan);
+
+// Joins a new session keyring "_ses.<container id>" (unless FLAG_NO_NEW_KEYRING) and
+// adds search permission for the possessor's uid (or, in a user namespace, for
+// "other"), as runc does. A kernel without keyrings (ENOSYS) is not an error.
+Result join_session_keyring(const Plan& plan);
+
+// setrlimit for each plan.rlimits entry.
+Result apply_rlimits(const Plan& plan);
+
+// FLAG_CHOWN_STDIO: fchown fds 0-2 to the container's user, skipping closed fds, a
+// /dev/null, and fds the kernel will not let us chown (unmapped owner, read-only fs).
+Result chown_stdio(const Plan& plan);
+
+// Drops every capability not in plan.capabilities->bounding from the bounding set.
+// Needs CAP_SETPCAP, so it runs before the switch of user.
+Result drop_bounding_set(const Plan& plan);
+
+// setgroups(additional_gids), setresgid(gid), setresuid(uid), keeping the permitted
+// capabilities across the switch when the plan sets capabilities; then the umask.
+Result switch_user(const Plan& plan, bool in_user_ns);
+
+// mkdir -p plan.cwd (0755), as runc does once it is inside the rootfs: a missing cwd is
+// created, not an error. Only after enter_rootfs, where "/" is the container's root.
+Result create_cwd(const Plan& plan);
+
+// chdir(plan.cwd). `first_try`: before the switch of user, where a permission error is
+// not final (the container's user may reach a directory hako's user cannot); sets
+// *done when the chdir happened.
+Result change_dir(const Plan& plan, bool first_try, bool* done);
+
+// getcwd() must give an absolute path inside the container's mount namespace
+// (CVE-2024-21626).
+Result verify_cwd();
+
+// capset (effective, permitted, inheritable), then the ambient set.
+Result apply_capabilities(const Plan& plan);
+
+// Finds args[0] as Go's exec.LookPath does: a name with a slash as is, otherwise each
+// directory of PATH from plan.env (no PATH: not found). Sets *path.
+Result look_up_executable(const Plan& plan, std::string* path);
+
+// Waits on the exec fifo for `hako start`: open /proc/self/fd/<fifo> O_WRONLY, write
+// "0", close it and the O_PATH fd.
+Result wait_for_start(const Plan& plan);
+
+// Closes every fd >= 3 + plan.fds.preserved, resets the signal mask and dispositions,
+// and execve()s. Returns only on failure.
+StepError exec_process(const Plan& plan, const std::string& path);
+
+}  // namespace hako
