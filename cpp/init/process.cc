@@ -317,8 +317,8 @@ Result verify_cwd() {
   long n = ::syscall(SYS_getcwd, buf, sizeof buf);
   if (n < 0 && errno != ENOENT) return errno_error("getcwd", "getcwd");
   if (n < 0 || buf[0] != '/') {
-    int err = n < 0 ? ENOENT : 0;
-    return step_error(err, "getcwd",
+    // errno 0: the parent prints the message alone, as runc does.
+    return step_error(0, "getcwd",
                       "current working directory is outside of container mount namespace root -- possible container "
                       "breakout detected");
   }
