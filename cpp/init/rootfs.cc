@@ -153,7 +153,8 @@ Result mount_entry(const Root& root, const Mount& m) {
   const bool bind = is_bind(m);
   const std::string type = mount_type(m);
   const std::string dest = clean_path(m.destination);
-  if (m.destination.empty() || m.destination[0] != '/') return mount_error(EINVAL, m, ": the destination is not absolute");
+  // A relative destination is taken from "/", as runc does (the spec asks for absolute).
+  if (m.destination.empty()) return mount_error(EINVAL, m, ": no destination");
 
   // The source of a bind, held by fd from here on: a detached copy of its mount tree.
   unique_fd src;
