@@ -1,6 +1,6 @@
 // The exec fifo: the container's init blocks opening it for writing until `start` opens it
 // for reading and takes the one byte the init writes. Its presence means "created".
-import { chownSync, closeSync, constants, openSync, readSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, openSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { HakoError, fromSystemError } from '../errors.js';
 import { native } from '../native.js';
@@ -14,6 +14,7 @@ export function makeExecFifo(dir: string, uid: number, gid: number): number {
   const path = join(dir, EXEC_FIFO);
   native().mkfifo(path, 0o622);
   try {
+    chmodSync(path, 0o622); // mkfifo's mode went through the umask
     chownSync(path, uid, gid);
     return openSync(path, O_PATH);
   } catch (err) {
