@@ -26,6 +26,9 @@ export interface Addon {
   pipe(): [number, number];
   /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC) */
   socketpair(): [number, number];
+  /** cfmakeraw on a terminal; returns the termios to restore */
+  makeRaw(fd: number): Buffer;
+  restoreTermios(fd: number, saved: Buffer): void;
   getWinsize(fd: number): { rows: number; cols: number };
   setWinsize(fd: number, rows: number, cols: number): void;
 }

@@ -149,6 +149,40 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// makeRaw(fd) -> the previous termios (to hand back to restoreTermios): cfmakeraw, so
+// output processing is off too (the container's own pty already turns \n into \r\n).
+Napi::Value MakeRaw(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  termios saved{};
+  if (::tcgetattr(fd, &saved) != 0) {
+    throw_errno(env, errno, "tcgetattr");
+    return env.Undefined();
+  }
+  termios raw = saved;
+  ::cfmakeraw(&raw);
+  if (::tcsetattr(fd, TCSANOW, &raw) != 0) {
+    throw_errno(env, errno, "tcsetattr");
+    return env.Undefined();
+  }
+  return Napi::Buffer<char>::Copy(env, reinterpret_cast<const char*>(&saved), sizeof(saved));
+}
+
+// restoreTermios(fd, saved)
+Napi::Value RestoreTermios(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Buffer<char> buf = info[1].As<Napi::Buffer<char>>();
+  if (buf.Length() != sizeof(termios)) {
+    Napi::TypeError::New(env, "restoreTermios: not a saved termios").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  termios saved{};
+  memcpy(&saved, buf.Data(), sizeof(saved));
+  if (::tcsetattr(fd, TCSANOW, &saved) != 0) throw_errno(env, errno, "tcsetattr");
+  return env.Undefined();
+}
+
 // getWinsize(fd) -> {rows, cols}
 Napi::Value GetWinsize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -181,6 +215,8 @@ void RegisterProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("setSubreaper", Napi::Function::New(env, SetSubreaper, "setSubreaper"));
   exports.Set("socketpair", Napi::Function::New(env, SocketPair, "socketpair"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+  exports.Set("makeRaw", Napi::Function::New(env, MakeRaw, "makeRaw"));
+  exports.Set("restoreTermios", Napi::Function::New(env, RestoreTermios, "restoreTermios"));
   exports.Set("getWinsize", Napi::Function::New(env, GetWinsize, "getWinsize"));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));
 }

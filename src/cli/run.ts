@@ -1,7 +1,6 @@
 // hako run [opts] <id>: create and start in one. Detached: return once the process runs.
 // Foreground: stdio (or the terminal) proxied, signals forwarded, the container's exit
 // status returned (128+signal when killed), then the container destroyed unless --keep.
-import { closeSync } from 'node:fs';
 import { createContainer } from '../container/create.js';
 import { forwardSignals, proxyPipes, proxyTerminal, waitExitStatus } from '../container/foreground.js';
 import { destroy, startContainer } from '../container/lifecycle.js';
@@ -46,7 +45,6 @@ export async function run(ctx: CommandContext): Promise<number> {
   await drain(output);
   stopForwarding();
   terminal?.restore();
-  if (created.consoleMaster !== undefined) closeSync(created.consoleMaster);
   process.stdin.destroy();
   if (!boolFlag(ctx.flags, 'keep')) destroy(ctx.root, created.record);
   return status;

@@ -1,6 +1,6 @@
 // A foreground container (run without --detach): stdio through pipes, or the container's
 // terminal proxied to ours in raw mode; signals forwarded to the init; its exit status.
-import { ReadStream } from 'node:tty';
+import { ReadStream, isatty } from 'node:tty';
 import { Socket } from 'node:net';
 import { native } from '../native.js';
 import { writeAll } from '../output.js';
@@ -46,21 +46,27 @@ export function proxyPipes(pipes: { stdin: number; stdout: number; stderr: numbe
   return Promise.all(done).then(() => undefined);
 }
 
+/** The host's terminal, as runc finds it: the first of stdin, stdout, stderr that is one. */
+function hostConsole(): number | undefined {
+  return [0, 1, 2].find((fd) => isatty(fd));
+}
+
 /** Proxy the container's pty master to our terminal (raw mode, window size); resolves when it closes. */
 export function proxyTerminal(master: number): { closed: Promise<void>; restore: () => void } {
   const addon = native();
-  const stdinTty = process.stdin.isTTY === true;
+  const host = hostConsole();
   const resize = (): void => {
+    if (host === undefined) return;
     try {
-      const ws = addon.getWinsize(process.stdout.isTTY ? 1 : 0);
+      const ws = addon.getWinsize(host);
       addon.setWinsize(master, ws.rows, ws.cols);
     } catch {
-      // not a terminal: keep the config's consoleSize
+      // keep the config's consoleSize
     }
   };
   resize();
   process.on('SIGWINCH', resize);
-  if (stdinTty) process.stdin.setRawMode(true);
+  const saved = host !== undefined ? addon.makeRaw(host) : undefined;
   const onInput = (chunk: Buffer): void => {
     try {
       writeAll(master, chunk);
@@ -69,6 +75,7 @@ export function proxyTerminal(master: number): { closed: Promise<void>; restore:
     }
   };
   process.stdin.on('data', onInput);
+  process.stdin.on('error', () => undefined);
   const out = new ReadStream(master);
   out.on('data', (chunk: Buffer) => writeAll(1, chunk));
   const closed = new Promise<void>((resolve) => {
@@ -78,7 +85,7 @@ export function proxyTerminal(master: number): { closed: Promise<void>; restore:
   const restore = (): void => {
     process.off('SIGWINCH', resize);
     process.stdin.off('data', onInput);
-    if (stdinTty) process.stdin.setRawMode(false);
+    if (saved && host !== undefined) addon.restoreTermios(host, saved);
     process.stdin.pause();
     out.destroy();
   };
