@@ -1,45 +1,25 @@
 // hako run [opts] <id>: create and start in one. Detached: return once the process runs.
 // Foreground: stdio (or the terminal) proxied, signals forwarded, the container's exit
 // status returned (128+signal when killed), then the container destroyed unless --keep.
-import { createContainer } from '../container/create.js';
+import { createContainer, type Created } from '../container/create.js';
 import { forwardSignals, proxyPipes, proxyTerminal, waitExitStatus } from '../container/foreground.js';
 import { destroy, startContainer } from '../container/lifecycle.js';
 import { native } from '../native.js';
 import { boolFlag, type CommandContext } from './context.js';
 import { createOptions, wrapFailure } from './create.js';
 
-// Output still in the pipes once the init is gone; a process that escaped the container's
-// pid namespace could hold them open forever, so wait a little, not for ever.
-async function drain(output: Promise<void>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([output, new Promise((r) => (timer = setTimeout(r, 2000)))]);
-  clearTimeout(timer);
-}
-
 export async function run(ctx: CommandContext): Promise<number> {
   const detach = boolFlag(ctx.flags, 'detach');
   const opts = createOptions(ctx, detach);
   if (!detach && !boolFlag(ctx.flags, 'no-subreaper')) native().setSubreaper(true);
-  const created = await wrapFailure('run', async () => {
-    const c = await createContainer(opts);
-    try {
-      startContainer(ctx.root, opts.id);
-    } catch (err) {
-      try {
-        process.kill(c.record.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-      destroy(ctx.root, c.record);
-      throw err;
-    }
-    return c;
-  });
+  const created = await wrapFailure('run', () => createContainer(opts));
+  // The terminal gets its size before the process starts, as runc does.
+  const terminal = created.consoleMaster !== undefined ? proxyTerminal(created.consoleMaster) : undefined;
+  await wrapFailure('run', async () => startOrDestroy(ctx.root, created));
   if (detach) return 0;
 
   const pid = created.record.pid;
   const stopForwarding = forwardSignals(pid);
-  const terminal = created.consoleMaster !== undefined ? proxyTerminal(created.consoleMaster) : undefined;
   const output = terminal ? terminal.closed : created.launched.pipes ? proxyPipes(created.launched.pipes) : Promise.resolve();
   const status = await waitExitStatus(pid);
   await drain(output);
@@ -48,4 +28,26 @@ export async function run(ctx: CommandContext): Promise<number> {
   process.stdin.destroy();
   if (!boolFlag(ctx.flags, 'keep')) destroy(ctx.root, created.record);
   return status;
+}
+
+function startOrDestroy(root: string, created: Created): void {
+  try {
+    startContainer(root, created.record.id);
+  } catch (err) {
+    try {
+      process.kill(created.record.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    destroy(root, created.record);
+    throw err;
+  }
+}
+
+// Output still in the pipes once the init is gone; a process that escaped the container's
+// pid namespace could hold them open forever, so wait a little, not for ever.
+async function drain(output: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([output, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+  clearTimeout(timer);
 }
