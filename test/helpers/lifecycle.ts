@@ -221,6 +221,30 @@ export function processesUsing(dir: string): number[] {
   return found;
 }
 
+function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
+/**
+ * Reap every zombie child: call at the start of a test (beforeEach), so that inits killed
+ * by an earlier test's teardown (`delete -f`) are not taken for this test's leaks.
+ */
+export async function reapZombieChildren(): Promise<void> {
+  for (const z of zombieChildren()) await reapIfOurs(z, 1000);
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '?';
+  }
+}
+
 /** Our own zombie children (we are a subreaper in lifecycle tests). */
 export function zombieChildren(): number[] {
   return allPids().filter((pid) => {
@@ -306,6 +330,13 @@ export interface LeftoverCheck {
   markers?: string[];
   /** Directories no live process may hold an fd or cwd in (besides the bundle and state root). */
   dirs?: string[];
+  /** This process may have no live child at all (nothing of the test's is still running). */
+  noChildren?: boolean;
+}
+
+/** Our live children (a leaked container process re-parented to this subreaper shows here). */
+export function liveChildren(): number[] {
+  return allPids().filter((pid) => procInfo(pid)?.ppid === process.pid && isAlive(pid));
 }
 
 /**
@@ -320,12 +351,17 @@ export async function checkNothingLeft(t: Test, c: LeftoverCheck): Promise<void>
     ...pids.filter(isAlive).map((p) => `pid ${p} alive`),
     ...(c.markers ?? []).flatMap((m) => processesWith(m).map((p) => `pid ${p} has ${m} in its cmdline`)),
     ...dirs.flatMap((d) => processesUsing(d).map((p) => `pid ${p} uses ${d}`)),
+    ...(c.noChildren ? liveChildren().map((p) => `pid ${p} (${cmdline(p)}) is a live child of the test`) : []),
   ];
   await eventually(() => stray().length === 0);
   t.same(stray(), [], 'no process from this test is alive');
   for (const pid of pids) await reapIfOurs(pid);
   const zombies = zombieChildren();
-  t.same(zombies, [], 'no unreaped child process (leaked by the runtime) is left');
+  t.same(
+    zombies.map((p) => `pid ${p} (${comm(p)}), exited, not reaped`),
+    [],
+    'no exited child was left for this subreaper to reap (the runtime reaps its own processes)',
+  );
   for (const z of zombies) await reapIfOurs(z, 1000);
   if (c.bundleDir) t.same(mountsUnder(c.bundleDir), [], 'no mount left under the bundle');
   if (c.stateRoot) {

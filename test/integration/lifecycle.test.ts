@@ -23,6 +23,7 @@ import {
   procInfo,
   processesWith,
   readIfExists,
+  reapZombieChildren,
   scratchDir,
   spawnRuntime,
   waitFor,
@@ -31,7 +32,11 @@ import {
 } from '../helpers/lifecycle.js';
 
 const skip = hakoSkip();
-if (!skip) becomeSubreaper();
+if (!skip) {
+  becomeSubreaper();
+  // An init killed by an earlier test's teardown is this subreaper's zombie: not a leak of the next test.
+  t.beforeEach(() => reapZombieChildren());
+}
 
 const hk = (root: string, args: string[]): Promise<CommandResult> => runtimeCommand(HAKO, root, args, { timeoutMs: 30_000 });
 const hkDetached = (root: string, args: string[], opts: SpawnOptions = {}): Promise<SpawnResult> =>
