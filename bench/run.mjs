@@ -3,7 +3,7 @@
 // Side-by-side start-up comparisons: whole processes, A and B alternating in each pair,
 // medians of each side and the median of the per-pair ratios (the machine is shared and noisy).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,12 +27,18 @@ function parseOptions(argv) {
   return o;
 }
 
-function timeOnce([cmd, ...args], expectStatus) {
+// A side is { argv: [...] | () => [...], status } (one process) or { run: () => void } (several).
+function timeOnce(side) {
   const t0 = process.hrtime.bigint();
+  if (side.run) {
+    side.run();
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  }
+  const [cmd, ...args] = typeof side.argv === 'function' ? side.argv() : side.argv;
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.error) throw r.error;
-  if (expectStatus !== undefined && r.status !== expectStatus) {
+  if (side.status !== undefined && r.status !== side.status) {
     throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   }
   return ms;
@@ -46,8 +52,8 @@ const median = (xs) => {
 
 function compare(name, a, b, runs) {
   for (let i = 0; i < 3; i++) {
-    timeOnce(a.argv, a.status);
-    timeOnce(b.argv, b.status);
+    timeOnce(a);
+    timeOnce(b);
   }
   const ta = [];
   const tb = [];
@@ -55,11 +61,11 @@ function compare(name, a, b, runs) {
   for (let i = 0; i < runs; i++) {
     let xa, xb;
     if (i % 2 === 0) {
-      xa = timeOnce(a.argv, a.status);
-      xb = timeOnce(b.argv, b.status);
+      xa = timeOnce(a);
+      xb = timeOnce(b);
     } else {
-      xb = timeOnce(b.argv, b.status);
-      xa = timeOnce(a.argv, a.status);
+      xb = timeOnce(b);
+      xa = timeOnce(a);
     }
     ta.push(xa);
     tb.push(xb);
@@ -98,17 +104,84 @@ const cases = [
   },
 ];
 
+/** A bundle for the container cases: busybox-static, `true`, hako spec's config with terminal off. */
+function trivialBundle() {
+  const dir = mkdtempSync(join(tmpdir(), 'hako-bench-bundle-'));
+  const rootfs = join(dir, 'rootfs');
+  for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp', 'etc']) mkdirSync(join(rootfs, d), { recursive: true });
+  copyFileSync('/bin/busybox', join(rootfs, 'bin', 'busybox'));
+  chmodSync(join(rootfs, 'bin', 'busybox'), 0o755);
+  for (const a of ['true', 'sh', 'sleep']) symlinkSync('busybox', join(rootfs, 'bin', a));
+  spawnSync(hako, ['spec', '--bundle', dir]);
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  config.process.terminal = false;
+  config.process.args = ['true'];
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  return dir;
+}
+
+let seq = 0;
+function lifecycle(runtime, root, bundle) {
+  return () => {
+    const id = `b${process.pid}-${seq++}`;
+    // The container inherits the runtime's stdio: a pipe here would stay open after create.
+    const run = (args) => {
+      const r = spawnSync(runtime, ['--root', root, ...args], { stdio: 'ignore' });
+      if (r.status !== 0) throw new Error(`${runtime} ${args.join(' ')} exited ${r.status}`);
+    };
+    run(['create', '--bundle', bundle, id]);
+    run(['start', id]);
+    run(['delete', '-f', id]);
+  };
+}
+
+// Private memory (RssAnon) of a created container's init while it waits on the exec fifo.
+function createdInitMemory(runtime, root, bundle) {
+  const id = `m${process.pid}-${seq++}`;
+  const pidFile = join(root, `${id}.pid`);
+  spawnSync(runtime, ['--root', root, 'create', '--bundle', bundle, '--pid-file', pidFile, id], { stdio: 'ignore' });
+  try {
+    const pid = readFileSync(pidFile, 'utf8').trim();
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return { kib: Number(/RssAnon:\s+(\d+)/.exec(status)[1]), comm: readFileSync(`/proc/${pid}/comm`, 'utf8').trim() };
+  } finally {
+    spawnSync(runtime, ['--root', root, 'delete', '-f', id], { stdio: 'ignore' });
+  }
+}
+
 if (!existsSync(hako)) throw new Error(`${hako} is missing: npm run build`);
 console.log(`hako: ${hako}\nrunc: ${runc}\nnode: ${node24}\nruns: ${runs} alternating pairs; times are medians, ratio is the median of per-pair ratios\n`);
+const asRoot = process.getuid() === 0;
+const bundle = asRoot ? trivialBundle() : undefined;
+if (asRoot) {
+  cases.push(
+    {
+      name: 'run-true-vs-runc',
+      a: { label: 'hako run (true)', argv: () => [hako, '--root', stateRoot, 'run', '--bundle', bundle, `r${seq++}`], status: 0 },
+      b: { label: 'runc run (true)', argv: () => [runc, '--root', stateRoot, 'run', '--bundle', bundle, `r${seq++}`], status: 0 },
+    },
+    {
+      name: 'create-start-delete-vs-runc',
+      a: { label: 'hako create+start+delete', run: lifecycle(hako, stateRoot, bundle) },
+      b: { label: 'runc create+start+delete', run: lifecycle(runc, stateRoot, bundle) },
+    },
+  );
+}
 try {
   for (const c of cases) {
     if (opts.only && !c.name.includes(opts.only)) continue;
-    if (c.b.argv[0] === runc && !existsSync(runc)) {
+    if (c.b.label.startsWith('runc') && !existsSync(runc)) {
       console.log(`${c.name}: skipped (no runc at ${runc})`);
       continue;
     }
     compare(c.name, c.a, c.b, runs);
   }
+  if (asRoot && (!opts.only || 'memory'.includes(opts.only))) {
+    const h = createdInitMemory(hako, stateRoot, bundle);
+    const r = existsSync(runc) ? createdInitMemory(runc, stateRoot, bundle) : undefined;
+    console.log(`created-init-memory        hako (${h.comm}) RssAnon ${h.kib} KiB${r ? `   runc (${r.comm}) RssAnon ${r.kib} KiB` : ''}`);
+  }
 } finally {
   rmSync(stateRoot, { recursive: true, force: true });
+  if (bundle) rmSync(bundle, { recursive: true, force: true });
 }

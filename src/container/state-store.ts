@@ -1,6 +1,6 @@
 // The state store under --root: <root>/<id>/state.json (0600, written atomically) and,
 // while created, <root>/<id>/exec.fifo. Reading never takes the container's lock.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { HakoError, fromSystemError } from '../errors.js';
 import type { Spec } from '../oci/types.js';
@@ -81,7 +81,7 @@ export function makeContainerDir(root: string, id: string): string {
   return dir;
 }
 
-/** state.json written to a temp file, synced, then renamed over the old one. */
+/** state.json written to a temp file, then renamed over the old one (the state root is a tmpfs: no fsync). */
 export function writeContainer(root: string, rec: ContainerRecord): void {
   const dir = containerDir(root, rec.id);
   const tmp = join(dir, `.state-${process.pid}`);
@@ -89,7 +89,6 @@ export function writeContainer(root: string, rec: ContainerRecord): void {
     const fd = openSync(tmp, 'w', 0o600);
     try {
       writeSync(fd, JSON.stringify(rec));
-      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
