@@ -79,6 +79,8 @@ bool parse_fd(const char* s, int* fd) {
 int run(int sync_fd) {
   // No ptrace, no /proc/<pid>/{mem,fd,...} for anyone else while we build the container.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // Executed through /proc/self/fd/N of a sealed memfd, our comm would be "N".
+  ::prctl(PR_SET_NAME, "hako-init", 0, 0, 0);
   if (::fcntl(sync_fd, F_SETFD, FD_CLOEXEC) < 0) {
     hako::write_all(2, "hako-init: sync fd " + std::to_string(sync_fd) + ": " + strerror(errno) + "\n");
     return 1;
