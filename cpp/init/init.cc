@@ -77,7 +77,7 @@ StepError run_init(const Plan& plan, SyncSocket& sync) {
   if (mount_ns) STEP(finalize_rootfs(plan));
 
   STEP(join_session_keyring(plan));
-  STEP(apply_rlimits(plan));
+  // rlimits: the parent sets them with prlimit once we report ready (as runc).
   STEP(chown_stdio(plan));
 
   // As runc: try the cwd as root first (it may be a directory only hako's user can

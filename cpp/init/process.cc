@@ -26,17 +26,6 @@
 namespace hako {
 namespace {
 
-const char* rlimit_name(uint32_t resource) {
-  static const char* const names[] = {
-      "RLIMIT_CPU",     "RLIMIT_FSIZE",  "RLIMIT_DATA",    "RLIMIT_STACK",      "RLIMIT_CORE",   "RLIMIT_RSS",
-      "RLIMIT_NPROC",   "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS",         "RLIMIT_LOCKS",  "RLIMIT_SIGPENDING",
-      "RLIMIT_MSGQUEUE", "RLIMIT_NICE",  "RLIMIT_RTPRIO",  "RLIMIT_RTTIME",
-  };
-  return resource < sizeof names / sizeof names[0] ? names[resource] : nullptr;
-}
-
-std::string limit_str(uint64_t v) { return v == ~0ull ? "unlimited" : std::to_string(v); }
-
 const char* cap_name(int cap) {
   static const char* const names[] = {
       "CAP_CHOWN",           "CAP_DAC_OVERRIDE",   "CAP_DAC_READ_SEARCH", "CAP_FOWNER",          "CAP_FSETID",
@@ -204,18 +193,6 @@ Result join_session_keyring(const Plan& plan) {
   uint32_t add = uses_user_ns(plan) ? 0x08u : 0x080000u;
   if (::syscall(SYS_keyctl, KEYCTL_SETPERM, id, static_cast<uint32_t>(perm) | add, 0, 0) < 0) {
     return errno_error("keyring", "set permissions of session keyring " + quote(name));
-  }
-  return std::nullopt;
-}
-
-Result apply_rlimits(const Plan& plan) {
-  for (const Rlimit& l : plan.rlimits) {
-    struct rlimit rl = {static_cast<rlim_t>(l.soft), static_cast<rlim_t>(l.hard)};
-    if (::setrlimit(static_cast<__rlimit_resource>(l.resource), &rl) < 0) {
-      const char* name = rlimit_name(l.resource);
-      return errno_error("setrlimit", std::string("setrlimit ") + (name ? name : std::to_string(l.resource).c_str()) +
-                                          " (soft " + limit_str(l.soft) + ", hard " + limit_str(l.hard) + ")");
-    }
   }
   return std::nullopt;
 }

@@ -20,8 +20,6 @@ Result write_sysctls(const Plan& plan);
 // "other"), as runc does. A kernel without keyrings (ENOSYS) is not an error.
 Result join_session_keyring(const Plan& plan);
 
-// setrlimit for each plan.rlimits entry.
-Result apply_rlimits(const Plan& plan);
 
 // FLAG_CHOWN_STDIO: fchown fds 0-2 to the container's user, skipping closed fds, a
 // /dev/null, and fds the kernel will not let us chown (unmapped owner, read-only fs).
