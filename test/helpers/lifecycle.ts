@@ -449,7 +449,8 @@ export interface ConsoleReceiver {
   }>;
   /** Write `text` to the master and collect output until `expect` shows up. */
   interact(text: string, expect: string): Promise<string>;
-  close(): void;
+  /** Ends the receiver (closing its master); resolves once it has exited and was reaped. */
+  close(): Promise<void>;
 }
 
 /** Starts the python receiver on `<dir>/console.sock`; killed at teardown. */
@@ -505,7 +506,10 @@ export async function consoleReceiver(t: Teardownable, dir: string): Promise<Con
       return (JSON.parse(await nextLine('output')) as { output: string }).output;
     },
     close() {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.stdin!.end(JSON.stringify({ close: true }) + '\n');
+      return exited;
     },
   };
 }

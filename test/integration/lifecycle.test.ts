@@ -579,7 +579,7 @@ t.test('console socket: one pty master over SCM_RIGHTS, working once started', {
   t.match(tty, /\/dev\/(pts\/\d+|console)/, 'stdin is a terminal in the container');
   t.equal((await hk(root, ['kill', id, 'KILL'])).code, 0, 'kill');
   await waitStatus(root, id, 'stopped');
-  receiver.close();
+  await receiver.close();
   t.equal((await hk(root, ['delete', id])).code, 0, 'delete');
   await checkNothingLeft(t, { stateRoot: root, bundleDir: bundle.dir, pids: [pid] });
 });
@@ -608,7 +608,7 @@ t.test('console socket: the terminal rules', { skip }, async (t) => {
       const r = await hkDetached(root, [...cmd, '--bundle', bundle.dir, '--console-socket', receiver.socketPath, id]);
       expectError(t, r, 1, 'cannot use console socket if runc will not detach or allocate tty', cmd.join(' '));
     }
-    receiver.close();
+    await receiver.close();
     await checkNothingLeft(t, { stateRoot: root, bundleDir: bundle.dir, markers: [marker] });
   });
 });
