@@ -77,12 +77,14 @@ enum MountExt : uint32_t {
   MOUNT_EXT_TMPCOPYUP = 1u << 1,  // tmpfs: copy what the rootfs had at the destination into it
   MOUNT_EXT_RRO = 1u << 2,        // recursive read-only via mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY)
   MOUNT_EXT_RRW = 1u << 3,        // recursive read-write (clear MOUNT_ATTR_RDONLY recursively)
+  MOUNT_EXT_REMOUNT = 1u << 4,    // a bind whose options cleared flags (rw, suid, dev, exec, ...):
+                                  // remount it even when flags holds nothing beyond MS_BIND|MS_REC
 };
 
 struct Mount {
   uint64_t flags = 0;        // MS_* for mount(2) (MS_RDONLY, MS_NOSUID, MS_BIND, MS_REC, ...)
   uint64_t propagation = 0;  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (|MS_REC), applied after
-  uint64_t attr_set = 0;     // MOUNT_ATTR_* to set with mount_setattr (recursive when MOUNT_EXT_RRO)
+  uint64_t attr_set = 0;     // MOUNT_ATTR_* to set with mount_setattr(AT_RECURSIVE)
   uint64_t attr_clr = 0;     // MOUNT_ATTR_* to clear
   uint32_t ext = 0;          // MountExt bits
   std::string source;

@@ -115,8 +115,8 @@ Result bind_onto(const Mount& m, unique_fd src, bool is_tree, const InRoot& dst,
     return r;
   }
   // A bind keeps the source's flags; only a remount applies the requested ones
-  // (skipped when none were asked for, as runc does).
-  if ((flags & ~static_cast<unsigned long>(MS_BIND | MS_REC | MS_REMOUNT)) != 0) {
+  // (skipped when the options neither set nor cleared any, as runc does).
+  if ((flags & ~static_cast<unsigned long>(MS_BIND | MS_REC | MS_REMOUNT)) != 0 || (m.ext & MOUNT_EXT_REMOUNT) != 0) {
     if (int err = remount_bind(handle->get(), flags & ~static_cast<unsigned long>(MS_REC))) {
       return mount_error(err, m, ": remount with its options");
     }

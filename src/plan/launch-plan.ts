@@ -68,6 +68,8 @@ export const MountExt = {
   TMPCOPYUP: 1 << 1,
   RRO: 1 << 2,
   RRW: 1 << 3,
+  /** a bind whose options cleared flags: remount it even with no flag set */
+  REMOUNT: 1 << 4,
 } as const;
 
 export interface JoinNamespace {

@@ -602,3 +602,15 @@ t.test('every shared fixture config builds a plan and encodes', async (t) => {
     }
   }
 });
+
+t.test('a bind whose options only clear flags is marked for a remount', async (t) => {
+  const bind = (options: string[]) => planMount({ destination: '/m', source: '/src', type: 'bind', options }, '/bundle', '/mounts/0');
+  t.ok(bind(['rbind', 'rw']).ext & MountExt.REMOUNT, 'rw');
+  t.ok(bind(['bind', 'suid', 'dev', 'exec']).ext & MountExt.REMOUNT, 'suid, dev, exec');
+  t.notOk(bind(['rbind']).ext & MountExt.REMOUNT, 'nothing asked: no remount');
+  t.notOk(bind(['rbind', 'ro']).ext & MountExt.REMOUNT, 'ro sets a flag: the flags already ask for a remount');
+  t.notOk(
+    planMount({ destination: '/t', source: 'tmpfs', type: 'tmpfs', options: ['rw'] }, '/bundle', '/mounts/1').ext & MountExt.REMOUNT,
+    'not a bind',
+  );
+});
