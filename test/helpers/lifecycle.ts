@@ -495,7 +495,11 @@ export async function consoleReceiver(t: Teardownable, dir: string): Promise<Con
     });
   const ready = JSON.parse(await nextLine('ready line')) as { ready?: boolean };
   if (!ready.ready) throw new Error(`console receiver did not start: ${stderr}`);
-  const received = nextLine('message from the runtime').then((l) => JSON.parse(l) as Awaited<ConsoleReceiver['received']>);
+  let gotMessage = false;
+  const received = nextLine('message from the runtime').then((l) => {
+    gotMessage = true;
+    return JSON.parse(l) as Awaited<ConsoleReceiver['received']>;
+  });
   received.catch(() => undefined);
   return {
     socketPath,
@@ -508,7 +512,9 @@ export async function consoleReceiver(t: Teardownable, dir: string): Promise<Con
     close() {
       if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.stdin!.end(JSON.stringify({ close: true }) + '\n');
+      // Still waiting for a connection (nothing was sent): stop it rather than wait for its accept timeout.
+      if (!gotMessage) child.kill('SIGKILL');
+      else child.stdin!.end(JSON.stringify({ close: true }) + '\n');
       return exited;
     },
   };
