@@ -387,6 +387,8 @@ srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 srv.bind(path)
 srv.listen(4)
 print(json.dumps({"ready": True}), flush=True)
+if len(sys.argv) > 2 and sys.argv[2] == "later":
+    sys.stdin.readline()  # accept only when told: the runtime must not wait for accept
 srv.settimeout(60)
 conn, _ = srv.accept()
 conn.settimeout(30)
@@ -451,12 +453,22 @@ export interface ConsoleReceiver {
   interact(text: string, expect: string): Promise<string>;
   /** Ends the receiver (closing its master); resolves once it has exited and was reaped. */
   close(): Promise<void>;
+  /** With acceptLater: let the receiver accept() now. */
+  accept(): void;
+}
+
+export interface ConsoleReceiverOptions {
+  /** The socket's file name in `dir` (default console.sock). */
+  name?: string;
+  /** Listen, but accept() only when accept() is called (containerd receives after create exits). */
+  acceptLater?: boolean;
 }
 
 /** Starts the python receiver on `<dir>/console.sock`; killed at teardown. */
-export async function consoleReceiver(t: Teardownable, dir: string): Promise<ConsoleReceiver> {
-  const socketPath = path.join(dir, 'console.sock');
-  const child = spawn('python3', ['-c', CONSOLE_RECEIVER_PY, socketPath], { stdio: ['pipe', 'pipe', 'pipe'] });
+export async function consoleReceiver(t: Teardownable, dir: string, opts: ConsoleReceiverOptions = {}): Promise<ConsoleReceiver> {
+  const socketPath = path.join(dir, opts.name ?? 'console.sock');
+  const args = ['-c', CONSOLE_RECEIVER_PY, socketPath, ...(opts.acceptLater ? ['later'] : [])];
+  const child = spawn('python3', args, { stdio: ['pipe', 'pipe', 'pipe'] });
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -508,6 +520,9 @@ export async function consoleReceiver(t: Teardownable, dir: string): Promise<Con
       await received;
       child.stdin!.write(JSON.stringify({ write: text, expect }) + '\n');
       return (JSON.parse(await nextLine('output')) as { output: string }).output;
+    },
+    accept() {
+      child.stdin!.write('accept\n');
     },
     close() {
       if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

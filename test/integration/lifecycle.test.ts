@@ -612,3 +612,82 @@ t.test('console socket: the terminal rules', { skip }, async (t) => {
     await checkNothingLeft(t, { stateRoot: root, bundleDir: bundle.dir, markers: [marker] });
   });
 });
+
+t.test('console socket: the master is sent before create exits, accepted only afterwards (containerd)', { skip }, async (t) => {
+  const id = containerId('ttylate');
+  const bundle = await makeBundle(t, { args: ['/bin/sh'], edit: (s) => void (s.process!.terminal = true) });
+  const root = await makeStateRoot(t, HAKO);
+  const dir = await scratchDir(t, 'ttylate');
+  const receiver = await consoleReceiver(t, dir, { acceptLater: true });
+  const pidFile = path.join(dir, 'pid');
+  const create = await hkDetached(root, ['create', '--bundle', bundle.dir, '--console-socket', receiver.socketPath, '--pid-file', pidFile, id], {
+    timeoutMs: 20_000,
+  });
+  t.notOk(create.timedOut, 'create did not wait for the receiver to accept');
+  t.equal(create.code, 0, 'create exits 0 with the connection still in the backlog', { stderr: create.stderr });
+  receiver.accept();
+  const got = await receiver.received;
+  t.equal(got.nfds, 1, 'the master was waiting in the socket');
+  t.match(got.link, /^\/dev\/(pts\/)?ptmx$/, 'a pty master');
+  t.equal((await hk(root, ['start', id])).code, 0, 'start');
+  t.match(await receiver.interact('echo late-$((3*3))\n', 'late-9'), /late-9/, 'the terminal works');
+  t.equal((await hk(root, ['kill', id, 'KILL'])).code, 0, 'kill');
+  await waitStatus(root, id, 'stopped');
+  await receiver.close();
+  t.equal((await hk(root, ['delete', id])).code, 0, 'delete');
+  await checkNothingLeft(t, { stateRoot: root, bundleDir: bundle.dir, pids: [Number(readIfExists(pidFile))] });
+});
+
+t.test('relative paths: --pid-file from the caller\'s cwd, --console-socket from the bundle', { skip }, async (t) => {
+  const id = containerId('rel');
+  const bundle = await makeBundle(t, { args: ['/bin/sh'], edit: (s) => void (s.process!.terminal = true) });
+  const root = await makeStateRoot(t, HAKO);
+  const cwd = await scratchDir(t, 'relcwd');
+  // The socket lives in the bundle; the caller names it relative to the bundle, from another cwd.
+  const receiver = await consoleReceiver(t, bundle.dir, { name: 'rel-console.sock' });
+  const create = await hkDetached(root, ['create', '--bundle', bundle.dir, '--console-socket', 'rel-console.sock', '--pid-file', 'rel.pid', id], { cwd });
+  t.equal(create.code, 0, 'create exits 0', { stderr: create.stderr });
+  t.match(readIfExists(path.join(cwd, 'rel.pid')), /^[1-9]\d*$/, 'the pid file is in the caller\'s cwd');
+  t.notOk(existsSync(path.join(bundle.dir, 'rel.pid')), 'not in the bundle');
+  t.equal((await receiver.received).nfds, 1, 'the relative console socket was found in the bundle');
+  const pid = Number(readIfExists(path.join(cwd, 'rel.pid')));
+  await receiver.close();
+  t.equal((await hk(root, ['delete', id])).code, 0, 'delete of the created container');
+  await checkNothingLeft(t, { stateRoot: root, bundleDir: bundle.dir, pids: [pid], dirs: [cwd] });
+});
+
+t.test('run in the foreground forwards signals to the init', { skip }, async (t) => {
+  const id = containerId('fwd');
+  const script = [
+    "trap 'echo HUP' HUP",
+    "trap 'echo USR2' USR2",
+    "trap 'echo TERM; exit 3' TERM",
+    'echo ready',
+    'while :; do sleep 1000 & wait $!; done',
+  ].join('; ');
+  const bundle = await makeBundle(t, { args: ['/bin/sh', '-c', script] });
+  const root = await makeStateRoot(t, HAKO);
+  const dir = await scratchDir(t, 'fwd');
+  const out = path.join(dir, 'out');
+  let hakoPid = -1;
+  const running = hkDetached(root, ['run', '--bundle', bundle.dir, id], {
+    stdoutFile: out,
+    stderrFile: path.join(dir, 'err'),
+    onSpawn: (p) => (hakoPid = p),
+  });
+  await waitFor('the trap script to be ready', () => readIfExists(out).includes('ready\n'));
+  const st = await stateOf(t, root, id);
+  for (const [sig, expected] of [
+    ['SIGHUP', 'ready\nHUP\n'],
+    ['SIGUSR2', 'ready\nHUP\nUSR2\n'],
+  ] as const) {
+    process.kill(hakoPid, sig);
+    await waitFor(`${sig} to arrive`, () => readIfExists(out) === expected).catch(() => undefined);
+    t.equal(readIfExists(out), expected, `${sig} sent to hako reached the container`);
+  }
+  process.kill(hakoPid, 'SIGTERM');
+  const res = await running;
+  t.equal(res.code, 3, 'SIGTERM was forwarded, the trap exited 3, and run returned that', { stderr: res.stderr });
+  t.equal(res.stdout, 'ready\nHUP\nUSR2\nTERM\n', 'in order');
+  await checkNothingLeft(t, { stateRoot: root, bundleDir: bundle.dir, pids: [st.pid], dirs: [dir] });
+});
