@@ -7,7 +7,7 @@
 // how the contract's "the init is a direct child of the runtime" is observed. It reaps
 // those inits itself (checkNothingLeft), and counts any other zombie child as a leak.
 import { constants as osConstants } from 'node:os';
-import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { makeBundle, type Bundle, type BundleOptions } from '../helpers/rootfs.js';
@@ -467,6 +467,23 @@ t.test('a created container can be signalled and deleted without -f', { skip }, 
     await checkNothingLeft(t, { stateRoot: c.root, bundleDir: c.bundle.dir, pids: [c.pid], markers: [c.marker], dirs: [c.dir] });
   });
 
+  await t.test('kill (SIGTERM) of a created container stops it, as under runc', async (t) => {
+    // runc's init is still runc (Go, which handles SIGTERM and dies of it) until start; a
+    // manager stopping a container that was never started (CRI: TERM, grace period, KILL)
+    // relies on it going away on the TERM.
+    const c = await createContainer(t);
+    const r = await hk(c.root, ['kill', c.id]);
+    t.equal(r.code, 0, 'kill exits 0', { stderr: r.stderr });
+    const stopped = await waitStatus(c.root, c.id, 'stopped').then(
+      () => true,
+      () => false,
+    );
+    t.ok(stopped, 'the created container stopped on SIGTERM');
+    t.same(processesWith(c.marker), [], 'the user process never ran');
+    t.equal((await hk(c.root, ['delete', '-f', c.id])).code, 0, 'delete -f');
+    await checkNothingLeft(t, { stateRoot: c.root, bundleDir: c.bundle.dir, pids: [c.pid], markers: [c.marker], dirs: [c.dir] });
+  });
+
   await t.test('kill KILL of a created container: stopped, start refused', async (t) => {
     const c = await createContainer(t);
     const r = await hk(c.root, ['kill', c.id, 'KILL']);
@@ -690,4 +707,17 @@ t.test('run in the foreground forwards signals to the init', { skip }, async (t)
   t.equal(res.code, 3, 'SIGTERM was forwarded, the trap exited 3, and run returned that', { stderr: res.stderr });
   t.equal(res.stdout, 'ready\nHUP\nUSR2\nTERM\n', 'in order');
   await checkNothingLeft(t, { stateRoot: root, bundleDir: bundle.dir, pids: [st.pid], dirs: [dir] });
+});
+
+t.test('delete of a stray state dir (an aborted create, no state.json)', { skip }, async (t) => {
+  const root = await makeStateRoot(t, HAKO);
+  for (const force of [false, true]) {
+    const id = containerId('stray');
+    mkdirSync(path.join(root, id), { mode: 0o711 });
+    const r = await hk(root, ['delete', ...(force ? ['-f'] : []), id]);
+    if (force) t.equal(r.code, 0, 'delete -f: exit 0', { stderr: r.stderr });
+    else expectError(t, r, 1, 'container does not exist', 'delete without -f');
+    t.notOk(existsSync(path.join(root, id)), `the stray dir is removed either way (${force ? 'with' : 'without'} -f)`);
+  }
+  await checkNothingLeft(t, { stateRoot: root });
 });
