@@ -7,7 +7,7 @@
 // how the contract's "the init is a direct child of the runtime" is observed. It reaps
 // those inits itself (checkNothingLeft), and counts any other zombie child as a leak.
 import { constants as osConstants } from 'node:os';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { makeBundle, type Bundle, type BundleOptions } from '../helpers/rootfs.js';
@@ -321,6 +321,18 @@ t.test('create, state, list, start, kill, delete', { skip }, async (t) => {
   t.notOk(Number.isNaN(Date.parse(state.created)), 'state: created parses');
   t.equal(state.owner, '', 'state: owner is ""');
 
+  // CVE-2019-5736: the created init must not run from a writable host file.
+  const exe = readlinkSync(`/proc/${pid}/exe`);
+  t.notOk(exe === HAKO || exe.endsWith('/hako-init') || exe.endsWith('/node'), `the init runs from a sealed copy (${exe})`);
+  let exeWritable = false;
+  try {
+    closeSync(openSync(`/proc/${pid}/exe`, 'r+'));
+    exeWritable = true;
+  } catch {
+    // ETXTBSY / EPERM: good
+  }
+  t.notOk(exeWritable, 'the init\'s executable cannot be opened for writing through /proc/<pid>/exe');
+
   // The user process has not run: its argv (with the marker) is nowhere, no report yet.
   t.same(processesWith(c.marker), [], 'the container process has not exec\'d yet');
   t.equal(readIfExists(c.stdoutFile), '', 'nothing written on its stdout yet');
@@ -346,6 +358,7 @@ t.test('create, state, list, start, kill, delete', { skip }, async (t) => {
   t.equal((await stateOf(t, root, id)).status, 'running', 'running after start');
   const report = await waitReport(c.stdoutFile);
   t.equal(report.pid, 1, 'the probe ran (its report is in the stdout file)');
+  t.same(report.fds, { '0': '/dev/null', '1': c.stdoutFile, '2': c.stderrFile }, 'its fds: exactly create\'s stdio, no internal fd (exec fifo, sync pipes) left open');
   t.same(processesWith(c.marker), [pid], 'the process with the marker is the init pid (exec in place)');
   t.equal((await hk(root, ['list', '-q'])).stdout, `${id}\n`, 'list -q after start');
 
