@@ -17,7 +17,7 @@
 //     (If hako refuses seccomp/apparmor/selinux fields with an error naming them, they are
 //     dropped and the create retried; the test says so in a comment.)
 //   - linux.resources, cgroupsPath, sysctl, annotations, rlimits, user: kept as they are.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { makeBundle, type Bundle } from '../helpers/rootfs.js';
@@ -107,6 +107,34 @@ function adapt(fixture: Spec, opts: { marker: string; scratch: string; sandboxPi
 
 const SECURITY_FIELDS = /seccomp|apparmor|selinux/i;
 
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/** <hierarchy>/<each prefix of cgroupsPath> for every v1 hierarchy (and the v2 one, if mounted). */
+function cgroupDirs(cgroupsPath: string): string[] {
+  const parts = cgroupsPath.split('/').filter(Boolean);
+  const hierarchies = readdirSync(CGROUP_ROOT).map((h) => path.join(CGROUP_ROOT, h));
+  return hierarchies.flatMap((h) => parts.map((_, i) => path.join(h, ...parts.slice(0, i + 1))));
+}
+
+/**
+ * Removes, at teardown, the cgroup directories under cgroupsPath that a runtime created and
+ * left empty (runc removes the container's own, not the parents it made: docker/, k8s.io/...).
+ */
+function cleanCgroupsAtTeardown(t: Test, cgroupsPath: string | undefined): void {
+  if (!cgroupsPath || !cgroupsPath.startsWith('/') || !existsSync(CGROUP_ROOT)) return;
+  const before = new Set(cgroupDirs(cgroupsPath).filter((d) => existsSync(d)));
+  t.teardown(() => {
+    const made = cgroupDirs(cgroupsPath).filter((d) => !before.has(d) && existsSync(d));
+    for (const dir of made.sort((a, b) => b.length - a.length)) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // not empty (still in use) or gone: leave it
+      }
+    }
+  });
+}
+
 function dropSecurityFields(spec: Spec): string[] {
   const dropped: string[] = [];
   if (spec.linux?.seccomp) {
@@ -159,6 +187,7 @@ for (const file of files) {
     for (const key of Object.keys(bundle.spec) as Array<keyof Spec>) if (!(key in spec)) delete bundle.spec[key];
     await bundle.writeConfig();
 
+    cleanCgroupsAtTeardown(t, spec.linux?.cgroupsPath);
     const tty = spec.process?.terminal === true;
     const root = await makeStateRoot(t, HAKO);
     const pidFile = path.join(scratch, 'init.pid');
@@ -246,6 +275,11 @@ for (const file of files) {
     const del = await hk(root, ['delete', id]);
     t.equal(del.code, 0, 'delete exits 0', { stderr: del.stderr });
     t.equal((await hk(root, ['state', id])).code, 1, 'state after delete: does not exist');
+    const cgPath = spec.linux?.cgroupsPath;
+    if (cgPath?.startsWith('/') && existsSync(CGROUP_ROOT)) {
+      const own = readdirSync(CGROUP_ROOT).map((h) => path.join(CGROUP_ROOT, h, cgPath));
+      t.same(own.filter((d) => existsSync(d)), [], 'delete removed the container\'s own cgroup directories');
+    }
     await receiver?.close();
     const pids = [pid];
     if (sandbox) {
