@@ -78,17 +78,18 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
   }
   const stage0Exit = exitOf(stage0);
   const channel = new SyncChannel(stage0.stdio[syncIndex] as unknown as import('node:stream').Duplex);
-  let initPid = 0;
+  // Known as soon as stage 0 reports it, so a failure after that still kills and reaps it.
+  const progress = { initPid: 0 };
   try {
     channel.send(MSG.PLAN, encodePlan(plan));
-    initPid = await converse(channel, req, stage0, stage0Exit);
+    const initPid = await converse(channel, req, stage0, stage0Exit, progress);
     applyRlimits(initPid, plan.rlimits);
     const stat = readProcStat(initPid);
     if (!stat) throw new HakoError('container init exited during setup');
     const ours = pipes && { stdin: pipes[0]![1], stdout: pipes[1]![0], stderr: pipes[2]![0] };
     return { initPid, initStartTime: stat.startTime, ...(ours ? { pipes: ours } : {}) };
   } catch (err) {
-    await abandon(stage0, stage0Exit, initPid);
+    await abandon(stage0, stage0Exit, progress.initPid);
     pipes?.forEach(([r, w], i) => closeSync(i === 0 ? w : r));
     throw err;
   } finally {
@@ -103,6 +104,7 @@ async function converse(
   req: LaunchRequest,
   stage0: ChildProcess,
   stage0Exit: Promise<number | null>,
+  progress: { initPid: number },
 ): Promise<number> {
   let initPid = 0;
   let hooksPending = false;
@@ -128,6 +130,7 @@ async function converse(
         break;
       case MSG.INIT_PID:
         initPid = frame.payload.readUInt32LE(0);
+        progress.initPid = initPid;
         if (await stage0Exit !== 0) throw new HakoError('unable to start container process: hako-init stage 0 failed');
         break;
       case MSG.RUN_HOOKS:
