@@ -1,6 +1,6 @@
 // create: validate the bundle, make the state dir and exec fifo, launch the init, record
 // the container, write the pid file. A failure leaves nothing behind.
-import { closeSync, readFileSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Socket } from 'node:net';
 import { HakoError, fromSystemError } from '../errors.js';
@@ -43,6 +43,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   const bundle = resolve(opts.bundle);
   const spec = loadBundleConfig(bundle);
   checkTerminal(spec, opts);
+  checkSecurityModules(spec);
   const listen = listenFds();
   const preserved = preservedFds(listen + opts.preserveFds);
   const runSpec = listen > 0 ? withListenEnv(spec, listen) : spec;
@@ -107,6 +108,25 @@ function checkTerminal(spec: Spec, opts: CreateOptions): void {
   }
 }
 
+// A label or profile for an LSM the host does not run would silently not apply: refuse it, as runc does.
+function checkSecurityModules(spec: Spec): void {
+  if (spec.process?.apparmorProfile && !apparmorEnabled()) {
+    throw new HakoError('apparmor profile set in config, but AppArmor is not enabled on this host', { pointer: '/process/apparmorProfile' });
+  }
+  const label = spec.process?.selinuxLabel ? '/process/selinuxLabel' : spec.linux?.mountLabel ? '/linux/mountLabel' : undefined;
+  if (label && !existsSync('/sys/fs/selinux/enforce')) {
+    throw new HakoError('selinux label is specified in config, but selinux is disabled or not supported', { pointer: label });
+  }
+}
+
+function apparmorEnabled(): boolean {
+  try {
+    return readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').startsWith('Y');
+  } catch {
+    return false;
+  }
+}
+
 /** systemd socket activation: LISTEN_FDS counts when LISTEN_PID is us. */
 function listenFds(): number {
   if (process.env.LISTEN_PID !== String(process.pid)) return 0;
@@ -120,20 +140,27 @@ function withListenEnv(spec: Spec, n: number): Spec {
   return { ...spec, process: { ...spec.process!, env } };
 }
 
-// Only fds the caller gave us can be preserved: Node's own fds are all close-on-exec,
-// so an fd that is missing or close-on-exec was never passed (CVE-2024-21626 class).
+// Only fds the caller gave us can be preserved (CVE-2024-21626 class). Node marks every
+// fd close-on-exec at start-up, so that cannot tell; its own fds are event machinery
+// (anon_inode: epoll, eventfd, io_uring) and pipes whose both ends it holds: an fd to
+// preserve that looks like one of those was not passed by the caller.
 export function preservedFds(count: number): number[] {
+  if (count === 0) return [];
+  const targets = new Map<number, string>();
+  for (const name of readdirSync('/proc/self/fd')) {
+    try {
+      targets.set(Number(name), readlinkSync(`/proc/self/fd/${name}`));
+    } catch {
+      // the fd of the listing itself
+    }
+  }
   const fds: number[] = [];
   for (let fd = 3; fd < 3 + count; fd++) {
-    let info: string;
-    try {
-      info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
-    } catch {
-      throw new HakoError(`--preserve-fds: fd ${fd} is not open`);
-    }
-    const flags = /^flags:\s*([0-7]+)/m.exec(info)?.[1];
-    if (flags === undefined || (parseInt(flags, 8) & 0o2000000) !== 0) {
-      throw new HakoError(`--preserve-fds: fd ${fd} was not passed to hako (it is hako's own)`);
+    const target = targets.get(fd);
+    if (target === undefined) throw new HakoError(`--preserve-fds: fd ${fd} is not open`);
+    const ownPipe = target.startsWith('pipe:') && [...targets].some(([other, t]) => other >= 3 + count && t === target);
+    if (target.startsWith('anon_inode:') || ownPipe) {
+      throw new HakoError(`--preserve-fds: fd ${fd} was not passed to hako (it is hako's own ${target})`);
     }
     fds.push(fd);
   }
