@@ -111,7 +111,16 @@ function singleExecutable() {
 }
 
 step('validators', () => run(process.execPath, ['scripts/gen-validators.mjs']));
-if (!args.has('--js')) step('native (cmake-js)', () => run(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'build', '--out', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] }));
+// cmake-js is chatty: its output is shown only when the build fails (compiler errors are on stdout).
+function nativeBuild() {
+  const r = spawnSync(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'build', '--out', 'build'], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) {
+    process.stdout.write(r.stdout);
+    process.stderr.write(r.stderr);
+    throw new Error(`cmake-js build failed with status ${r.status}`);
+  }
+}
+if (!args.has('--js')) step('native (cmake-js)', nativeBuild);
 const t0 = performance.now();
 await bundle();
 console.log(`build: bundle (${((performance.now() - t0) / 1000).toFixed(1)}s)`);

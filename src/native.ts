@@ -22,8 +22,6 @@ export interface Addon {
   /** receive one SCM_RIGHTS fd on a blocking socket, on the thread pool */
   recvFd(socket: number): Promise<number>;
   setSubreaper(on: boolean): void;
-  /** prlimit(2) of another process; RLIM_INFINITY is 2n ** 64n - 1n */
-  prlimit(pid: number, resource: number, soft: bigint, hard: bigint): void;
   /** pipe2(O_CLOEXEC): [read end, write end] */
   pipe(): [number, number];
   /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC) */

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -208,20 +207,6 @@ Napi::Value SetWinsize(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// prlimit(pid, resource, soft: bigint, hard: bigint): the container's rlimits are set from
-// here, as runc does, so a user-namespaced init need not raise hard limits itself.
-Napi::Value Prlimit(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  bool lossless = true;
-  pid_t pid = info[0].As<Napi::Number>().Int32Value();
-  int resource = info[1].As<Napi::Number>().Int32Value();
-  struct rlimit rl;
-  rl.rlim_cur = info[2].As<Napi::BigInt>().Uint64Value(&lossless);
-  rl.rlim_max = info[3].As<Napi::BigInt>().Uint64Value(&lossless);
-  if (::prlimit(pid, static_cast<__rlimit_resource>(resource), &rl, nullptr) != 0) throw_errno(env, errno, "prlimit");
-  return env.Undefined();
-}
-
 }  // namespace
 
 void RegisterProcess(Napi::Env env, Napi::Object exports) {
@@ -229,7 +214,6 @@ void RegisterProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("recvFd", Napi::Function::New(env, RecvFd, "recvFd"));
   exports.Set("setSubreaper", Napi::Function::New(env, SetSubreaper, "setSubreaper"));
   exports.Set("socketpair", Napi::Function::New(env, SocketPair, "socketpair"));
-  exports.Set("prlimit", Napi::Function::New(env, Prlimit, "prlimit"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("makeRaw", Napi::Function::New(env, MakeRaw, "makeRaw"));
   exports.Set("restoreTermios", Napi::Function::New(env, RestoreTermios, "restoreTermios"));

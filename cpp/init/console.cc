@@ -119,7 +119,8 @@ Result setup_console(const Plan& plan, bool bind_dev_console) {
   master.reset();
   sock.reset();
 
-  if (::setsid() < 0) return errno_error("console", "setsid");
+  // The init is a session leader already (run_init); an exec'd process is not.
+  if (::getsid(0) != ::getpid() && ::setsid() < 0) return errno_error("console", "setsid");
   for (int fd = 0; fd < 3; fd++) {
     if (::dup2(peer.get(), fd) < 0) return errno_error("console", "dup2 the pty peer to fd " + std::to_string(fd));
   }

@@ -1,5 +1,6 @@
 #include "init/init.h"
 
+#include <unistd.h>
 #include <errno.h>
 #include <sys/prctl.h>
 
@@ -64,6 +65,8 @@ StepError run_init(const Plan& plan, SyncSocket& sync) {
   const bool mount_ns = has_new_mount_ns(plan);
   const bool user_ns = uses_user_ns(plan);
 
+  // A session of its own, as runc's init (its nsexec) has.
+  if (::setsid() < 0) return errno_error("setsid", "setsid");
   if (mount_ns) STEP(prepare_rootfs(plan));
   STEP(sync.send(MSG_RUN_HOOKS));
   STEP(sync.expect(MSG_HOOKS_DONE));

@@ -375,8 +375,57 @@ Result look_up_executable(const Plan& plan, std::string* path) {
   return step_error(ENOENT, "exec", "exec: " + quote(file) + ": executable file not found in $PATH");
 }
 
+namespace {
+
+// A created container's init dies of SIGHUP, SIGINT, SIGTERM and SIGQUIT as runc's Go init
+// does (it exits 2): as pid 1 of its namespace it would otherwise ignore them, and a
+// manager stopping a never-started container would wait out its whole grace period.
+void die_quietly(int) { ::_exit(2); }
+
+void exit_on_termination_signals() {
+  struct sigaction sa{};
+  sa.sa_handler = die_quietly;
+  ::sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGHUP, SIGINT, SIGTERM, SIGQUIT}) ::sigaction(sig, &sa, nullptr);
+}
+
+// runc: without HOME in the environment, the user's home from the container's
+// /etc/passwd, or "/".
+std::string home_of(uint32_t uid) {
+  std::string passwd;
+  if (read_file("/etc/passwd", &passwd) != 0) return "/";
+  size_t pos = 0;
+  while (pos < passwd.size()) {
+    size_t end = passwd.find('\n', pos);
+    if (end == std::string::npos) end = passwd.size();
+    std::string_view line(passwd.data() + pos, end - pos);
+    pos = end + 1;
+    // name:password:uid:gid:gecos:home:shell
+    std::string_view f[7];
+    size_t n = 0, start = 0;
+    for (size_t i = 0; i <= line.size() && n < 7; i++) {
+      if (i == line.size() || line[i] == ':') {
+        f[n++] = line.substr(start, i - start);
+        start = i + 1;
+      }
+    }
+    if (n >= 6 && f[2] == std::to_string(uid) && !f[5].empty()) return std::string(f[5]);
+  }
+  return "/";
+}
+
+bool has_home(const std::vector<std::string>& env) {
+  for (const std::string& e : env) {
+    if (e.rfind("HOME=", 0) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 Result wait_for_start(const Plan& plan) {
   if (plan.fds.exec_fifo < 0) return std::nullopt;
+  exit_on_termination_signals();
   std::string path = "/proc/self/fd/" + std::to_string(plan.fds.exec_fifo);
   int fd;
   do {
@@ -395,6 +444,11 @@ StepError exec_process(const Plan& plan, const std::string& path) {
   for (const std::string& a : plan.args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   for (const std::string& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
+  std::string home;
+  if (!has_home(plan.env)) {
+    home = "HOME=" + home_of(plan.uid);
+    envp.push_back(home.data());
+  }
   envp.push_back(nullptr);
 
   close_fds_from(3 + static_cast<int>(plan.fds.preserved));

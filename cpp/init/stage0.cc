@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -36,7 +37,27 @@ void wait_for_stage0(int go) {
 
 }  // namespace
 
+// rlimits are set here, in the host's user namespace and before any uid change: a
+// user-namespaced init could not raise a hard limit, and a parent without
+// CAP_SYS_RESOURCE could not prlimit a process of another uid. The init inherits them.
+static Result apply_rlimits(const Plan& plan) {
+  static const char* const names[] = {
+      "RLIMIT_CPU",      "RLIMIT_FSIZE", "RLIMIT_DATA",    "RLIMIT_STACK", "RLIMIT_CORE",       "RLIMIT_RSS",
+      "RLIMIT_NPROC",    "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS",    "RLIMIT_LOCKS",      "RLIMIT_SIGPENDING",
+      "RLIMIT_MSGQUEUE", "RLIMIT_NICE",  "RLIMIT_RTPRIO",  "RLIMIT_RTTIME",
+  };
+  for (const Rlimit& l : plan.rlimits) {
+    struct rlimit rl = {static_cast<rlim_t>(l.soft), static_cast<rlim_t>(l.hard)};
+    if (::setrlimit(static_cast<__rlimit_resource>(l.resource), &rl) < 0) {
+      std::string name = l.resource < sizeof names / sizeof names[0] ? names[l.resource] : std::to_string(l.resource);
+      return errno_error("setrlimit", "error setting rlimit type " + name);
+    }
+  }
+  return std::nullopt;
+}
+
 Result run_stage0(const Plan& plan, SyncSocket& sync, Stage* stage) {
+  if (auto e = apply_rlimits(plan)) return e;
   if (plan.oom_score_adj) {
     std::string value = std::to_string(*plan.oom_score_adj);
     int err = write_file("/proc/self/oom_score_adj", value);

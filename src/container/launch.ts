@@ -11,8 +11,7 @@ import { buildLaunchPlan, idMaps } from '../plan/build.js';
 import { encodePlan } from '../plan/wire.js';
 import { readHostFacts } from '../plan/host.js';
 import { readProcStat } from './status.js';
-import { MSG, SyncChannel, decodeFailure, describeFailure, errnoText } from './sync.js';
-import { RLIMIT, type LaunchPlan } from '../plan/launch-plan.js';
+import { MSG, SyncChannel, decodeFailure, describeFailure } from './sync.js';
 
 export interface LaunchRequest {
   spec: Spec;
@@ -39,10 +38,6 @@ export interface Launched {
   initStartTime: string;
   /** with stdio 'pipe': our ends of the container's stdin, stdout and stderr pipes */
   pipes?: { stdin: number; stdout: number; stderr: number };
-}
-
-function rlimitName(resource: number): string {
-  return Object.entries(RLIMIT).find(([, n]) => n === resource)?.[0] ?? String(resource);
 }
 
 export async function launchInit(req: LaunchRequest): Promise<Launched> {
@@ -83,7 +78,6 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
   try {
     channel.send(MSG.PLAN, encodePlan(plan));
     const initPid = await converse(channel, req, stage0, stage0Exit, progress);
-    applyRlimits(initPid, plan.rlimits);
     const stat = readProcStat(initPid);
     if (!stat) throw new HakoError('container init exited during setup');
     const ours = pipes && { stdin: pipes[0]![1], stdout: pipes[1]![0], stderr: pipes[2]![0] };
@@ -143,18 +137,6 @@ async function converse(
         throw new HakoError(`unable to start container process: ${describeFailure(decodeFailure(frame.payload))}`);
       default:
         throw new HakoError(`unable to start container process: unexpected message ${frame.type} from hako-init`);
-    }
-  }
-}
-
-// From the parent, as runc does: a user-namespaced init could not raise a hard limit itself.
-function applyRlimits(pid: number, rlimits: LaunchPlan['rlimits']): void {
-  for (const l of rlimits) {
-    try {
-      native().prlimit(pid, l.resource, l.soft, l.hard);
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new HakoError(`unable to start container process: error setting rlimit type ${rlimitName(l.resource)}: ${errnoText(e.errno ?? 0)}`, { syscall: 'prlimit', errno: e.code });
     }
   }
 }
