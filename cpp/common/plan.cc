@@ -153,6 +153,16 @@ bool decode_record(uint16_t tag, std::string_view payload, Plan* p) {
       p->capabilities = c;
       break;
     }
+    case TAG_SECCOMP: {
+      Seccomp sc;
+      sc.flags = r.u32();
+      if (r.u32() != 0) return false;
+      sc.program = r.str();
+      size_t n = sc.program.size();
+      if (n == 0 || n % 8 != 0 || n / 8 > SECCOMP_MAX_INSNS) return false;
+      p->seccomp = std::move(sc);
+      break;
+    }
     case TAG_FDS:
       p->fds.console_socket = r.i32();
       p->fds.exec_fifo = r.i32();
@@ -231,6 +241,15 @@ void json_str(std::string& o, std::string_view s) {
 void json_u64(std::string& o, uint64_t v) { json_str(o, std::to_string(v)); }
 void json_i64(std::string& o, int64_t v) { json_str(o, std::to_string(v)); }
 void json_num(std::string& o, int64_t v) { o += std::to_string(v); }
+void json_hex(std::string& o, std::string_view bytes) {
+  static const char digits[] = "0123456789abcdef";
+  o += '"';
+  for (unsigned char c : bytes) {
+    o += digits[c >> 4];
+    o += digits[c & 0xf];
+  }
+  o += '"';
+}
 
 class Obj {
  public:
@@ -350,6 +369,11 @@ static void write_plan_json(std::string& o, const Plan& p) {
     json_u64(x.key("permitted"), p.capabilities->permitted);
     json_u64(x.key("inheritable"), p.capabilities->inheritable);
     json_u64(x.key("ambient"), p.capabilities->ambient);
+  }
+  if (p.seccomp) {
+    Obj x(root.key("seccomp"));
+    json_num(x.key("flags"), p.seccomp->flags);
+    json_hex(x.key("program"), p.seccomp->program);
   }
   {
     Obj x(root.key("fds"));

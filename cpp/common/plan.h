@@ -56,6 +56,7 @@ enum PlanTag : uint16_t {
   TAG_CONSOLE_SIZE = 27,     // STRUCT {u32 rows, u32 cols}
   TAG_CAPABILITIES = 28,     // STRUCT {u64 bounding, u64 effective, u64 permitted, u64 inheritable, u64 ambient}
   TAG_FDS = 29,              // STRUCT {i32 console_socket, i32 exec_fifo, u32 preserved}
+  TAG_SECCOMP = 30,          // STRUCT {u32 flags, u32 reserved (0), str program}: Seccomp (below)
 };
 
 enum PlanFlag : uint64_t {
@@ -141,6 +142,15 @@ struct ConsoleSize {
   uint32_t rows = 0, cols = 0;
 };
 
+// linux.seccomp, compiled by the parent (cpp/addon/seccomp.cc): hako-init only hands the
+// program to seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog).
+struct Seccomp {
+  uint32_t flags = 0;    // SECCOMP_FILTER_FLAG_* (LOG, SPEC_ALLOW, NEW_LISTENER, WAIT_KILLABLE_RECV)
+  std::string program;   // struct sock_filter[]: a non-empty multiple of 8 bytes, at most BPF_MAXINSNS
+};
+
+inline constexpr size_t SECCOMP_MAX_INSNS = 4096;  // BPF_MAXINSNS
+
 struct Fds {
   int32_t console_socket = -1;  // connected --console-socket, or the internal one for foreground run
   int32_t exec_fifo = -1;       // O_PATH fd of <state>/exec.fifo (-1 for run without a fifo)
@@ -172,6 +182,7 @@ struct Plan {
   std::optional<int64_t> oom_score_adj;
   std::optional<ConsoleSize> console_size;
   std::optional<Capabilities> capabilities;
+  std::optional<Seccomp> seccomp;
   Fds fds;
 
   bool has(PlanFlag f) const { return (flags & f) != 0; }

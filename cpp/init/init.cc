@@ -10,6 +10,7 @@
 #include "init/namespaces.h"
 #include "init/process.h"
 #include "init/rootfs.h"
+#include "init/seccomp.h"
 #include "init/sys.h"
 
 namespace hako {
@@ -83,6 +84,13 @@ StepError run_init(const Plan& plan, SyncSocket& sync) {
   // rlimits: the parent sets them with prlimit once we report ready (as runc).
   STEP(chown_stdio(plan));
 
+  // Seccomp at runc's points: without no_new_privs loading a filter takes CAP_SYS_ADMIN,
+  // so before anything drops it; with no_new_privs as late as possible, so that the
+  // filter has to allow as few of hako-init's own calls as possible.
+  const bool nnp = plan.has(FLAG_NO_NEW_PRIVS);
+  int listener = -1;
+  if (!nnp) STEP(load_seccomp(plan, &listener));
+
   // As runc: try the cwd as root first (it may be a directory only hako's user can
   // reach), and again as the container's user when that was refused.
   bool in_cwd = false;
@@ -96,6 +104,7 @@ StepError run_init(const Plan& plan, SyncSocket& sync) {
 
   std::string path;
   STEP(look_up_executable(plan, &path));
+  if (nnp) STEP(load_seccomp(plan, &listener));
 
   STEP(sync.send(MSG_READY));
   sync.close();

@@ -37,6 +37,7 @@ export const PlanTag = {
   CONSOLE_SIZE: 27,
   CAPABILITIES: 28,
   FDS: 29,
+  SECCOMP: 30,
 } as const;
 
 /** Plan.flags bits (enum PlanFlag). */
@@ -158,6 +159,13 @@ export interface PlanConsoleSize {
   cols: number;
 }
 
+export interface PlanSeccomp {
+  /** SECCOMP_FILTER_FLAG_* for seccomp(SECCOMP_SET_MODE_FILTER) */
+  flags: number;
+  /** the compiled filter: struct sock_filter[], 8 bytes each */
+  program: Uint8Array;
+}
+
 export interface PlanFds {
   /** connected console socket, or -1 */
   consoleSocket: number;
@@ -201,6 +209,8 @@ export interface LaunchPlan {
   oomScoreAdj?: bigint;
   consoleSize?: PlanConsoleSize;
   capabilities?: PlanCapabilities;
+  /** linux.seccomp, compiled; loaded before the user switch, or last with no_new_privs */
+  seccomp?: PlanSeccomp;
   fds: PlanFds;
 }
 

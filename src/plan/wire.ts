@@ -63,6 +63,13 @@ class Payload {
     return this;
   }
 
+  /** Binary bytes inside a STRUCT: u32 length + bytes (NULs allowed). */
+  blob(field: string, b: Uint8Array): this {
+    this.u32(`${field} length`, b.length);
+    this.parts.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    return this;
+  }
+
   /** A string inside a STRUCT: u32 length + bytes. */
   str(field: string, s: string): this {
     const b = stringBytes(field, s);
@@ -174,6 +181,9 @@ export function encodePlan(plan: LaunchPlan): Buffer {
       .i32('fds.execFifo', plan.fds.execFifo)
       .u32('fds.preserved', plan.fds.preserved),
   );
+  if (plan.seccomp !== undefined) {
+    add(PlanTag.SECCOMP, P().u32('seccomp.flags', plan.seccomp.flags).u32('seccomp.reserved', 0).blob('seccomp.program', plan.seccomp.program));
+  }
 
   const header = Buffer.alloc(16);
   header.write(PLAN_MAGIC, 0, 'latin1');
@@ -231,6 +241,8 @@ export interface PlanJson {
   oomScoreAdj?: number;
   consoleSize?: { rows: number; cols: number };
   capabilities?: { bounding: string; effective: string; permitted: string; inheritable: string; ambient: string };
+  /** the program as lowercase hex */
+  seccomp?: { flags: number; program: string };
   fds: { consoleSocket: number; execFifo: number; preserved: number };
 }
 
@@ -294,6 +306,7 @@ export function planJson(p: LaunchPlan): PlanJson {
           },
         }
       : {}),
+    ...(p.seccomp !== undefined ? { seccomp: { flags: p.seccomp.flags, program: Buffer.from(p.seccomp.program).toString('hex') } } : {}),
     fds: { consoleSocket: p.fds.consoleSocket, execFifo: p.fds.execFifo, preserved: p.fds.preserved },
   };
 }
