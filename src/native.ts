@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as sea from 'node:sea';
 import { HakoError } from './errors.js';
+import type { SeccompRequest } from './plan/seccomp.js';
 
 export interface Addon {
   version: string;
@@ -31,6 +32,19 @@ export interface Addon {
   restoreTermios(fd: number, saved: Buffer): void;
   getWinsize(fd: number): { rows: number; cols: number };
   setWinsize(fd: number, rows: number, cols: number): void;
+  /**
+   * libseccomp (loaded on first use; throws "seccomp: libseccomp.so.2 not found: ..."):
+   * the BPF program of request, and the indexes of the rules whose syscall name it does
+   * not know (skipped). A failed rule or architecture is named by the error's `rule` or
+   * `arch` property (an index into request.rules or request.arches).
+   */
+  seccompCompile(request: SeccompRequest): { program: Buffer; skipped: number[] };
+  /** libseccomp's version ("2.5.4"), API level and the file it was loaded from */
+  seccompLibrary(): { version: string; api: number; path?: string };
+  /** seccomp_arch_resolve_name("x86_64"): 0 when libseccomp does not know the name */
+  seccompArchToken(name: string): number;
+  /** whether the kernel accepts these SECCOMP_FILTER_FLAG_* bits (no privilege needed) */
+  seccompFlagSupported(flags: number): boolean;
 }
 
 export const SEALS = { SEAL: 0x1, SHRINK: 0x2, GROW: 0x4, WRITE: 0x8, EXEC: 0x20 } as const;

@@ -5,6 +5,7 @@
 #include "common/version.h"
 #include "files.h"
 #include "process.h"
+#include "seccomp.h"
 
 namespace {
 
@@ -12,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::String::New(env, HAKO_VERSION));
   hako::RegisterFiles(env, exports);
   hako::RegisterProcess(env, exports);
+  hako::RegisterSeccomp(env, exports);
   return exports;
 }
 

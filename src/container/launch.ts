@@ -2,7 +2,8 @@
 // socket, the parent's part of the conversation (id maps, hooks), and the init's pid.
 // On any failure the processes it started are killed and reaped before the error returns.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, writeFileSync } from 'node:fs';
+import { closeSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { HakoError } from '../errors.js';
 import { native, sealedInit } from '../native.js';
@@ -10,6 +11,7 @@ import type { Spec } from '../oci/types.js';
 import { buildLaunchPlan, idMaps } from '../plan/build.js';
 import { encodePlan } from '../plan/wire.js';
 import { readHostFacts } from '../plan/host.js';
+import { planSeccomp, seccompCacheDir } from '../plan/seccomp-cache.js';
 import { readProcStat } from './status.js';
 import { MSG, SyncChannel, decodeFailure, describeFailure } from './sync.js';
 
@@ -61,6 +63,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
     chownStdio: req.stdio === 'pipe',
     fds: { consoleSocket: consoleIndex, execFifo: fifoIndex, preserved: req.preserved.length },
     host: readHostFacts(),
+    seccomp: req.spec.linux?.seccomp && compiledSeccomp(req),
   });
 
   const memfd = sealedInit();
@@ -139,6 +142,16 @@ async function converse(
         throw new HakoError(`unable to start container process: unexpected message ${frame.type} from hako-init`);
     }
   }
+}
+
+// Cached under the state root, which is where exec.fifo's directory is: <root>/<id>/exec.fifo.
+function compiledSeccomp(req: LaunchRequest) {
+  const stateRoot = req.execFifo === undefined ? undefined : dirname(dirname(readlinkSync(`/proc/self/fd/${req.execFifo}`)));
+  return planSeccomp(req.spec.linux!.seccomp!, {
+    compiler: { library: () => native().seccompLibrary(), compile: (r) => native().seccompCompile(r) },
+    cacheDir: stateRoot && seccompCacheDir(stateRoot),
+    configText: () => readFileSync(join(req.bundle, 'config.json'), 'utf8'),
+  });
 }
 
 function writeIdMaps(pid: number, spec: Spec): void {

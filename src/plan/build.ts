@@ -43,6 +43,7 @@ import {
   PlanFlag,
   type PlanMount,
   type PlanRlimit,
+  type PlanSeccomp,
   type PlanSymlink,
   type PlanTimeOffset,
   RLIMIT,
@@ -70,6 +71,8 @@ export interface PlanOptions {
   /** fchown fds 0-2 to the container's root (hako made them) */
   chownStdio: boolean;
   host: HostFacts;
+  /** linux.seccomp compiled (seccomp-cache.ts planSeccomp): the plan carries it as given */
+  seccomp?: PlanSeccomp;
 }
 
 /** The clone flag of each namespace type. */
@@ -286,5 +289,6 @@ export function buildLaunchPlan(spec: Spec, opts: PlanOptions): LaunchPlan {
   if (proc.oomScoreAdj !== undefined) plan.oomScoreAdj = BigInt(proc.oomScoreAdj);
   if (proc.consoleSize !== undefined) plan.consoleSize = { rows: proc.consoleSize.height, cols: proc.consoleSize.width };
   if (proc.capabilities !== undefined) plan.capabilities = capabilities(proc.capabilities, opts.host.capLastCap);
+  if (opts.seccomp !== undefined) plan.seccomp = { flags: opts.seccomp.flags, program: opts.seccomp.program };
   return plan;
 }
