@@ -1,9 +1,11 @@
 // The OCI features document: only what hako implements at this commit.
 // Each later piece of work (confinement, cgroups, hooks) extends these lists.
-import type { Features } from '../oci/types.js';
+import { native } from '../native.js';
+import type { Features, LinuxFeatures } from '../oci/types.js';
 import { OCI_VERSION } from '../oci/default-spec.js';
 import { EXTENSION_TABLE, MOUNT_FLAG_TABLE, PROPAGATION_TABLE, RECURSIVE_ATTR_TABLE } from '../plan/mount-flags.js';
 import { NAMESPACE_CLONE_FLAGS } from '../plan/build.js';
+import { SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FILTER_FLAG, SECCOMP_FLAGS, SECCOMP_OPERATORS } from '../plan/seccomp.js';
 
 /** Every mount option the plan builder turns into flags, propagation or attributes, sorted. */
 export function mountOptions(): string[] {
@@ -16,7 +18,41 @@ export function mountOptions(): string[] {
   return [...names].sort();
 }
 
+/** Actions hako compiles but cannot carry out yet (SCMP_ACT_NOTIFY needs the listener handover). */
+const UNSUPPORTED_ACTIONS = new Set(['SCMP_ACT_NOTIFY']);
+
+/**
+ * The seccomp section, asking libseccomp (loaded here, and only here in `features`) which
+ * architectures it knows and the kernel which filter flags it takes. Without
+ * libseccomp.so.2 seccomp is not enabled, as in a runc built without it.
+ */
+export function seccompFeatures(): { section: NonNullable<LinuxFeatures['seccomp']>; libseccompVersion?: string } {
+  let version: string;
+  try {
+    version = native().seccompLibrary().version;
+  } catch {
+    return { section: { enabled: false } };
+  }
+  const n = native();
+  const kernelBits = (bit: number) => (bit === SECCOMP_FILTER_FLAG.WAIT_KILLABLE_RECV ? bit | SECCOMP_FILTER_FLAG.NEW_LISTENER : bit || SECCOMP_FILTER_FLAG.TSYNC);
+  const knownFlags = Object.keys(SECCOMP_FLAGS).sort();
+  return {
+    section: {
+      enabled: true,
+      actions: Object.keys(SECCOMP_ACTIONS)
+        .filter((a) => !UNSUPPORTED_ACTIONS.has(a))
+        .sort(),
+      operators: Object.keys(SECCOMP_OPERATORS).sort(),
+      archs: (Object.keys(SECCOMP_ARCHES) as (keyof typeof SECCOMP_ARCHES)[]).filter((a) => n.seccompArchToken(SECCOMP_ARCHES[a]) !== 0).sort(),
+      knownFlags,
+      supportedFlags: knownFlags.filter((f) => n.seccompFlagSupported(kernelBits(SECCOMP_FLAGS[f as keyof typeof SECCOMP_FLAGS]))),
+    },
+    libseccompVersion: version,
+  };
+}
+
 export function hakoFeatures(version: string, commit: string): Features {
+  const seccomp = seccompFeatures();
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax: OCI_VERSION,
@@ -26,7 +62,7 @@ export function hakoFeatures(version: string, commit: string): Features {
       namespaces: (Object.keys(NAMESPACE_CLONE_FLAGS) as (keyof typeof NAMESPACE_CLONE_FLAGS)[]).sort(),
       capabilities: [],
       cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
-      seccomp: { enabled: false },
+      seccomp: seccomp.section,
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },
@@ -34,6 +70,7 @@ export function hakoFeatures(version: string, commit: string): Features {
       netDevices: { enabled: false },
     },
     annotations: {
+      ...(seccomp.libseccompVersion ? { 'io.github.seccomp.libseccomp.version': seccomp.libseccompVersion } : {}),
       'org.hako.version': version,
       'org.hako.commit': commit,
     },

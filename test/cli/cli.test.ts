@@ -170,7 +170,10 @@ t.test('features: OCI features JSON, 4-space indent, trailing newline, truthful'
   t.equal(f.ociVersionMax, '1.3.0');
   t.type(f.linux, 'object');
   t.same(f.hooks, [], 'no hooks until hako runs them');
-  t.equal(f.linux.seccomp.enabled, false, 'no seccomp until hako applies it');
+  t.equal(f.linux.seccomp.enabled, true, 'seccomp filters are compiled and loaded');
+  t.ok(f.linux.seccomp.actions.includes('SCMP_ACT_ERRNO') && !f.linux.seccomp.actions.includes('SCMP_ACT_NOTIFY'), 'actions: no NOTIFY until the listener handover exists');
+  t.ok(f.linux.seccomp.archs.includes('SCMP_ARCH_X86_64') || f.linux.seccomp.archs.includes('SCMP_ARCH_AARCH64'), 'archs: what libseccomp knows');
+  t.match(f.annotations['io.github.seccomp.libseccomp.version'], /^\d+\.\d+\.\d+$/, 'the libseccomp version annotation');
   t.equal(f.linux.mountExtensions.idmap.enabled, false, 'no idmap mounts: containerd must not use them');
   t.same(f.linux.namespaces, ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts']);
   for (const o of ['bind', 'rbind', 'ro', 'nosuid', 'rro', 'rprivate', 'tmpcopyup', 'strictatime']) t.ok(f.mountOptions.includes(o), o);
