@@ -11,7 +11,7 @@ import type { Spec } from '../oci/types.js';
 import { buildLaunchPlan, idMaps } from '../plan/build.js';
 import { encodePlan } from '../plan/wire.js';
 import { readHostFacts } from '../plan/host.js';
-import { planSeccomp, seccompCacheDir } from '../plan/seccomp-cache.js';
+import { planSeccomp } from '../plan/seccomp-cache.js';
 import { readProcStat } from './status.js';
 import { MSG, SyncChannel, decodeFailure, describeFailure } from './sync.js';
 
@@ -33,6 +33,10 @@ export interface LaunchRequest {
   execFifo?: number;
   /** prestart/createRuntime time: mounts are done, pivot_root is not */
   onRunHooks?: (initPid: number) => Promise<void>;
+  /** stage 0 runs, has read nothing yet: put it in the container's cgroup (all it forks follows) */
+  beforePlan?: (stage0Pid: number) => void | Promise<void>;
+  /** /proc/self/cgroup as the placed init reads it (the cgroup mount binds those paths) */
+  procCgroup?: string;
 }
 
 export interface Launched {
@@ -62,7 +66,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
     noNewKeyring: req.noNewKeyring,
     chownStdio: req.stdio === 'pipe',
     fds: { consoleSocket: consoleIndex, execFifo: fifoIndex, preserved: req.preserved.length },
-    host: readHostFacts(),
+    host: req.procCgroup === undefined ? readHostFacts() : { ...readHostFacts(), cgroup: req.procCgroup },
     seccomp: req.spec.linux?.seccomp && compiledSeccomp(req),
   });
 
@@ -79,6 +83,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
   // Known as soon as stage 0 reports it, so a failure after that still kills and reaps it.
   const progress = { initPid: 0 };
   try {
+    if (req.beforePlan && stage0.pid !== undefined) await req.beforePlan(stage0.pid);
     channel.send(MSG.PLAN, encodePlan(plan));
     const initPid = await converse(channel, req, stage0, stage0Exit, progress);
     const stat = readProcStat(initPid);
@@ -149,7 +154,7 @@ function compiledSeccomp(req: LaunchRequest) {
   const stateRoot = req.execFifo === undefined ? undefined : dirname(dirname(readlinkSync(`/proc/self/fd/${req.execFifo}`)));
   return planSeccomp(req.spec.linux!.seccomp!, {
     compiler: { library: () => native().seccompLibrary(), compile: (r) => native().seccompCompile(r) },
-    cacheDir: stateRoot && seccompCacheDir(stateRoot),
+    cacheDir: stateRoot,
     configText: () => readFileSync(join(req.bundle, 'config.json'), 'utf8'),
   });
 }

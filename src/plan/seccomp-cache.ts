@@ -1,6 +1,8 @@
-// Compiled seccomp programs, cached on disk under the state root:
-//   <root>/.seccomp/<sha256 of the request, the architecture and libseccomp's version>.bpf
-//   <root>/.seccomp/libseccomp.json   which libseccomp file had which version
+// Compiled seccomp programs, cached on disk in the state root, as files:
+//   <root>/.seccomp-<sha256 of the request, the architecture and libseccomp's version>.bpf
+//   <root>/.seccomp-libseccomp.json   which libseccomp file had which version
+// Files, not a directory: `list` (hako's and runc's, when they share a root) reads every
+// subdirectory of the root as a container and skips files.
 // A warm create reads the stamp, stats the library file it names and, if that file is
 // unchanged, reads the program: libseccomp is not loaded at all. Files are written to a
 // unique temp name and renamed into place, so concurrent creates see a whole file or none
@@ -11,7 +13,7 @@
 // not load the addon itself.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { HakoError } from '../errors.js';
 import type { LinuxSeccomp } from '../oci/types.js';
 import type { PlanSeccomp } from './launch-plan.js';
@@ -41,7 +43,8 @@ export interface CompiledSeccomp {
 
 /** Bump when the compiling changes in a way the request does not show. */
 const CACHE_FORMAT = 1;
-const STAMP = 'libseccomp.json';
+const PREFIX = '.seccomp-';
+const STAMP = `${PREFIX}libseccomp.json`;
 
 interface Stamp {
   path: string;
@@ -52,8 +55,9 @@ interface Stamp {
   version: string;
 }
 
-export function seccompCacheDir(stateRoot: string): string {
-  return join(stateRoot, '.seccomp');
+/** The cache file of a key in dir. */
+export function seccompCacheFile(dir: string, key: string): string {
+  return join(dir, `${PREFIX}${key}.bpf`);
 }
 
 /** The cache key: the request (bigints as decimal), the architecture, libseccomp's version. */
@@ -62,22 +66,26 @@ export function seccompCacheKey(request: SeccompRequest, arch: string, libseccom
   return createHash('sha256').update(`hako-seccomp ${CACHE_FORMAT}\0${arch}\0${libseccompVersion}\0${text}`).digest('hex');
 }
 
-/** The program for request: from the cache under dir when there is one, else compiled (and cached). */
+/** The program for request: from the cache in dir (the state root) when there is one, else compiled (and cached). */
 export function compileSeccomp(request: SeccompRequest, compiler: SeccompCompiler, dir?: string, arch = process.arch): CompiledSeccomp {
   if (dir === undefined) return { ...compiler.compile(request), cached: false };
   const known = stampedVersion(dir);
   if (known !== undefined) {
-    const hit = readProgram(join(dir, `${seccompCacheKey(request, arch, known)}.bpf`));
+    const hit = readProgram(seccompCacheFile(dir, seccompCacheKey(request, arch, known)));
     if (hit) return { program: hit, skipped: [], cached: true };
   }
   const lib = compiler.library();
+  const file = seccompCacheFile(dir, seccompCacheKey(request, arch, lib.version));
   if (lib.version !== known) {
-    writeStamp(dir, lib);
-    const hit = readProgram(join(dir, `${seccompCacheKey(request, arch, lib.version)}.bpf`));
-    if (hit) return { program: hit, skipped: [], cached: true };
+    const hit = readProgram(file);
+    if (hit) {
+      writeStamp(dir, lib);
+      return { program: hit, skipped: [], cached: true };
+    }
   }
   const compiled = compiler.compile(request);
-  writeAtomically(dir, `${seccompCacheKey(request, arch, lib.version)}.bpf`, compiled.program);
+  writeAtomically(file, compiled.program);
+  if (lib.version !== known) writeStamp(dir, lib);
   return { ...compiled, cached: false };
 }
 
@@ -97,7 +105,7 @@ function writeStamp(dir: string, lib: SeccompLibrary): void {
   try {
     const st = statSync(lib.path);
     const stamp: Stamp = { path: lib.path, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, version: lib.version };
-    writeAtomically(dir, STAMP, Buffer.from(JSON.stringify(stamp)));
+    writeAtomically(join(dir, STAMP), Buffer.from(JSON.stringify(stamp)));
   } catch {
     // no stamp: the next create loads libseccomp to learn its version
   }
@@ -113,12 +121,12 @@ function readProgram(file: string): Buffer | undefined {
   }
 }
 
-function writeAtomically(dir: string, name: string, bytes: Buffer): void {
-  const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+function writeAtomically(file: string, bytes: Buffer): void {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     writeFileSync(tmp, bytes, { mode: 0o600, flag: 'wx' });
-    renameSync(tmp, join(dir, name));
+    renameSync(tmp, file);
   } catch {
     try {
       unlinkSync(tmp);
@@ -130,7 +138,7 @@ function writeAtomically(dir: string, name: string, bytes: Buffer): void {
 
 export interface PlanSeccompOptions {
   compiler: SeccompCompiler;
-  /** where compiled programs are cached (seccompCacheDir(root)); none: always compile */
+  /** where compiled programs are cached (the state root); none: always compile */
   cacheDir?: string;
   /** config.json's text, read only when an argument value needs its exact digits */
   configText?: () => string;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { HakoError } from '../../src/errors.js';
 import type { LinuxSeccomp, LinuxSyscall } from '../../src/oci/types.js';
 import { SECCOMP_FILTER_FLAG, exactArgValues, hasRoundedArgValues, seccompProfile } from '../../src/plan/seccomp.js';
-import { type SeccompCompiler, compileSeccomp, planSeccomp, seccompCacheKey } from '../../src/plan/seccomp-cache.js';
+import { type SeccompCompiler, compileSeccomp, planSeccomp, seccompCacheFile, seccompCacheKey } from '../../src/plan/seccomp-cache.js';
 import { devBuildDir, native } from '../../src/native.js';
 
 const ALLOW = 0x7fff0000;
@@ -181,7 +181,7 @@ t.test('cache: compiled once, then read back without loading libseccomp', async 
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const lib = join(dir, 'libseccomp.so.2');
   writeFileSync(lib, 'pretend');
-  const cacheDir = join(dir, 'root', '.seccomp');
+  const cacheDir = join(dir, 'root');
   const { request } = seccompProfile({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] });
   const { compiler, calls } = fakeCompiler('2.5.4', lib);
 
@@ -191,7 +191,7 @@ t.test('cache: compiled once, then read back without loading libseccomp', async 
   t.same([second.cached, calls.library, calls.compile], [true, 1, 1], 'warm: read back, libseccomp not asked');
   t.same(second.program, first.program);
   const files = readdirSync(cacheDir).sort();
-  t.same(files, [`${seccompCacheKey(request, process.arch, '2.5.4')}.bpf`, 'libseccomp.json'], 'one program and the stamp, no temp files');
+  t.same(files, [`.seccomp-${seccompCacheKey(request, process.arch, '2.5.4')}.bpf`, '.seccomp-libseccomp.json'], 'one program and the stamp (files, no directory), no temp files');
 
   const other = seccompProfile({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['rmdir'], action: 'SCMP_ACT_ERRNO' }] }).request;
   t.equal(compileSeccomp(other, compiler, cacheDir).cached, false, 'another profile: another entry');
@@ -206,7 +206,7 @@ t.test('cache: compiled once, then read back without loading libseccomp', async 
   t.equal(upgraded.calls.library, 1, 'and the new stamp spares the next load');
 
   // A damaged entry is compiled again and replaced.
-  const entry = join(cacheDir, `${seccompCacheKey(request, process.arch, '2.6.0')}.bpf`);
+  const entry = seccompCacheFile(cacheDir, seccompCacheKey(request, process.arch, '2.6.0'));
   writeFileSync(entry, 'short');
   t.equal(compileSeccomp(request, upgraded.compiler, cacheDir).cached, false, 'a program that is not whole instructions is not used');
   t.equal(compileSeccomp(request, upgraded.compiler, cacheDir).cached, true, 'and was rewritten');
