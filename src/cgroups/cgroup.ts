@@ -1,5 +1,6 @@
 // The one interface both cgroupfs drivers implement, and what is recorded about a
 // container's cgroup in its state (runc's "cgroup_paths").
+import { HakoError } from '../errors.js';
 import type { LinuxResources } from '../oci/types.js';
 import type { CgroupDriver } from './paths.js';
 import type { ResourceOptions } from './v1-resources.js';
@@ -14,6 +15,8 @@ export interface Cgroup {
   readonly record: CgroupRecord;
   /** every directory the container's processes are placed in, each once */
   readonly dirs: string[];
+  /** the cgroup is there (its directory in the hierarchy the processes are listed from) */
+  exists(): boolean;
   /** mkdir -p every directory; returns those it made, outermost first */
   create(): string[];
   /** move `pid` (all its threads) into the cgroup */
@@ -60,4 +63,12 @@ export function signalAllFrozen(cg: Pick<Cgroup, 'isFrozen' | 'freeze' | 'thaw' 
   } finally {
     if (!wasFrozen || signal === SIGKILL) cg.thaw();
   }
+}
+
+/** memory.checkBeforeUpdate: an update may not set the limit below what the container uses now. */
+export function checkMemoryBeforeUpdate(r: LinuxResources, opts: ResourceOptions, usage: () => string | undefined): void {
+  const limit = r.memory?.limit;
+  if (!opts.update || !r.memory?.checkBeforeUpdate || limit === undefined || limit <= 0) return;
+  const used = Number(usage());
+  if (used > limit) throw new HakoError(`rejecting memory limit ${limit} below current usage ${used}`, { pointer: '/memory/limit' });
 }

@@ -36,7 +36,7 @@ export function writeCgroupFile(dir: string, file: string, value: string): void 
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const reason = /^[A-Z0-9]+: ([^,]+)/.exec(e.message)?.[1] ?? e.code ?? String(err);
-    throw new HakoError(`failed to write ${JSON.stringify(value)} to ${path}: ${reason}`, { path, syscall: 'write', errno: e.code });
+    throw new HakoError(`failed to write ${JSON.stringify(value)}: write ${path}: ${reason}`, { path, syscall: 'write', errno: e.code });
   }
 }
 

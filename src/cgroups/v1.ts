@@ -1,10 +1,11 @@
 // The cgroup v1 driver: one directory per controller hierarchy (plus the cgroup2 one of a
 // hybrid host, which only holds the processes).
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { HakoError } from '../errors.js';
 import type { LinuxResources } from '../oci/types.js';
 import type { Cgroup, CgroupRecord } from './cgroup.js';
-import { signalAllFrozen } from './cgroup.js';
+import { checkMemoryBeforeUpdate, signalAllFrozen } from './cgroup.js';
 import {
   allProcs,
   cgroupFileExists,
@@ -37,6 +38,10 @@ export class V1Cgroup implements Cgroup {
     return p.devices ?? p.freezer ?? p.pids ?? p.memory ?? this.dirs[0]!;
   }
 
+  exists(): boolean {
+    return existsSync(this.listDir);
+  }
+
   create(): string[] {
     const made: string[] = [];
     for (const dir of this.dirs) made.push(...makeDirs(dir));
@@ -54,11 +59,13 @@ export class V1Cgroup implements Cgroup {
   }
 
   place(pid: number): void {
+    if (!(pid > 0)) throw new HakoError(`cannot place pid ${pid} in a cgroup`);
     for (const dir of this.dirs) writeCgroupFile(dir, 'cgroup.procs', String(pid));
   }
 
   setResources(resources: LinuxResources, opts: ResourceOptions = {}): void {
     const paths = this.paths;
+    checkMemoryBeforeUpdate(resources, opts, () => (paths.memory ? readCgroupFileIfAny(paths.memory, 'memory.usage_in_bytes') : undefined));
     const writes = v1ResourceWrites(resources, { read: (c, f) => (paths[c] ? readCgroupFileIfAny(paths[c], f) : undefined) }, opts);
     for (const w of writes) {
       const dir = paths[w.controller];

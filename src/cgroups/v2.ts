@@ -1,11 +1,12 @@
 // The cgroup v2 driver: one directory; the controllers a resource needs are enabled in
 // cgroup.subtree_control of every ancestor up from the mount's root; cgroup.freeze and
 // cgroup.events for pause; cgroup.kill to kill everything at once.
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { HakoError } from '../errors.js';
 import type { LinuxResources } from '../oci/types.js';
 import type { Cgroup, CgroupRecord } from './cgroup.js';
-import { signalAllFrozen } from './cgroup.js';
+import { checkMemoryBeforeUpdate, signalAllFrozen } from './cgroup.js';
 import {
   allProcs,
   cgroupFileExists,
@@ -32,6 +33,10 @@ export class V2Cgroup implements Cgroup {
     this.dir = dir;
   }
 
+  exists(): boolean {
+    return existsSync(this.dir);
+  }
+
   create(): string[] {
     const made = makeDirs(this.dir);
     // Every ancestor inside the hierarchy (those with cgroup.controllers), from the root down.
@@ -42,11 +47,13 @@ export class V2Cgroup implements Cgroup {
   }
 
   place(pid: number): void {
+    if (!(pid > 0)) throw new HakoError(`cannot place pid ${pid} in a cgroup`);
     writeCgroupFile(this.dir, 'cgroup.procs', String(pid));
   }
 
   setResources(resources: LinuxResources, opts: ResourceOptions = {}): void {
     const dir = this.dir;
+    checkMemoryBeforeUpdate(resources, opts, () => readCgroupFileIfAny(dir, 'memory.current'));
     for (const w of v2ResourceWrites(resources, { read: (_c, f) => readCgroupFileIfAny(dir, f) }, opts)) {
       if (!cgroupFileExists(dir, w.file)) {
         const controller = w.file.split('.')[0]!;

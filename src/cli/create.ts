@@ -22,6 +22,7 @@ export function createOptions(ctx: CommandContext, detach: boolean): CreateOptio
     noNewKeyring: boolFlag(ctx.flags, 'no-new-keyring'),
     preserveFds: typeof ctx.flags['preserve-fds'] === 'number' ? ctx.flags['preserve-fds'] : 0,
     detach,
+    systemdCgroup: boolFlag(ctx.globals, 'systemd-cgroup'),
   };
 }
 

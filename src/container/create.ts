@@ -8,6 +8,7 @@ import { loadBundleConfig } from '../oci/load.js';
 import type { Spec } from '../oci/types.js';
 import { OCI_VERSION } from '../oci/default-spec.js';
 import { native } from '../native.js';
+import { checkCgroupUsable, containerCgroup, removeFailedCgroup } from '../cgroups/manager.js';
 import { connectConsoleSocket } from './console-socket.js';
 import { makeExecFifo } from './exec-fifo.js';
 import { checkContainerId } from './id.js';
@@ -28,6 +29,8 @@ export interface CreateOptions {
   preserveFds: number;
   /** false for a foreground run: the container gets new pipes instead of hako's stdio */
   detach: boolean;
+  /** --systemd-cgroup */
+  systemdCgroup?: boolean;
 }
 
 export interface Created {
@@ -48,12 +51,16 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   const preserved = preservedFds(listen + opts.preserveFds);
   const runSpec = listen > 0 ? withListenEnv(spec, listen) : spec;
   const rootfs = realRootfs(bundle, spec);
+  const cg = containerCgroup(spec, opts.id, opts.systemdCgroup === true);
 
   const dir = makeContainerDir(opts.root, opts.id);
   let fifo = -1;
   let consoleSocket: Socket | undefined;
   let internalConsole: [number, number] | undefined;
+  let madeCgroups: string[] | undefined;
   try {
+    checkCgroupUsable(cg.cgroup);
+    madeCgroups = cg.cgroup.create();
     const hostRoot = hostRootIds(spec);
     fifo = makeExecFifo(dir, hostRoot.uid, hostRoot.gid);
     if (opts.consoleSocket !== undefined) consoleSocket = await connectConsoleSocket(resolve(bundle, opts.consoleSocket));
@@ -69,6 +76,11 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       preserved,
       consoleSocket: consoleSocket ?? internalConsole?.[1],
       execFifo: fifo,
+      // As runc: stage 0 joins the cgroup before it forks; resources are written when the
+      // init is set up and before the hooks (a pids limit does not count hako-init's stages).
+      beforePlan: (pid) => cg.cgroup.place(pid),
+      procCgroup: cg.procCgroup,
+      onRunHooks: async () => cg.cgroup.setResources(spec.linux?.resources ?? {}),
     });
     const consoleMaster = internalConsole ? await native().recvFd(internalConsole[0]) : undefined;
     const record: ContainerRecord = {
@@ -83,11 +95,13 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       ...(spec.annotations ? { annotations: spec.annotations } : {}),
       config: spec,
       namespacePaths: namespacePaths(spec, launched.initPid),
+      cgroup: cg.cgroup.record,
     };
     writeContainer(opts.root, record);
     if (opts.pidFile) writePidFile(opts.pidFile, launched.initPid);
     return { record, dir, launched, consoleMaster };
   } catch (err) {
+    if (madeCgroups) removeFailedCgroup(cg.cgroup, madeCgroups);
     removeContainerDir(opts.root, opts.id);
     throw err;
   } finally {

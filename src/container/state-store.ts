@@ -4,6 +4,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, 
 import { join } from 'node:path';
 import { HakoError, fromSystemError } from '../errors.js';
 import type { Spec } from '../oci/types.js';
+import type { CgroupRecord } from '../cgroups/cgroup.js';
 import { checkContainerId } from './id.js';
 
 /** What hako keeps about a container. Status is never stored: it is computed live (status.ts). */
@@ -25,6 +26,8 @@ export interface ContainerRecord {
   config?: Spec;
   /** /proc/<pid>/ns/<type> of the init at create time, for exec and hooks */
   namespacePaths?: Record<string, string>;
+  /** the container's cgroup: driver and directories (runc's cgroup_paths) */
+  cgroup?: CgroupRecord;
 }
 
 export const STATE_FILE = 'state.json';

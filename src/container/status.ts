@@ -1,8 +1,9 @@
 // A container's status, derived from the live system on every call (never stored):
 // init gone, a zombie, or a different process at its pid -> stopped; exec.fifo present -> created;
-// otherwise running. (paused comes from the freezer once cgroups are in.)
+// otherwise running; a frozen cgroup comes first: paused (runc's order).
 import { accessSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openCgroup } from '../cgroups/manager.js';
 import { EXEC_FIFO, type ContainerRecord } from './state-store.js';
 
 export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
@@ -43,6 +44,7 @@ export function initAlive(rec: ContainerRecord): boolean {
 }
 
 export function liveStatus(rec: ContainerRecord, dir: string): Status {
+  if (rec.cgroup && openCgroup(rec.cgroup).isFrozen()) return 'paused';
   if (!initAlive(rec)) return 'stopped';
   try {
     accessSync(join(dir, EXEC_FIFO));
