@@ -135,6 +135,37 @@ export const COMMANDS: CommandSpec[] = [
     load: () => import('./list.js'),
   },
   {
+    name: 'pause',
+    summary: 'pause suspends all processes inside the container',
+    argsUsage: '<container-id>',
+    description:
+      'The pause command suspends all processes in the instance of the container.\n' +
+      'Use hako list to identify instances of containers and their current status.',
+    args: { min: 1, max: 1 },
+    flags: [],
+    load: () => import('./pause.js'),
+  },
+  {
+    name: 'ps',
+    summary: 'ps displays the processes running inside a container',
+    argsUsage: '<container-id> [ps options]',
+    args: { min: 1, max: Infinity },
+    flags: [{ name: 'format', aliases: ['f'], type: 'string', default: 'table', describe: 'select one of: table or json' }],
+    stopAtFirstArg: true,
+    load: () => import('./ps.js'),
+  },
+  {
+    name: 'resume',
+    summary: 'resumes all processes that have been previously paused',
+    argsUsage: '<container-id>',
+    description:
+      'The resume command resumes all processes in the instance of the container.\n' +
+      'Use hako list to identify instances of containers and their current status.',
+    args: { min: 1, max: 1 },
+    flags: [],
+    load: () => import('./resume.js'),
+  },
+  {
     name: 'run',
     summary: 'create and run a container',
     argsUsage: '<container-id>',
@@ -177,6 +208,42 @@ export const COMMANDS: CommandSpec[] = [
     args: { min: 1, max: 1 },
     flags: [],
     load: () => import('./state.js'),
+  },
+  {
+    name: 'update',
+    summary: 'update container resource constraints',
+    argsUsage: '<container-id>',
+    description:
+      'The update command changes the resources of a running, created or paused container.\n' +
+      'With --resources FILE (or - for stdin: an OCI LinuxResources JSON object) every other flag is ignored.',
+    args: { min: 1, max: 1 },
+    flags: [
+      {
+        name: 'resources',
+        aliases: ['r'],
+        type: 'string',
+        describe: "path to the file containing the resources to update or '-' to read from the standard input",
+      },
+      { name: 'blkio-weight', type: 'uint', describe: 'Specifies per cgroup weight, range is from 10 to 1000' },
+      { name: 'cpu-period', type: 'string', describe: 'CPU CFS period to be used for hardcapping (in usecs). 0 to use system default' },
+      { name: 'cpu-quota', type: 'string', describe: 'CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period' },
+      { name: 'cpu-burst', type: 'string', describe: 'CPU CFS hardcap burst limit (in usecs). Allowed accumulated cpu time additionally for burst a given period' },
+      { name: 'cpu-share', type: 'string', describe: 'CPU shares (relative weight vs. other containers)' },
+      { name: 'cpu-rt-period', type: 'string', describe: 'CPU realtime period to be used for hardcapping (in usecs). 0 to use system default' },
+      { name: 'cpu-rt-runtime', type: 'string', describe: 'CPU realtime hardcap limit (in usecs). Allowed cpu time in a given period' },
+      { name: 'cpuset-cpus', type: 'string', describe: 'CPU(s) to use' },
+      { name: 'cpuset-mems', type: 'string', describe: 'Memory node(s) to use' },
+      { name: 'cpu-idle', type: 'string', describe: 'set cgroup SCHED_IDLE or not, 0: default behavior, 1: SCHED_IDLE' },
+      { name: 'memory', type: 'string', describe: 'Memory limit (in bytes)' },
+      { name: 'memory-reservation', type: 'string', describe: 'Memory reservation or soft_limit (in bytes)' },
+      { name: 'memory-swap', type: 'string', describe: "Total memory usage (memory + swap); set '-1' to enable unlimited swap" },
+      { name: 'pids-limit', type: 'string', describe: 'Maximum number of pids allowed in the container' },
+      { name: 'l3-cache-schema', type: 'string', describe: 'The string of Intel RDT/CAT L3 cache schema' },
+      { name: 'mem-bw-schema', type: 'string', describe: 'The string of Intel RDT/MBA memory bandwidth schema' },
+      { name: 'kernel-memory', type: 'string', hidden: true, describe: 'accepted for compatibility with runc; ignored' },
+      { name: 'kernel-memory-tcp', type: 'string', hidden: true, describe: 'accepted for compatibility with runc; ignored' },
+    ],
+    load: () => import('./update.js'),
   },
   {
     name: 'validate',
