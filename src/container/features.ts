@@ -61,7 +61,8 @@ export function hakoFeatures(version: string, commit: string): Features {
     linux: {
       namespaces: (Object.keys(NAMESPACE_CLONE_FLAGS) as (keyof typeof NAMESPACE_CLONE_FLAGS)[]).sort(),
       capabilities: [],
-      cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
+      // cgroupfs drivers for both; no systemd driver yet (--systemd-cgroup is refused)
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: seccomp.section,
       apparmor: { enabled: false },
       selinux: { enabled: false },
