@@ -43,6 +43,8 @@ export interface Addon {
   seccompLibrary(): { version: string; api: number; path?: string };
   /** seccomp_arch_resolve_name("x86_64"): 0 when libseccomp does not know the name */
   seccompArchToken(name: string): number;
+  /** connect to a seccomp agent's unix socket and send payload with fd (SCM_RIGHTS), in one message */
+  seccompSendToAgent(path: string, payload: string, fd: number): void;
   /** whether the kernel accepts these SECCOMP_FILTER_FLAG_* bits (no privilege needed) */
   seccompFlagSupported(flags: number): boolean;
 }

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -275,12 +277,66 @@ Napi::Value FlagSupported(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, rc < 0 && errno == EFAULT);
 }
 
+// seccompSendToAgent(path, payload, fd): connects to the agent's unix socket at path and
+// sends payload (the container process state, JSON) with fd as its one SCM_RIGHTS fd, in
+// one sendmsg, as the runtime-spec's linux.seccomp.listenerPath asks.
+Napi::Value SendToAgent(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string payload = info[1].As<Napi::String>().Utf8Value();
+  int fd = info[2].As<Napi::Number>().Int32Value();
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
+    throw_errno(env, ENAMETOOLONG, "connect", path.c_str());
+    return env.Undefined();
+  }
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  unique_fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock) {
+    throw_errno(env, errno, "socket");
+    return env.Undefined();
+  }
+  int rc;
+  do rc = ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    throw_errno(env, errno, "connect", path.c_str());
+    return env.Undefined();
+  }
+  iovec iov{payload.data(), payload.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  ssize_t n;
+  do n = ::sendmsg(sock.get(), &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    throw_errno(env, errno, "sendmsg", path.c_str());
+    return env.Undefined();
+  }
+  if (static_cast<size_t>(n) != payload.size()) {
+    throw_errno(env, EMSGSIZE, "sendmsg", path.c_str());
+    return env.Undefined();
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterSeccomp(Napi::Env env, Napi::Object exports) {
   exports.Set("seccompCompile", Napi::Function::New(env, Compile, "seccompCompile"));
   exports.Set("seccompLibrary", Napi::Function::New(env, Library, "seccompLibrary"));
   exports.Set("seccompArchToken", Napi::Function::New(env, ArchToken, "seccompArchToken"));
+  exports.Set("seccompSendToAgent", Napi::Function::New(env, SendToAgent, "seccompSendToAgent"));
   exports.Set("seccompFlagSupported", Napi::Function::New(env, FlagSupported, "seccompFlagSupported"));
 }
 

@@ -2,6 +2,6 @@
 #include <napi.h>
 
 namespace hako {
-// seccompCompile, seccompLibrary, seccompArchToken, seccompFlagSupported: see seccomp.cc.
+// seccompCompile, seccompLibrary, seccompArchToken, seccompFlagSupported, seccompSendToAgent.
 void RegisterSeccomp(Napi::Env env, Napi::Object exports);
 }

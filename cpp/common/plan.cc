@@ -156,7 +156,7 @@ bool decode_record(uint16_t tag, std::string_view payload, Plan* p) {
     case TAG_SECCOMP: {
       Seccomp sc;
       sc.flags = r.u32();
-      if (r.u32() != 0) return false;
+      sc.listener_socket = r.i32();
       sc.program = r.str();
       size_t n = sc.program.size();
       if (n == 0 || n % 8 != 0 || n / 8 > SECCOMP_MAX_INSNS) return false;
@@ -373,6 +373,7 @@ static void write_plan_json(std::string& o, const Plan& p) {
   if (p.seccomp) {
     Obj x(root.key("seccomp"));
     json_num(x.key("flags"), p.seccomp->flags);
+    json_num(x.key("listenerSocket"), p.seccomp->listener_socket);
     json_hex(x.key("program"), p.seccomp->program);
   }
   {

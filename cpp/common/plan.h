@@ -56,7 +56,7 @@ enum PlanTag : uint16_t {
   TAG_CONSOLE_SIZE = 27,     // STRUCT {u32 rows, u32 cols}
   TAG_CAPABILITIES = 28,     // STRUCT {u64 bounding, u64 effective, u64 permitted, u64 inheritable, u64 ambient}
   TAG_FDS = 29,              // STRUCT {i32 console_socket, i32 exec_fifo, u32 preserved}
-  TAG_SECCOMP = 30,          // STRUCT {u32 flags, u32 reserved (0), str program}: Seccomp (below)
+  TAG_SECCOMP = 30,          // STRUCT {u32 flags, i32 listener_socket, str program}: Seccomp (below)
 };
 
 enum PlanFlag : uint64_t {
@@ -145,8 +145,10 @@ struct ConsoleSize {
 // linux.seccomp, compiled by the parent (cpp/addon/seccomp.cc): hako-init only hands the
 // program to seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog).
 struct Seccomp {
-  uint32_t flags = 0;    // SECCOMP_FILTER_FLAG_* (LOG, SPEC_ALLOW, NEW_LISTENER, WAIT_KILLABLE_RECV)
-  std::string program;   // struct sock_filter[]: a non-empty multiple of 8 bytes, at most BPF_MAXINSNS
+  uint32_t flags = 0;            // SECCOMP_FILTER_FLAG_* (LOG, SPEC_ALLOW, NEW_LISTENER, WAIT_KILLABLE_RECV)
+  int32_t listener_socket = -1;  // with NEW_LISTENER: where the notification fd goes (to the parent,
+                                 // which hands it to the agent at linux.seccomp.listenerPath)
+  std::string program;           // struct sock_filter[]: a non-empty multiple of 8 bytes, at most BPF_MAXINSNS
 };
 
 inline constexpr size_t SECCOMP_MAX_INSNS = 4096;  // BPF_MAXINSNS

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 #include <errno.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 
 #include <string>
@@ -59,6 +60,13 @@ Result check_plan(const Plan& plan, int sync_fd) {
   if (auto e = check_fd("the sync socket", sync_fd, preserved)) return e;
   if (auto e = check_fd("the console socket", plan.fds.console_socket, preserved)) return e;
   if (auto e = check_fd("the exec fifo", plan.fds.exec_fifo, preserved)) return e;
+  if (plan.seccomp) {
+    bool listener = (plan.seccomp->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) != 0;
+    if (listener != (plan.seccomp->listener_socket >= 0)) {
+      return step_error(EINVAL, "plan", "a seccomp listener needs a socket to go over, and a socket needs a listener");
+    }
+    if (auto e = check_fd("the seccomp listener socket", plan.seccomp->listener_socket, preserved)) return e;
+  }
   return std::nullopt;
 }
 
@@ -88,8 +96,7 @@ StepError run_init(const Plan& plan, SyncSocket& sync) {
   // so before anything drops it; with no_new_privs as late as possible, so that the
   // filter has to allow as few of hako-init's own calls as possible.
   const bool nnp = plan.has(FLAG_NO_NEW_PRIVS);
-  int listener = -1;
-  if (!nnp) STEP(load_seccomp(plan, &listener));
+  if (!nnp) STEP(load_seccomp(plan));
 
   // As runc: try the cwd as root first (it may be a directory only hako's user can
   // reach), and again as the container's user when that was refused.
@@ -104,7 +111,7 @@ StepError run_init(const Plan& plan, SyncSocket& sync) {
 
   std::string path;
   STEP(look_up_executable(plan, &path));
-  if (nnp) STEP(load_seccomp(plan, &listener));
+  if (nnp) STEP(load_seccomp(plan));
 
   STEP(sync.send(MSG_READY));
   sync.close();

@@ -1,7 +1,7 @@
 // The OCI features document: only what hako implements at this commit.
 // Each later piece of work (confinement, cgroups, hooks) extends these lists.
 import { native } from '../native.js';
-import type { Features, LinuxFeatures } from '../oci/types.js';
+import type { Features, LinuxFeatures, LinuxSeccompFlag } from '../oci/types.js';
 import { OCI_VERSION } from '../oci/default-spec.js';
 import { EXTENSION_TABLE, MOUNT_FLAG_TABLE, PROPAGATION_TABLE, RECURSIVE_ATTR_TABLE } from '../plan/mount-flags.js';
 import { NAMESPACE_CLONE_FLAGS } from '../plan/build.js';
@@ -18,8 +18,13 @@ export function mountOptions(): string[] {
   return [...names].sort();
 }
 
-/** Actions hako compiles but cannot carry out yet (SCMP_ACT_NOTIFY needs the listener handover). */
-const UNSUPPORTED_ACTIONS = new Set(['SCMP_ACT_NOTIFY']);
+/** The bits the kernel is asked about for each flag (WAIT_KILLABLE_RECV only goes with a listener). */
+const KERNEL_FLAG_BITS: Readonly<Record<LinuxSeccompFlag, number>> = {
+  SECCOMP_FILTER_FLAG_TSYNC: SECCOMP_FILTER_FLAG.TSYNC,
+  SECCOMP_FILTER_FLAG_LOG: SECCOMP_FILTER_FLAG.LOG,
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW: SECCOMP_FILTER_FLAG.SPEC_ALLOW,
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: SECCOMP_FILTER_FLAG.WAIT_KILLABLE_RECV | SECCOMP_FILTER_FLAG.NEW_LISTENER,
+};
 
 /**
  * The seccomp section, asking libseccomp (loaded here, and only here in `features`) which
@@ -34,18 +39,15 @@ export function seccompFeatures(): { section: NonNullable<LinuxFeatures['seccomp
     return { section: { enabled: false } };
   }
   const n = native();
-  const kernelBits = (bit: number) => (bit === SECCOMP_FILTER_FLAG.WAIT_KILLABLE_RECV ? bit | SECCOMP_FILTER_FLAG.NEW_LISTENER : bit || SECCOMP_FILTER_FLAG.TSYNC);
-  const knownFlags = Object.keys(SECCOMP_FLAGS).sort();
+  const knownFlags = (Object.keys(SECCOMP_FLAGS) as LinuxSeccompFlag[]).sort();
   return {
     section: {
       enabled: true,
-      actions: Object.keys(SECCOMP_ACTIONS)
-        .filter((a) => !UNSUPPORTED_ACTIONS.has(a))
-        .sort(),
+      actions: Object.keys(SECCOMP_ACTIONS).sort(),
       operators: Object.keys(SECCOMP_OPERATORS).sort(),
       archs: (Object.keys(SECCOMP_ARCHES) as (keyof typeof SECCOMP_ARCHES)[]).filter((a) => n.seccompArchToken(SECCOMP_ARCHES[a]) !== 0).sort(),
       knownFlags,
-      supportedFlags: knownFlags.filter((f) => n.seccompFlagSupported(kernelBits(SECCOMP_FLAGS[f as keyof typeof SECCOMP_FLAGS]))),
+      supportedFlags: knownFlags.filter((f) => n.seccompFlagSupported(KERNEL_FLAG_BITS[f])),
     },
     libseccompVersion: version,
   };

@@ -3,11 +3,12 @@
 // On any failure the processes it started are killed and reaped before the error returns.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { HakoError } from '../errors.js';
 import { native, sealedInit } from '../native.js';
-import type { Spec } from '../oci/types.js';
+import type { ContainerProcessState, Spec } from '../oci/types.js';
+import { OCI_VERSION } from '../oci/default-spec.js';
 import { buildLaunchPlan, idMaps } from '../plan/build.js';
 import { encodePlan } from '../plan/wire.js';
 import { readHostFacts } from '../plan/host.js';
@@ -57,6 +58,10 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
   stdio.push('pipe');
   const consoleIndex = req.consoleSocket === undefined ? -1 : stdio.push(req.consoleSocket) - 1;
   const fifoIndex = req.execFifo === undefined ? -1 : stdio.push(req.execFifo) - 1;
+  const seccomp = req.spec.linux?.seccomp && compiledSeccomp(req);
+  // With SCMP_ACT_NOTIFY the init sends its listener fd back over a socket of its own.
+  const listener = seccomp?.notify ? native().socketpair() : undefined;
+  const listenerIndex = listener ? stdio.push(listener[1]) - 1 : -1;
 
   const plan = buildLaunchPlan(req.spec, {
     containerId: req.id,
@@ -67,7 +72,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
     chownStdio: req.stdio === 'pipe',
     fds: { consoleSocket: consoleIndex, execFifo: fifoIndex, preserved: req.preserved.length },
     host: req.procCgroup === undefined ? readHostFacts() : { ...readHostFacts(), cgroup: req.procCgroup },
-    seccomp: req.spec.linux?.seccomp && compiledSeccomp(req),
+    seccomp: seccomp && { ...seccomp, listenerSocket: listenerIndex },
   });
 
   const memfd = sealedInit();
@@ -77,6 +82,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
   } finally {
     closeSync(memfd);
     childEnds?.forEach((fd) => closeSync(fd));
+    if (listener) closeSync(listener[1]);
   }
   const stage0Exit = exitOf(stage0);
   const channel = new SyncChannel(stage0.stdio[syncIndex] as unknown as import('node:stream').Duplex);
@@ -85,7 +91,9 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
   try {
     if (req.beforePlan && stage0.pid !== undefined) await req.beforePlan(stage0.pid);
     channel.send(MSG.PLAN, encodePlan(plan));
-    const initPid = await converse(channel, req, stage0, stage0Exit, progress);
+    const handedOver = listener ? handOverListener(listener[0], req, progress) : undefined;
+    const [initPid, sent] = await Promise.all([converse(channel, req, stage0, stage0Exit, progress), handedOver]);
+    if (sent === false) throw new HakoError('unable to start container process: hako-init did not hand over the seccomp listener');
     const stat = readProcStat(initPid);
     if (!stat) throw new HakoError('container init exited during setup');
     const ours = pipes && { stdin: pipes[0]![1], stdout: pipes[1]![0], stderr: pipes[2]![0] };
@@ -96,6 +104,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
     throw err;
   } finally {
     channel.close();
+    if (listener) closeSync(listener[0]);
   }
 }
 
@@ -157,6 +166,36 @@ function compiledSeccomp(req: LaunchRequest) {
     cacheDir: stateRoot,
     configText: () => readFileSync(join(req.bundle, 'config.json'), 'utf8'),
   });
+}
+
+// The runtime-spec's handover: one connection to linux.seccomp.listenerPath, one message
+// with the container process state and the listener fd. Done as soon as the init sends
+// the fd (it may go on to make calls the agent must answer), not at READY. Resolves false
+// when the init went away first: converse() reports why.
+async function handOverListener(sock: number, req: LaunchRequest, progress: { initPid: number }): Promise<boolean> {
+  let fd: number;
+  try {
+    fd = await native().recvFd(sock);
+  } catch {
+    return false;
+  }
+  const sc = req.spec.linux!.seccomp!;
+  const path = resolve(req.bundle, sc.listenerPath!);
+  const state: ContainerProcessState = {
+    ociVersion: OCI_VERSION,
+    fds: ['seccompFd'],
+    pid: progress.initPid,
+    ...(sc.listenerMetadata ? { metadata: sc.listenerMetadata } : {}),
+    state: { ociVersion: OCI_VERSION, id: req.id, status: 'creating', pid: progress.initPid, bundle: req.bundle, ...(req.spec.annotations ? { annotations: req.spec.annotations } : {}) },
+  };
+  try {
+    native().seccompSendToAgent(path, JSON.stringify(state), fd);
+  } catch (err) {
+    throw new HakoError(`unable to start container process: send the seccomp listener to ${path}: ${(err as Error).message}`, { path, pointer: '/linux/seccomp/listenerPath' });
+  } finally {
+    closeSync(fd);
+  }
+  return true;
 }
 
 function writeIdMaps(pid: number, spec: Spec): void {

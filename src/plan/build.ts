@@ -289,6 +289,6 @@ export function buildLaunchPlan(spec: Spec, opts: PlanOptions): LaunchPlan {
   if (proc.oomScoreAdj !== undefined) plan.oomScoreAdj = BigInt(proc.oomScoreAdj);
   if (proc.consoleSize !== undefined) plan.consoleSize = { rows: proc.consoleSize.height, cols: proc.consoleSize.width };
   if (proc.capabilities !== undefined) plan.capabilities = capabilities(proc.capabilities, opts.host.capLastCap);
-  if (opts.seccomp !== undefined) plan.seccomp = { flags: opts.seccomp.flags, program: opts.seccomp.program };
+  if (opts.seccomp !== undefined) plan.seccomp = { flags: opts.seccomp.flags, listenerSocket: opts.seccomp.listenerSocket, program: opts.seccomp.program };
   return plan;
 }

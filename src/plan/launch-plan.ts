@@ -162,6 +162,8 @@ export interface PlanConsoleSize {
 export interface PlanSeccomp {
   /** SECCOMP_FILTER_FLAG_* for seccomp(SECCOMP_SET_MODE_FILTER) */
   flags: number;
+  /** with SECCOMP_FILTER_FLAG_NEW_LISTENER: the socket the init sends the notification fd over; else -1 */
+  listenerSocket: number;
   /** the compiled filter: struct sock_filter[], 8 bytes each */
   program: Uint8Array;
 }

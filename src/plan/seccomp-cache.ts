@@ -144,7 +144,9 @@ export interface PlanSeccompOptions {
   configText?: () => string;
 }
 
-export interface PlannedSeccomp extends PlanSeccomp {
+export interface PlannedSeccomp extends Omit<PlanSeccomp, 'listenerSocket'> {
+  /** a rule uses SCMP_ACT_NOTIFY: the init hands a listener to the agent at listenerPath */
+  notify: boolean;
   /** the syscall names libseccomp did not know, skipped (only when compiled now) */
   skipped: string[];
   cached: boolean;
@@ -154,10 +156,6 @@ export interface PlannedSeccomp extends PlanSeccomp {
 export function planSeccomp(sc: LinuxSeccomp, opts: PlanSeccompOptions): PlannedSeccomp {
   const exact = opts.configText && hasRoundedArgValues(sc) ? exactArgValues(opts.configText()) : undefined;
   const profile = seccompProfile(sc, exact);
-  if (profile.notify) {
-    const i = (sc.syscalls ?? []).findIndex((c) => c.action === 'SCMP_ACT_NOTIFY');
-    throw new HakoError('seccomp: SCMP_ACT_NOTIFY (a listener agent) is not supported by hako yet', { pointer: `/linux/seccomp/syscalls/${i}/action` });
-  }
   let compiled: CompiledSeccomp;
   try {
     compiled = compileSeccomp(profile.request, opts.compiler, opts.cacheDir);
@@ -167,6 +165,7 @@ export function planSeccomp(sc: LinuxSeccomp, opts: PlanSeccompOptions): Planned
   return {
     flags: profile.flags,
     program: compiled.program,
+    notify: profile.notify,
     skipped: compiled.skipped.map((i) => profile.request.rules[i]!.name),
     cached: compiled.cached,
   };

@@ -19,6 +19,9 @@
 //   kernel refuses it without SECCOMP_FILTER_FLAG_NEW_LISTENER, so it is dropped when no
 //   rule uses SCMP_ACT_NOTIFY.
 // - An errnoRet above 65535 is refused (the filter has 16 bits for it; runc truncates).
+// - SCMP_ACT_NOTIFY on sendmsg is refused: the init hands the listener to the parent with
+//   sendmsg, so the agent could never answer it (runc refuses write for the same reason;
+//   the spec checks refuse write too).
 //
 // Argument values are uint64. JSON.parse rounds integers above 2^53; exactArgValues()
 // reads the exact ones from config.json's text for the caller to pass in.
@@ -192,7 +195,11 @@ export function seccompProfile(sc: LinuxSeccomp, exact?: ExactValues): SeccompPr
     });
     names += call.names.length;
     if (action === defaultAction) return;
-    if (call.action === 'SCMP_ACT_NOTIFY') notify = true;
+    if (call.action === 'SCMP_ACT_NOTIFY') {
+      notify = true;
+      const k = call.names.indexOf('sendmsg');
+      if (k >= 0) throw new HakoError('seccomp: SCMP_ACT_NOTIFY cannot be used for sendmsg (hako-init hands the listener over with it)', { pointer: `${at}/names/${k}` });
+    }
     const indexes = args.map((a) => a.index);
     const sharedIndex = new Set(indexes).size !== indexes.length;
     const groups = sharedIndex ? args.map((a) => [a]) : [args];

@@ -182,7 +182,7 @@ export function encodePlan(plan: LaunchPlan): Buffer {
       .u32('fds.preserved', plan.fds.preserved),
   );
   if (plan.seccomp !== undefined) {
-    add(PlanTag.SECCOMP, P().u32('seccomp.flags', plan.seccomp.flags).u32('seccomp.reserved', 0).blob('seccomp.program', plan.seccomp.program));
+    add(PlanTag.SECCOMP, P().u32('seccomp.flags', plan.seccomp.flags).i32('seccomp.listenerSocket', plan.seccomp.listenerSocket).blob('seccomp.program', plan.seccomp.program));
   }
 
   const header = Buffer.alloc(16);
@@ -242,7 +242,7 @@ export interface PlanJson {
   consoleSize?: { rows: number; cols: number };
   capabilities?: { bounding: string; effective: string; permitted: string; inheritable: string; ambient: string };
   /** the program as lowercase hex */
-  seccomp?: { flags: number; program: string };
+  seccomp?: { flags: number; listenerSocket: number; program: string };
   fds: { consoleSocket: number; execFifo: number; preserved: number };
 }
 
@@ -306,7 +306,7 @@ export function planJson(p: LaunchPlan): PlanJson {
           },
         }
       : {}),
-    ...(p.seccomp !== undefined ? { seccomp: { flags: p.seccomp.flags, program: Buffer.from(p.seccomp.program).toString('hex') } } : {}),
+    ...(p.seccomp !== undefined ? { seccomp: { flags: p.seccomp.flags, listenerSocket: p.seccomp.listenerSocket, program: Buffer.from(p.seccomp.program).toString('hex') } } : {}),
     fds: { consoleSocket: p.fds.consoleSocket, execFifo: p.fds.execFifo, preserved: p.fds.preserved },
   };
 }

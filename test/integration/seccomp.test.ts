@@ -3,6 +3,7 @@
 // the probe's seccomp mode and no_new_privs, bad profiles refused before anything exists,
 // and the compiled-program cache in the state root (warm, and under concurrent creates).
 // Compared with runc where runc is the reference. Needs root, dist/hako and the probe.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
@@ -182,7 +183,8 @@ t.test('bad profiles are refused before anything is created; unknown syscall nam
   const cases: Array<[string, LinuxSeccomp, RegExp]> = [
     ['unknown action', { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_BOGUS' as never }] }, /\/linux\/seccomp\/syscalls\/0\/action/],
     ['unknown operator', { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op: 'SCMP_CMP_SOON' as never }] }] }, /\/linux\/seccomp\/syscalls\/0\/args\/0\/op/],
-    ['NOTIFY (not supported yet)', { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/none.sock', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }, /SCMP_ACT_NOTIFY.*not supported/],
+    ['NOTIFY with no agent listening', { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/hako-no-such-agent.sock', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }, /send the seccomp listener to \/run\/hako-no-such-agent\.sock: connect .*no such file or directory/i],
+    ['NOTIFY on sendmsg', { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/none.sock', syscalls: [{ names: ['sendmsg'], action: 'SCMP_ACT_NOTIFY' }] }, /sendmsg/],
     // libseccomp 2.5 does not know loongarch64 (2.6 does: then there is nothing to refuse)
     ['an architecture libseccomp does not know', { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_LOONGARCH64'] }, /loongarch64/],
   ];
@@ -202,7 +204,9 @@ t.test('bad profiles are refused before anything is created; unknown syscall nam
     t.equal(res.code, 1, `${name}: exit 1`);
     t.match(res.stderr, error, `${name}: ${res.stderr.trim()}`);
     t.equal(res.stdout, '', 'the process never ran');
-    await checkNothingLeft(t, { stateRoot: root, bundleDir: bundle.dir, markers: [marker] });
+    // A profile that compiled (the agent case) leaves its program in the cache, and only that.
+    t.same(notCache(readdirSync(root)), [], 'no container state left');
+    await checkNothingLeft(t, { bundleDir: bundle.dir, markers: [marker] });
   }
   const unknown = await makeBundle(t, {
     args: sh('mkdir /tmp/d; echo "mkdir=$?"'),
@@ -235,4 +239,96 @@ t.test('the cache: one program file in the state root, reused, and whole under c
   t.equal(again.stdout.trim(), 'ok', 'a warm run');
   t.same(readFileSync(path.join(root, bpf)), before, 'the same program');
   t.ok(before.length > 0 && before.length % 8 === 0, `${before.length / 8} instructions`);
+});
+
+// A seccomp agent: takes one connection on argv[1], writes what came (the state and the
+// number of fds) to argv[2], then answers every notification with EACCES until the
+// container's processes are gone (POLLHUP on the listener).
+const AGENT_PY = String.raw`
+import array, fcntl, json, select, socket, struct, sys
+path, out = sys.argv[1], sys.argv[2]
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(path)
+srv.listen(1)
+print("ready", flush=True)
+conn, _ = srv.accept()
+msg, anc, _, _ = conn.recvmsg(65536, socket.CMSG_SPACE(16))
+fds = array.array("i")
+for level, kind, data in anc:
+    if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+        fds.frombytes(data[: len(data) - len(data) % 4])
+seen = []
+report = {"state": json.loads(msg), "nfds": len(fds), "syscalls": seen}
+def save():
+    with open(out, "w") as f:
+        json.dump(report, f)
+save()
+listener = fds[0]
+poller = select.poll()
+poller.register(listener, select.POLLIN)
+while True:
+    events = poller.poll(20000)
+    if not events or any(e & (select.POLLHUP | select.POLLERR) for _, e in events):
+        break
+    req = bytearray(80)
+    try:
+        fcntl.ioctl(listener, 0xC0502100, req)  # SECCOMP_IOCTL_NOTIF_RECV
+    except OSError:
+        continue
+    nid, pid, _, nr = struct.unpack_from("<QIIi", req, 0)
+    seen.append(nr)
+    save()
+    resp = bytearray(struct.pack("<QqiI", nid, 0, -13, 0))  # error -EACCES
+    try:
+        fcntl.ioctl(listener, 0xC0182101, resp)  # SECCOMP_IOCTL_NOTIF_SEND
+    except OSError:
+        pass
+save()
+`;
+
+t.test('SCMP_ACT_NOTIFY: the listener and the state go to the agent at listenerPath, which answers the calls', { skip }, async (t) => {
+  for (const nnp of [true, false]) {
+    const scratch = await scratchDir(t, 'seccomp-agent');
+    const socketPath = path.join(scratch, 'agent.sock');
+    const reportFile = path.join(scratch, 'agent.json');
+    const agent = spawn('python3', ['-c', AGENT_PY, socketPath, reportFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.teardown(() => void agent.kill('SIGKILL'));
+    await new Promise<void>((resolve, reject) => {
+      agent.stdout.once('data', () => resolve());
+      agent.once('exit', (code) => reject(new Error(`the agent exited (${code})`)));
+    });
+    const bundle = await makeBundle(t, {
+      args: sh('mkdir /tmp/d; echo "mkdir=$?"; mkdir -p /tmp/e 2>/dev/null; rmdir /tmp 2>/dev/null; echo done'),
+      edit: withSeccomp(
+        {
+          defaultAction: 'SCMP_ACT_ALLOW',
+          listenerPath: socketPath,
+          listenerMetadata: 'hello agent',
+          flags: ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'],
+          syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }],
+        },
+        (s) => {
+          s.process!.noNewPrivileges = nnp;
+          s.annotations = { 'org.example.key': 'value' };
+        },
+      ),
+    });
+    const id = containerId('notify');
+    const root = await makeStateRoot(t, HAKO);
+    const res = await spawnRuntime(HAKO, root, ['run', '--bundle', bundle.dir, id], {
+      stdoutFile: path.join(scratch, 'out'),
+      stderrFile: path.join(scratch, 'err'),
+    });
+    t.equal(res.code, 0, `noNewPrivileges ${nnp}: exit 0`, { stderr: res.stderr });
+    t.match(res.stdout, /mkdir=1\ndone/, 'mkdir failed');
+    t.match(res.stderr, /can't create directory '\/tmp\/d': Permission denied/, 'with the agent\'s answer: EACCES');
+    await new Promise((resolve) => (agent.exitCode !== null ? resolve(null) : agent.once('exit', resolve)));
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as { state: Record<string, unknown>; nfds: number; syscalls: number[] };
+    t.equal(report.nfds, 1, 'one fd came with the state');
+    t.match(report.state, { ociVersion: /^1\./, fds: ['seccompFd'], metadata: 'hello agent' }, 'the container process state');
+    t.match(report.state.state, { id, status: 'creating', bundle: bundle.dir, annotations: { 'org.example.key': 'value' } }, 'the container state inside it');
+    t.ok(typeof report.state.pid === 'number' && report.state.pid > 0 && (report.state.state as { pid: number }).pid === report.state.pid, 'the init\'s pid');
+    t.ok(report.syscalls.includes(83), 'the agent saw mkdir (83)');
+    await checkNothingLeft(t, { bundleDir: bundle.dir });
+  }
 });

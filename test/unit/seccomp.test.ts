@@ -217,11 +217,15 @@ t.test('cache: compiled once, then read back without loading libseccomp', async 
   t.equal(compileSeccomp(request, compiler, join(dir, 'file', 'sub')).cached, false, 'unwritable cache dir: compiled, no error');
 });
 
-t.test('planSeccomp: NOTIFY is refused with its pointer; addon errors get one', async (t) => {
+t.test('planSeccomp: NOTIFY asks for a listener, but not on sendmsg; addon errors get a pointer', async (t) => {
   const { compiler } = fakeCompiler();
+  const notify = planSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock', syscalls: [{ names: ['ioctl'], action: 'SCMP_ACT_NOTIFY' }] }, { compiler });
+  t.equal(notify.notify, true);
+  t.equal(notify.flags, SECCOMP_FILTER_FLAG.NEW_LISTENER);
   t.equal(
-    pointerOf(() => planSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock', syscalls: [{ names: ['read'], action: 'SCMP_ACT_LOG' }, { names: ['ioctl'], action: 'SCMP_ACT_NOTIFY' }] }, { compiler })),
-    '/linux/seccomp/syscalls/1/action',
+    pointerOf(() => planSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock', syscalls: [{ names: ['read'], action: 'SCMP_ACT_LOG' }, { names: ['ioctl', 'sendmsg'], action: 'SCMP_ACT_NOTIFY' }] }, { compiler })),
+    '/linux/seccomp/syscalls/1/names/1',
+    'sendmsg: the init hands the listener over with it',
   );
   const failing: SeccompCompiler = {
     library: () => ({ version: '1' }),
