@@ -32,7 +32,7 @@ export class V1Cgroup implements Cgroup {
     return this.record.paths;
   }
 
-  /** Where the processes are listed: every hierarchy holds them all; runc reads "devices". */
+  /** The hierarchy whose directory says whether the cgroup exists (runc looks at "devices"). */
   private get listDir(): string {
     const p = this.paths;
     return p.devices ?? p.freezer ?? p.pids ?? p.memory ?? this.dirs[0]!;
@@ -114,8 +114,11 @@ export class V1Cgroup implements Cgroup {
     return true;
   }
 
+  /** Every hierarchy should hold the same processes; one moved by hand counts too. */
   pids(): number[] {
-    return allProcs(this.listDir);
+    const pids = new Set<number>();
+    for (const dir of this.dirs) for (const pid of allProcs(dir)) pids.add(pid);
+    return [...pids];
   }
 
   signalAll(signal: number): void {

@@ -21,6 +21,9 @@ import { v2ResourceWrites } from '../../src/cgroups/v2-resources.js';
 import { V1Cgroup } from '../../src/cgroups/v1.js';
 import { V2Cgroup } from '../../src/cgroups/v2.js';
 import { checkCgroupUsable, containerCgroup, removeFailedCgroup } from '../../src/cgroups/manager.js';
+import { mergeResources } from '../../src/cgroups/merge.js';
+import { memoryBytes, parseResources, resourcesFromFlags } from '../../src/cli/update.js';
+import { filterPsTable } from '../../src/cli/ps.js';
 import { defaultSpec } from '../../src/oci/default-spec.js';
 import type { LinuxResources } from '../../src/oci/types.js';
 import { HakoError } from '../../src/errors.js';
@@ -415,4 +418,50 @@ t.test('a failed create removes the directories it made, and only those', async 
     ['EISDIR', 'ENOENT', 'ENOENT'],
     'the pre-existing parent stays, the made ones (and a sub-cgroup) are gone',
   );
+});
+
+// ---------------------------------------------------------------- update and ps
+
+t.test('update: the new values laid over the old, section by section', async (t) => {
+  const current: LinuxResources = {
+    devices: [{ allow: false, access: 'rwm' }],
+    memory: { limit: 100, swap: 200 },
+    cpu: { quota: 50000, period: 100000 },
+    blockIO: { weight: 300, throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1 }] },
+  };
+  t.same(mergeResources(current, { cpu: { quota: 20000 }, pids: { limit: 5 }, blockIO: { throttleReadBpsDevice: [] } }), {
+    devices: [{ allow: false, access: 'rwm' }],
+    memory: { limit: 100, swap: 200 },
+    cpu: { quota: 20000, period: 100000 },
+    blockIO: { weight: 300, throttleReadBpsDevice: [] },
+    pids: { limit: 5 },
+  });
+});
+
+t.test('update flags: sizes with units, -1, and --resources wins', async (t) => {
+  t.equal(memoryBytes('memory', '200M'), 200 * 1024 * 1024);
+  t.equal(memoryBytes('memory', '1.5g'), 1.5 * 1024 ** 3);
+  t.equal(memoryBytes('memory', '1GiB'), 1024 ** 3);
+  t.equal(memoryBytes('memory', '4096'), 4096);
+  t.equal(memoryBytes('memory', '-1'), -1);
+  t.throws(() => memoryBytes('memory', '1q'), { message: "invalid value for memory: invalid size: '1q'" });
+  t.same(resourcesFromFlags({ 'cpu-quota': '-1', 'cpu-period': '100000', memory: '64m', 'memory-swap': '-1', 'pids-limit': '10', 'blkio-weight': 300 }), {
+    cpu: { period: 100000, quota: -1 },
+    memory: { limit: 64 * 1024 * 1024, swap: -1 },
+    blockIO: { weight: 300 },
+    pids: { limit: 10 },
+  });
+  t.same(resourcesFromFlags({}), {});
+  t.throws(() => resourcesFromFlags({ 'pids-limit': 'abc' }), { message: 'invalid value "abc" for flag -pids-limit: parse error' });
+  t.throws(() => resourcesFromFlags({ 'cpu-period': '-5' }), { message: /invalid value for cpu-period/ });
+  t.same(parseResources('{"pids":{"limit":50}}', 'stdin'), { pids: { limit: 50 } });
+  t.throws(() => parseResources('[1]', 'stdin'), { message: /must be a JSON object/ });
+  t.throws(() => parseResources('garbage', 'stdin'), { message: /stdin: invalid resources JSON/ });
+});
+
+t.test('ps table: the header and the rows of the container\'s pids', async (t) => {
+  const out = 'UID        PID  PPID  C STIME TTY          TIME CMD\nroot         1     0  0 10:00 ?        00:00:01 init\nroot       42     1  0 10:00 ?        00:00:00 sleep 1000\n';
+  t.equal(filterPsTable(out, [42]), 'UID        PID  PPID  C STIME TTY          TIME CMD\nroot       42     1  0 10:00 ?        00:00:00 sleep 1000\n');
+  t.equal(filterPsTable('  PID COMMAND\n   42 sleep\n', []), '  PID COMMAND\n');
+  t.throws(() => filterPsTable('USER COMMAND\nroot x\n', [1]), { message: "couldn't find PID field in ps output" });
 });
