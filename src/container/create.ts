@@ -67,6 +67,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     else if (spec.process?.terminal && !opts.detach) internalConsole = native().socketpair();
     const launched = await launchInit({
       spec: runSpec,
+      stateRoot: opts.root,
       id: opts.id,
       bundle,
       rootfs,

@@ -2,9 +2,9 @@
 // socket, the parent's part of the conversation (id maps, hooks), and the init's pid.
 // On any failure the processes it started are killed and reaped before the error returns.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { HakoError } from '../errors.js';
 import { native, sealedInit } from '../native.js';
 import type { ContainerProcessState, Spec } from '../oci/types.js';
@@ -18,6 +18,8 @@ import { MSG, SyncChannel, decodeFailure, describeFailure } from './sync.js';
 
 export interface LaunchRequest {
   spec: Spec;
+  /** the state root (--root): compiled seccomp programs are cached there */
+  stateRoot: string;
   id: string;
   bundle: string;
   /** absolute, symlinks resolved */
@@ -85,7 +87,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
     if (listener) closeSync(listener[1]);
   }
   const stage0Exit = exitOf(stage0);
-  const channel = new SyncChannel(stage0.stdio[syncIndex] as unknown as import('node:stream').Duplex);
+  const channel = new SyncChannel(stage0.stdio[syncIndex] as Duplex);
   // Known as soon as stage 0 reports it, so a failure after that still kills and reaps it.
   const progress = { initPid: 0 };
   try {
@@ -158,12 +160,10 @@ async function converse(
   }
 }
 
-// Cached under the state root, which is where exec.fifo's directory is: <root>/<id>/exec.fifo.
 function compiledSeccomp(req: LaunchRequest) {
-  const stateRoot = req.execFifo === undefined ? undefined : dirname(dirname(readlinkSync(`/proc/self/fd/${req.execFifo}`)));
   return planSeccomp(req.spec.linux!.seccomp!, {
     compiler: { library: () => native().seccompLibrary(), compile: (r) => native().seccompCompile(r) },
-    cacheDir: stateRoot,
+    cacheDir: req.stateRoot,
     configText: () => readFileSync(join(req.bundle, 'config.json'), 'utf8'),
   });
 }
