@@ -4,6 +4,7 @@ import { HakoError } from '../errors.js';
 import type { LinuxResources } from '../oci/types.js';
 import type { CgroupDriver } from './paths.js';
 import type { ResourceOptions } from './v1-resources.js';
+import type { Stats } from './stats.js';
 
 export interface CgroupRecord {
   driver: CgroupDriver;
@@ -35,6 +36,10 @@ export interface Cgroup {
   killAll(): void;
   /** rmdir the cgroup and any sub-cgroups, in every hierarchy */
   destroy(): void;
+  /** usage counters in runc's "stats" event shape */
+  stats(): Stats;
+  /** a counter that grows with every OOM in the cgroup (undefined: no memory controller) */
+  oomCount(): bigint | undefined;
 }
 
 const SIGKILL = 9;

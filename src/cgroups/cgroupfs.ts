@@ -124,3 +124,12 @@ function rmdirQuiet(dir: string): void {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
+
+/** Entries of /sys/kernel/mm/hugepages ("hugepages-2048kB", ...); [] without huge pages. */
+export function listHugePages(): string[] {
+  try {
+    return readdirSync('/sys/kernel/mm/hugepages');
+  } catch {
+    return [];
+  }
+}

@@ -12,11 +12,13 @@ import {
   makeDirs,
   readCgroupFile,
   readCgroupFileIfAny,
+  listHugePages,
   removeCgroupTree,
   sleepMs,
   writeCgroupFile,
 } from './cgroupfs.js';
 import { uniqueDirs } from './paths.js';
+import { hugePageSizes, oomCount, v1Stats, type Stats } from './stats.js';
 import { v1ResourceWrites, type ResourceOptions } from './v1-resources.js';
 
 export class V1Cgroup implements Cgroup {
@@ -132,6 +134,18 @@ export class V1Cgroup implements Cgroup {
   destroy(): void {
     for (const dir of this.dirs) removeCgroupTree(dir);
   }
+  stats(): Stats {
+    const paths = this.paths;
+    const sizes = paths.hugetlb ? hugePageSizes(listHugePages()) : [];
+    return v1Stats((c, f) => (paths[c] ? readCgroupFileIfAny(paths[c], f) : undefined), sizes);
+  }
+
+  oomCount(): bigint | undefined {
+    const dir = this.paths.memory;
+    const text = dir ? readCgroupFileIfAny(dir, 'memory.oom_control') : undefined;
+    return text === undefined ? undefined : oomCount(text);
+  }
+
 
   private freezerDir(what: string): string {
     const dir = this.paths.freezer;

@@ -13,12 +13,14 @@ import {
   makeDirs,
   readCgroupFile,
   readCgroupFileIfAny,
+  listHugePages,
   removeCgroupTree,
   sleepMs,
   writeCgroupFile,
 } from './cgroupfs.js';
 import type { ResourceOptions } from './v1-resources.js';
 import { v2ResourceWrites } from './v2-resources.js';
+import { hugePageSizes, oomCount, v2Stats, type Stats } from './stats.js';
 
 export class V2Cgroup implements Cgroup {
   readonly record: CgroupRecord;
@@ -93,6 +95,17 @@ export class V2Cgroup implements Cgroup {
   destroy(): void {
     removeCgroupTree(this.dir);
   }
+  stats(): Stats {
+    const dir = this.dir;
+    const sizes = hugePageSizes(listHugePages()).filter((s) => cgroupFileExists(dir, `hugetlb.${s}.current`));
+    return v2Stats((f) => readCgroupFileIfAny(dir, f), sizes);
+  }
+
+  oomCount(): bigint | undefined {
+    const text = readCgroupFileIfAny(this.dir, 'memory.events');
+    return text === undefined ? undefined : oomCount(text);
+  }
+
 
   private setFrozen(value: '0' | '1'): void {
     if (!cgroupFileExists(this.dir, 'cgroup.freeze')) throw new HakoError(`cgroup.freeze is not available in ${this.dir} (kernel 5.2 or later)`);

@@ -107,6 +107,20 @@ export const COMMANDS: CommandSpec[] = [
     load: () => import('./delete.js'),
   },
   {
+    name: 'events',
+    summary: 'display container events such as OOM notifications, cpu, memory, and IO usage statistics',
+    argsUsage: '<container-id>',
+    description:
+      'The events command displays information about the container. By default the\n' +
+      'information is displayed once every 5 seconds.',
+    args: { min: 1, max: 1 },
+    flags: [
+      { name: 'interval', type: 'string', default: '5s', describe: 'set the stats collection interval' },
+      { name: 'stats', type: 'bool', describe: "display the container's stats then exit" },
+    ],
+    load: () => import('./events.js'),
+  },
+  {
     name: 'features',
     summary: 'show the enabled features',
     argsUsage: '',

@@ -107,6 +107,15 @@ export function updateContainer(root: string, id: string, read: () => LinuxResou
   writeContainer(root, { ...rec, config: { ...config, linux: { ...config.linux, resources: merged } } });
 }
 
+/** events: the cgroup of a live container ("container with id X is not running" otherwise). */
+export function liveContainerCgroup(root: string, id: string): Cgroup {
+  const rec = readContainer(root, id);
+  if (liveStatus(rec, containerDir(root, id)) === 'stopped') throw new HakoError(`container with id ${id} is not running`);
+  const cg = cgroupOf(rec);
+  if (!cg) throw new HakoError('container has no cgroup');
+  return cg;
+}
+
 /** The host pids of every process in the container's cgroup. */
 export function containerPids(root: string, id: string): number[] {
   const rec = readContainer(root, id);

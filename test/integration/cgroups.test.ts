@@ -257,11 +257,11 @@ t.test('without a pid namespace: kill --all reaches every process, SIGKILL the w
 
   r = await hk(m.root, ['kill', '--all', m.id, 'STOP']);
   t.equal(r.code, 0, 'kill --all STOP', { stderr: r.stderr });
-  for (const pid of pids) t.match(readIfExists(`/proc/${pid}/status`), /State:\s+T/, `pid ${pid} stopped`);
+  for (const pid of pids) t.ok(await waitFor('SIGSTOP', () => /State:\s+T/.test(readIfExists(`/proc/${pid}/status`))), `pid ${pid} stopped`);
   t.equal(readIfExists(path.join(m.paths.freezer!, 'freezer.state')).trim(), 'THAWED', 'the freezer was thawed again');
   r = await hk(m.root, ['kill', '-a', m.id, 'CONT']);
   t.equal(r.code, 0, 'kill -a CONT');
-  for (const pid of pids) t.notMatch(readIfExists(`/proc/${pid}/status`), /State:\s+T/, `pid ${pid} continued`);
+  for (const pid of pids) t.ok(await waitFor('SIGCONT', () => !/State:\s+T/.test(readIfExists(`/proc/${pid}/status`))), `pid ${pid} continued`);
 
   // SIGTERM to the init alone: the probe dies, the two sleeps stay in the cgroup.
   r = await hk(m.root, ['kill', m.id, 'TERM']);
@@ -392,6 +392,42 @@ t.test('device rules decide which nodes open', { skip }, async (t) => {
   await checkNothingLeft(t, {});
 });
 
+t.test('events: --stats once; a memory limit that OOM-kills a hog gives an oom event', { skip }, async (t) => {
+  const hog = 'sleep 1; x=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; while true; do x="$x$x"; done';
+  const m = await make(t, {
+    run: true,
+    args: ['/bin/sh', '-c', hog],
+    edit: (s) => {
+      s.linux!.resources = { ...s.linux!.resources, memory: { limit: 16777216, swap: 16777216 }, pids: { limit: 20 } };
+    },
+  });
+  const once = await hk(m.root, ['events', '--stats', m.id]);
+  t.equal(once.code, 0, 'events --stats exits 0', { stderr: once.stderr });
+  const line = JSON.parse(once.stdout) as { type: string; id: string; data: Record<string, Record<string, unknown>> };
+  t.equal(once.stdout.split('\n').length, 2, 'one JSON line');
+  t.same([line.type, line.id], ['stats', m.id]);
+  t.same(Object.keys(line.data), ['cpu', 'cpuset', 'memory', 'pids', 'blkio', 'hugetlb', 'intel_rdt', 'network_interfaces'], 'runc\'s keys');
+  t.same((line.data.memory!.usage as { limit: number }).limit, 16777216, 'memory limit in the stats');
+  t.equal(line.data.pids!.limit, 20, 'pids limit in the stats');
+  t.ok(Number(line.data.pids!.current) >= 1, 'pids current in the stats');
+
+  const scratch = await scratchDir(t, 'events');
+  const events = spawnRuntime(HAKO, m.root, ['events', '--interval', '200ms', m.id], { stdoutFile: path.join(scratch, 'out'), timeoutMs: 20_000 });
+  await waitFor('the hog to be OOM-killed', () => !isAlive(m.pid), 15_000);
+  const oomLine = await waitFor('an oom event', () => readIfExists(path.join(scratch, 'out')).split('\n').find((l) => l.startsWith('{"type":"oom"')), 5_000).catch(() => undefined);
+  t.equal(oomLine, `{"type":"oom","id":"${m.id}"}`, 'the oom event, as runc prints it');
+  t.match(readIfExists(path.join(m.paths.memory!, 'memory.oom_control')), /oom_kill [1-9]/, 'the kernel counted an OOM kill');
+  const del = await hk(m.root, ['delete', m.id]);
+  t.equal(del.code, 0, 'delete', { stderr: del.stderr });
+  const ended = await events;
+  t.equal(ended.code, 0, 'events ends once the cgroup is gone', { stderr: ended.stderr });
+  t.ok(ended.stdout.split('\n').some((l) => l.startsWith('{"type":"stats"')), 'stats lines came every interval');
+  const stopped = await hk(m.root, ['events', '--stats', m.id]);
+  t.equal(errorMessage(stopped), 'container does not exist');
+  checkCgroupsGone(t, m.dirs);
+  await checkNothingLeft(t, { stateRoot: m.root, bundleDir: m.bundle.dir, pids: [m.pid] });
+});
+
 // ------------------------------------------------------------------ refusals and failures
 
 t.test('a cgroup that already holds a process is refused; nothing is left', { skip }, async (t) => {
@@ -477,7 +513,9 @@ t.test('v2 driver: placement, freeze, kill, removal on a real cgroup2 hierarchy'
   cg.thaw();
   t.equal(cg.isFrozen(), false, 'thawed');
   cg.signalAll(19); // SIGSTOP through the freezer
-  for (const c of children) t.match(readIfExists(`/proc/${c.pid}/status`), /State:\s+T/, 'stopped by signalAll');
+  for (const c of children) {
+    t.ok(await waitFor('SIGSTOP to take effect', () => /State:\s+T/.test(readIfExists(`/proc/${c.pid}/status`))), 'stopped by signalAll');
+  }
   cg.killAll();
   await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
   t.same(children.map((c) => c.signalCode), ['SIGKILL', 'SIGKILL'], 'cgroup.kill killed both');

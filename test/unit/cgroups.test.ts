@@ -24,6 +24,8 @@ import { checkCgroupUsable, containerCgroup, removeFailedCgroup } from '../../sr
 import { mergeResources } from '../../src/cgroups/merge.js';
 import { memoryBytes, parseResources, resourcesFromFlags } from '../../src/cli/update.js';
 import { filterPsTable } from '../../src/cli/ps.js';
+import { parseDuration } from '../../src/cli/events.js';
+import { blkioEntries, cpuList, hugePageSizes, oomCount, statsJson, v1Stats, v2Stats } from '../../src/cgroups/stats.js';
 import { defaultSpec } from '../../src/oci/default-spec.js';
 import type { LinuxResources } from '../../src/oci/types.js';
 import { HakoError } from '../../src/errors.js';
@@ -464,4 +466,80 @@ t.test('ps table: the header and the rows of the container\'s pids', async (t) =
   t.equal(filterPsTable(out, [42]), 'UID        PID  PPID  C STIME TTY          TIME CMD\nroot       42     1  0 10:00 ?        00:00:00 sleep 1000\n');
   t.equal(filterPsTable('  PID COMMAND\n   42 sleep\n', []), '  PID COMMAND\n');
   t.throws(() => filterPsTable('USER COMMAND\nroot x\n', [1]), { message: "couldn't find PID field in ps output" });
+});
+
+// ---------------------------------------------------------------- stats
+
+t.test('stats from v1 files, in runc\'s shape; bigints printed exactly', async (t) => {
+  const files: Record<string, string> = {
+    'cpuacct/cpuacct.usage': '11088529',
+    'cpuacct/cpuacct.usage_percpu': '8056336 3032193 ',
+    'cpuacct/cpuacct.usage_percpu_sys': '4000000 4000000',
+    'cpuacct/cpuacct.usage_percpu_user': '4000000 0',
+    'cpuacct/cpuacct.stat': 'user 0\nsystem 1',
+    'cpu/cpu.stat': 'nr_periods 0\nnr_throttled 0\nthrottled_time 0',
+    'cpuset/cpuset.cpus': '0-1',
+    'cpuset/cpuset.mems': '0',
+    'cpuset/cpuset.sched_load_balance': '1',
+    'cpuset/cpuset.sched_relax_domain_level': '-1',
+    'memory/memory.limit_in_bytes': '9223372036854771712',
+    'memory/memory.usage_in_bytes': '512000',
+    'memory/memory.max_usage_in_bytes': '2256896',
+    'memory/memory.failcnt': '0',
+    'memory/memory.kmem.tcp.limit_in_bytes': '9223372036854771712',
+    'memory/memory.kmem.tcp.usage_in_bytes': '0',
+    'memory/memory.stat': 'rss 49152\ncache 0\nactive_anon 4096',
+    'pids/pids.current': '1',
+    'pids/pids.max': 'max',
+    'blkio/blkio.bfq.io_serviced_recursive': 'Total 0',
+    'blkio/blkio.bfq.io_service_bytes_recursive': '8:0 Read 4096\n8:0 Write 0\nTotal 4096',
+  };
+  const s = v1Stats((c, f) => files[`${c}/${f}`]);
+  const json = JSON.parse(statsJson(s).replace(/9223372036854771712/g, '"BIG"'));
+  t.same(json.cpu, { usage: { total: 11088529, percpu: [8056336, 3032193], percpu_kernel: [4000000, 4000000], percpu_user: [4000000, 0], kernel: 10000000, user: 0 }, throttling: {} });
+  t.same(json.cpuset.cpus, [0, 1]);
+  t.equal(json.cpuset.sched_relax_domain_level, -1);
+  t.same(json.memory.usage, { limit: 'BIG', usage: 512000, max: 2256896, failcnt: 0 });
+  t.same(json.memory.kernelTCP, { limit: 'BIG', failcnt: 0 }, 'zero usage and max are left out, as runc');
+  t.notOk('cache' in json.memory, 'a zero cache is left out');
+  t.same(Object.keys(json.memory.raw), ['active_anon', 'cache', 'rss'], 'raw keys sorted, as Go prints a map');
+  t.same(json.pids, { current: 1 });
+  t.same(json.blkio, { ioServiceBytesRecursive: [{ major: 8, minor: 0, op: 'Read', value: 4096 }, { major: 8, minor: 0, op: 'Write', value: 0 }] });
+  t.same([json.hugetlb, json.intel_rdt, json.network_interfaces], [{}, {}, null]);
+  t.match(statsJson(s), /"limit":9223372036854771712/, 'the unlimited memory limit, exactly');
+});
+
+t.test('stats from v2 files', async (t) => {
+  const files: Record<string, string> = {
+    'cpu.stat': 'usage_usec 2000\nuser_usec 1500\nsystem_usec 500\nnr_periods 10\nnr_throttled 2\nthrottled_usec 30',
+    'memory.current': '1048576',
+    'memory.max': 'max',
+    'memory.swap.current': '0',
+    'memory.swap.max': 'max',
+    'memory.stat': 'anon 4096\nfile 8192',
+    'memory.events': 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1',
+    'pids.current': '2',
+    'pids.max': '50',
+    'io.stat': '8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0',
+  };
+  const json = JSON.parse(statsJson(v2Stats((f) => files[f])).replace(/18446744073709551615/g, '"MAX"'));
+  t.same(json.cpu, { usage: { total: 2000000, kernel: 500000, user: 1500000 }, throttling: { periods: 10, throttled_periods: 2, throttled_time: 30000 } });
+  t.same(json.memory.usage, { limit: 'MAX', usage: 1048576, failcnt: 3 });
+  t.equal(json.memory.cache, 8192);
+  t.same(json.pids, { current: 2, limit: 50 });
+  t.same(json.blkio.ioServiceBytesRecursive, [{ major: 8, minor: 0, op: 'Read', value: 4096 }, { major: 8, minor: 0, op: 'Write', value: 8192 }]);
+  t.equal(oomCount(files['memory.events']), 1n);
+  t.equal(oomCount('oom_kill_disable 0\nunder_oom 0\noom_kill 2'), 2n);
+  t.same(hugePageSizes(['hugepages-2048kB', 'hugepages-1048576kB', 'other']), ['2MB', '1GB']);
+  t.same(cpuList('0-2,4'), [0n, 1n, 2n, 4n]);
+  t.same(blkioEntries('8:0 1234\n'), [{ major: 8n, minor: 0n, op: '', value: 1234n }]);
+});
+
+t.test('events --interval takes a Go duration', async (t) => {
+  t.equal(parseDuration('5s'), 5000);
+  t.equal(parseDuration('1m30s'), 90000);
+  t.equal(parseDuration('250ms'), 250);
+  t.equal(parseDuration('1.5h'), 5400000);
+  t.equal(parseDuration('1x'), undefined);
+  t.equal(parseDuration('5'), undefined);
 });
