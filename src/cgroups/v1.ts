@@ -72,6 +72,11 @@ export class V1Cgroup implements Cgroup {
     for (const w of writes) {
       const dir = paths[w.controller];
       if (!dir) throw new HakoError(`cannot set ${w.controller} limit: container could not join or create cgroup`);
+      if (w.file === 'memory.memsw.limit_in_bytes' && !cgroupFileExists(dir, w.file)) {
+        // No swap accounting on this kernel (swapaccount=0): nothing to lift, nothing to limit.
+        if (w.value === '-1') continue;
+        throw new HakoError(`cannot set a swap limit: ${dir}/${w.file} does not exist (swap accounting is off)`, { pointer: '/linux/resources/memory/swap' });
+      }
       try {
         writeCgroupFile(dir, w.file, w.value);
       } catch (err) {

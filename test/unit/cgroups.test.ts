@@ -365,7 +365,7 @@ t.test('v1 driver writes each resource into its hierarchy; a missing hierarchy i
     touch(paths[c], { 'cgroup.procs': '' });
   }
   touch(paths.blkio!, { 'blkio.bfq.weight': '100' });
-  touch(paths.memory!, { 'memory.limit_in_bytes': '9223372036854771712' });
+  touch(paths.memory!, { 'memory.limit_in_bytes': '9223372036854771712', 'memory.memsw.limit_in_bytes': '9223372036854771712' });
   const cg = new V1Cgroup(paths);
   cg.setResources({ devices: [{ allow: false, access: 'rwm' }], ...RUNC_CHECKED });
   const read = (c: string, f: string): string => readFileSync(join(paths[c]!, f), 'utf8');
@@ -378,6 +378,10 @@ t.test('v1 driver writes each resource into its hierarchy; a missing hierarchy i
   t.throws(() => cg.setResources({ hugepageLimits: [{ pageSize: '2MB', limit: 1 }] }), {
     message: 'cannot set hugetlb limit: container could not join or create cgroup',
   });
+  rmSync(join(paths.memory!, 'memory.memsw.limit_in_bytes'));
+  cg.setResources({ memory: { limit: -1 } }, { update: true });
+  t.equal(read('memory', 'memory.limit_in_bytes'), '-1', 'without swap accounting, unlimited memory still works');
+  t.throws(() => cg.setResources({ memory: { limit: 100, swap: 200 } }, { update: true }), { message: /swap accounting is off/ });
   cg.place(4242);
   t.equal(read('pids', 'cgroup.procs'), '4242');
   t.same(cg.pids(), [4242], 'pids are read from cgroup.procs');
