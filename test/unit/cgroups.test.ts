@@ -547,3 +547,8 @@ t.test('events --interval takes a Go duration', async (t) => {
   t.equal(parseDuration('1x'), undefined);
   t.equal(parseDuration('5'), undefined);
 });
+
+t.test('features: both cgroupfs drivers, no systemd driver', async (t) => {
+  const { hakoFeatures } = await import('../../src/container/features.js');
+  t.same(hakoFeatures('0', 'x').linux?.cgroup, { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false });
+});
