@@ -68,6 +68,8 @@ enum PlanFlag : uint64_t {
   FLAG_NO_NEW_PRIVS = 1ull << 5,    // prctl(PR_SET_NO_NEW_PRIVS)
   FLAG_CHOWN_STDIO = 1ull << 6,     // fchown fds 0-2 to the container's root (pipes made by hako)
   FLAG_USERNS_MAPS = 1ull << 7,     // a new user namespace: ask the parent to write the id maps
+  FLAG_EXEC = 1ull << 8,            // hako exec: join the container's namespaces (join_ns), create
+                                    // nothing, and set up only the process (exec_init.h)
 };
 
 inline constexpr uint32_t UMASK_UNSET = 0xffffffffu;

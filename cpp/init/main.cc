@@ -5,7 +5,8 @@
 //   hako-init --sync <fd>        build the container the plan on <fd> describes
 //
 // With --sync: read MSG_PLAN, then stage 0 (namespaces, clone of the init) and, in the
-// cloned init, stage 2 (rootfs, console, user, capabilities, exec). Any failure goes
+// cloned init, stage 2 (rootfs, console, user, capabilities, exec); with FLAG_EXEC in
+// the plan (hako exec) stage 0 joins the container and stage 2 is run_exec. Any failure goes
 // back to hako as one MSG_ERROR and the process exits 1.
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 
 #include "common/plan.h"
 #include "common/version.h"
+#include "init/exec_init.h"
 #include "init/init.h"
 #include "init/stage0.h"
 #include "init/sync_io.h"
@@ -98,6 +100,9 @@ int run(int sync_fd) {
   if (auto e = hako::run_stage0(plan, sync, &stage)) fail(sync, *e);
   if (stage == hako::Stage::kStage0Done) ::_exit(0);
 
+  // hako exec: the process joined a container (stage 0 did it from plan.join_ns); only
+  // the process part of the init is left.
+  if (plan.has(hako::FLAG_EXEC)) fail(sync, hako::run_exec(plan, sync));
   fail(sync, hako::run_init(plan, sync));
 }
 

@@ -9,7 +9,8 @@ import { HakoError } from '../errors.js';
 import { native, sealedInit } from '../native.js';
 import type { ContainerProcessState, Spec } from '../oci/types.js';
 import { OCI_VERSION } from '../oci/default-spec.js';
-import { buildLaunchPlan, idMaps } from '../plan/build.js';
+import { buildLaunchPlan, idMaps, type PlanOptions } from '../plan/build.js';
+import type { LaunchPlan, PlanSeccomp } from '../plan/launch-plan.js';
 import { encodePlan } from '../plan/wire.js';
 import { readHostFacts } from '../plan/host.js';
 import { planSeccomp } from '../plan/seccomp-cache.js';
@@ -40,6 +41,8 @@ export interface LaunchRequest {
   beforePlan?: (stage0Pid: number) => void | Promise<void>;
   /** /proc/self/cgroup as the placed init reads it (the cgroup mount binds those paths) */
   procCgroup?: string;
+  /** a plan other than buildLaunchPlan's (exec.ts), given the fds and compiled seccomp */
+  makePlan?: (o: { fds: PlanOptions['fds']; seccomp?: PlanSeccomp }) => LaunchPlan;
 }
 
 export interface Launched {
@@ -65,17 +68,21 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
   const listener = seccomp?.notify ? native().socketpair() : undefined;
   const listenerIndex = listener ? stdio.push(listener[1]) - 1 : -1;
 
-  const plan = buildLaunchPlan(req.spec, {
-    containerId: req.id,
-    bundleDir: req.bundle,
-    rootfs: req.rootfs,
-    noPivot: req.noPivot,
-    noNewKeyring: req.noNewKeyring,
-    chownStdio: req.stdio === 'pipe',
-    fds: { consoleSocket: consoleIndex, execFifo: fifoIndex, preserved: req.preserved.length },
-    host: req.procCgroup === undefined ? readHostFacts() : { ...readHostFacts(), cgroup: req.procCgroup },
-    seccomp: seccomp && { ...seccomp, listenerSocket: listenerIndex },
-  });
+  const fds = { consoleSocket: consoleIndex, execFifo: fifoIndex, preserved: req.preserved.length };
+  const seccompPlan = seccomp && { ...seccomp, listenerSocket: listenerIndex };
+  const plan = req.makePlan
+    ? req.makePlan({ fds, ...(seccompPlan ? { seccomp: seccompPlan } : {}) })
+    : buildLaunchPlan(req.spec, {
+        containerId: req.id,
+        bundleDir: req.bundle,
+        rootfs: req.rootfs,
+        noPivot: req.noPivot,
+        noNewKeyring: req.noNewKeyring,
+        chownStdio: req.stdio === 'pipe',
+        fds,
+        host: req.procCgroup === undefined ? readHostFacts() : { ...readHostFacts(), cgroup: req.procCgroup },
+        seccomp: seccompPlan,
+      });
 
   const memfd = sealedInit();
   let stage0: ChildProcess;

@@ -92,7 +92,7 @@ export const NAMESPACE_JOIN_ORDER: readonly LinuxNamespaceType[] = ['user', 'ipc
 
 const TIME_CLOCKS: Readonly<Record<string, number>> = { monotonic: CLOCK_MONOTONIC, boottime: CLOCK_BOOTTIME };
 
-const DEFAULT_UMASK = 0o022;
+export const DEFAULT_UMASK = 0o022;
 
 // ---------------------------------------------------------------- namespaces
 
@@ -156,7 +156,8 @@ function u64(value: number, at: string): bigint {
   return v > RLIM_INFINITY ? RLIM_INFINITY : v;
 }
 
-function rlimits(proc: Process): PlanRlimit[] {
+/** process.rlimits as plan rlimits (also the exec plan's). */
+export function rlimits(proc: Process): PlanRlimit[] {
   return (proc.rlimits ?? []).map((r, i) => {
     const resource = RLIMIT[r.type];
     if (resource === undefined) throw new HakoError(`rlimit "${r.type}" is not known`, { pointer: `/process/rlimits/${i}/type` });
@@ -188,7 +189,8 @@ export function unknownCapabilities(caps: LinuxCapabilities | undefined, lastCap
   return [...out];
 }
 
-function capabilities(caps: LinuxCapabilities, lastCap: number | undefined): PlanCapabilities {
+/** process.capabilities as the plan's masks (also the exec plan's). */
+export function capabilities(caps: LinuxCapabilities, lastCap: number | undefined): PlanCapabilities {
   const mask = (set: (typeof CAP_SETS)[number]) => capabilityMask(caps[set], lastCap);
   return {
     bounding: mask('bounding'),

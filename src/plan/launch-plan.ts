@@ -58,6 +58,8 @@ export const PlanFlag = {
   CHOWN_STDIO: 1n << 6n,
   /** a new user namespace: the parent writes the id maps */
   USERNS_MAPS: 1n << 7n,
+  /** hako exec: join the container's namespaces, create nothing, set up only the process */
+  EXEC: 1n << 8n,
 } as const;
 
 /** User.umask value meaning "leave the umask alone". */

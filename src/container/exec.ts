@@ -1,0 +1,137 @@
+// exec: one more process in a created or running container. hako-init (from its sealed
+// copy) joins every namespace of the container by its init's /proc/<pid>/ns path, user
+// first, placed in the container's cgroup before it reads the plan, and clones the
+// process (CLONE_PARENT: a direct child of hako, so it re-parents to the caller's
+// subreaper), which sets up only the process part and execs (PlanFlag.EXEC).
+import { closeSync, existsSync, readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { resolve } from 'node:path';
+import { HakoError } from '../errors.js';
+import { native } from '../native.js';
+import { openCgroup } from '../cgroups/manager.js';
+import type { LinuxNamespaceType, Process, Spec } from '../oci/types.js';
+import { buildExecPlan } from '../plan/exec-plan.js';
+import { readHostFacts } from '../plan/host.js';
+import { connectConsoleSocket } from './console-socket.js';
+import { preservedFds } from './create.js';
+import { launchInit, type Launched } from './launch.js';
+import { writePidFile } from './pid-file.js';
+import { containerDir, readContainer, type ContainerRecord } from './state-store.js';
+import { liveStatus } from './status.js';
+
+export interface ExecOptions {
+  root: string;
+  id: string;
+  /** the process to run, given the container: its config's process with the flags applied, or -p's */
+  process: (rec: ContainerRecord, spec: Spec) => Process;
+  /** -d: the process gets hako's fds 0-2, hako returns once it runs */
+  detach: boolean;
+  /** absolute already */
+  pidFile?: string;
+  /** as given: relative to the bundle with relativeToBundle (runc chdirs there without -p), else to our cwd */
+  consoleSocket?: string;
+  relativeToBundle: boolean;
+  preserveFds: number;
+  ignorePaused: boolean;
+}
+
+export interface Execed {
+  record: ContainerRecord;
+  /** host pid of the exec'd process (a child of this process) */
+  pid: number;
+  /** foreground without a terminal: our ends of its stdio pipes */
+  pipes?: Launched['pipes'];
+  /** foreground with a terminal: the pty master */
+  consoleMaster?: number;
+}
+
+export async function execInContainer(opts: ExecOptions): Promise<Execed> {
+  const rec = readContainer(opts.root, opts.id);
+  const status = liveStatus(rec, containerDir(opts.root, opts.id));
+  if (status === 'stopped') throw new HakoError('cannot exec in a stopped container');
+  if (status === 'paused' && !opts.ignorePaused) throw new HakoError('cannot exec in a paused container');
+  const spec: Spec = rec.config ?? { ociVersion: rec.ociVersion };
+  const proc = opts.process(rec, spec);
+  checkTerminal(proc, opts);
+  checkSecurityModules(proc);
+  const preserved = preservedFds(opts.preserveFds);
+  const cgroup = rec.cgroup ? openCgroup(rec.cgroup) : undefined;
+  const namespacePaths = (rec.namespacePaths ?? {}) as Partial<Record<LinuxNamespaceType, string>>;
+
+  let consoleSocket: Socket | undefined;
+  let internalConsole: [number, number] | undefined;
+  try {
+    if (opts.consoleSocket !== undefined) consoleSocket = await connectConsoleSocket(resolve(opts.relativeToBundle ? rec.bundle : process.cwd(), opts.consoleSocket));
+    else if (proc.terminal && !opts.detach) internalConsole = native().socketpair();
+    const chownStdio = !opts.detach && !proc.terminal;
+    const launched = await launchInit({
+      // The container's config with the process: its seccomp profile applies to the process too.
+      spec: { ...spec, process: proc },
+      stateRoot: opts.root,
+      id: rec.id,
+      bundle: rec.bundle,
+      rootfs: rec.rootfs,
+      noPivot: false,
+      noNewKeyring: false,
+      stdio: opts.detach || proc.terminal ? 'inherit' : 'pipe',
+      preserved,
+      consoleSocket: consoleSocket ?? internalConsole?.[1],
+      // As create does for stage 0: all it forks follows. In a paused container
+      // (--ignore-paused) hako-init freezes there and the exec goes on when it is resumed.
+      beforePlan: (pid) => cgroup?.place(pid),
+      makePlan: ({ fds, seccomp }) =>
+        buildExecPlan(proc, {
+          containerId: rec.id,
+          namespacePaths,
+          fds,
+          chownStdio,
+          capLastCap: readHostFacts().capLastCap,
+          ...(seccomp ? { seccomp } : {}),
+        }),
+    });
+    const consoleMaster = internalConsole ? await native().recvFd(internalConsole[0]) : undefined;
+    if (opts.pidFile) writePidFile(opts.pidFile, launched.initPid);
+    return {
+      record: rec,
+      pid: launched.initPid,
+      ...(launched.pipes ? { pipes: launched.pipes } : {}),
+      ...(consoleMaster !== undefined ? { consoleMaster } : {}),
+    };
+  } finally {
+    consoleSocket?.destroy();
+    if (internalConsole) internalConsole.forEach((fd) => closeSync(fd));
+  }
+}
+
+// runc's rules (runner.checkTerminal): a detached terminal needs a console socket; a
+// console socket needs a detached terminal.
+function checkTerminal(proc: Process, opts: ExecOptions): void {
+  const terminal = proc.terminal === true;
+  if (opts.detach && terminal && opts.consoleSocket === undefined) {
+    throw new HakoError('cannot allocate tty if runc will detach without setting console socket');
+  }
+  if ((!opts.detach || !terminal) && opts.consoleSocket !== undefined) {
+    throw new HakoError('cannot use console socket if runc will not detach or allocate tty');
+  }
+}
+
+// hako-init applies neither an AppArmor profile nor an SELinux label yet: refuse one
+// rather than run the process unconfined.
+function checkSecurityModules(proc: Process): void {
+  if (proc.apparmorProfile) {
+    if (!apparmorEnabled()) throw new HakoError('apparmor profile set in config, but AppArmor is not enabled on this host');
+    throw new HakoError('apparmor profiles for exec are not supported by hako yet');
+  }
+  if (proc.selinuxLabel) {
+    if (!existsSync('/sys/fs/selinux/enforce')) throw new HakoError('selinux label is specified in config, but selinux is disabled or not supported');
+    throw new HakoError('selinux labels for exec are not supported by hako yet');
+  }
+}
+
+function apparmorEnabled(): boolean {
+  try {
+    return readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').startsWith('Y');
+  } catch {
+    return false;
+  }
+}

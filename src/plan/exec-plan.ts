@@ -1,0 +1,61 @@
+// The plan of `hako exec`: a process that joins a running (or created) container. Like
+// runc's setns init, it creates nothing: hako-init's stage 0 joins every namespace the
+// container has (user first) by its /proc/<init>/ns path, clones the process into them
+// (CLONE_PARENT, the joined pid namespace), which sets up only the process: console,
+// keyring, seccomp, cwd, user, capabilities, no_new_privs, then execve (PlanFlag.EXEC).
+// A pure function, as buildLaunchPlan is.
+import { HakoError } from '../errors.js';
+import type { LinuxNamespaceType, Process } from '../oci/types.js';
+import { DEFAULT_UMASK, NAMESPACE_CLONE_FLAGS, NAMESPACE_JOIN_ORDER, capabilities, rlimits, type PlanOptions } from './build.js';
+import { type LaunchPlan, PlanFlag, emptyPlan } from './launch-plan.js';
+
+export interface ExecPlanOptions {
+  containerId: string;
+  /** namespace type -> the path to join (the container's init's /proc/<pid>/ns/<file>) */
+  namespacePaths: Partial<Record<LinuxNamespaceType, string>>;
+  /** fds the process receives (numbers as hako-init sees them); there is no exec fifo */
+  fds: PlanOptions['fds'];
+  /** fchown fds 0-2 to the process's user (hako made them) */
+  chownStdio: boolean;
+  noNewKeyring?: boolean;
+  /** /proc/sys/kernel/cap_last_cap */
+  capLastCap?: number;
+  /** the container's linux.seccomp, compiled */
+  seccomp?: PlanOptions['seccomp'];
+}
+
+/** The plan for running `proc` inside a container. Throws HakoError for what it cannot plan. */
+export function buildExecPlan(proc: Process, opts: ExecPlanOptions): LaunchPlan {
+  if (!proc.args || proc.args.length === 0) throw new HakoError('args must not be empty', { pointer: '/args' });
+  const joinNamespaces = NAMESPACE_JOIN_ORDER.filter((t) => opts.namespacePaths[t] !== undefined).map((t) => ({
+    cloneFlag: NAMESPACE_CLONE_FLAGS[t],
+    path: opts.namespacePaths[t]!,
+  }));
+  let flags = PlanFlag.EXEC;
+  if (proc.terminal) flags |= PlanFlag.TERMINAL;
+  if (proc.noNewPrivileges) flags |= PlanFlag.NO_NEW_PRIVS;
+  if (opts.chownStdio) flags |= PlanFlag.CHOWN_STDIO;
+  if (opts.noNewKeyring) flags |= PlanFlag.NO_NEW_KEYRING;
+
+  const plan: LaunchPlan = {
+    ...emptyPlan(),
+    containerId: opts.containerId,
+    // Nothing is mounted; "/" is what hako-init accepts without a mount namespace to create.
+    rootfs: '/',
+    flags,
+    joinNamespaces,
+    args: [...proc.args],
+    env: [...(proc.env ?? [])],
+    cwd: proc.cwd,
+    uid: proc.user.uid,
+    gid: proc.user.gid,
+    umask: proc.user.umask ?? DEFAULT_UMASK,
+    additionalGids: [...(proc.user.additionalGids ?? [])],
+    rlimits: rlimits(proc),
+    fds: { ...opts.fds },
+  };
+  if (proc.consoleSize !== undefined) plan.consoleSize = { rows: proc.consoleSize.height, cols: proc.consoleSize.width };
+  if (proc.capabilities !== undefined) plan.capabilities = capabilities(proc.capabilities, opts.capLastCap);
+  if (opts.seccomp !== undefined) plan.seccomp = { flags: opts.seccomp.flags, listenerSocket: opts.seccomp.listenerSocket, program: opts.seccomp.program };
+  return plan;
+}
