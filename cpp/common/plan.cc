@@ -163,6 +163,27 @@ bool decode_record(uint16_t tag, std::string_view payload, Plan* p) {
       p->seccomp = std::move(sc);
       break;
     }
+    case TAG_HOOK: {
+      Hook h;
+      h.kind = r.u32();
+      h.timeout = r.u32();
+      h.has_env = r.u32();
+      h.path = r.str();
+      for (uint32_t n = r.u32(); r.ok() && n > 0; n--) h.args.push_back(r.str());
+      for (uint32_t n = r.u32(); r.ok() && n > 0; n--) h.env.push_back(r.str());
+      if (h.kind > HOOK_START_CONTAINER) return false;
+      p->hooks.push_back(std::move(h));
+      break;
+    }
+    case TAG_HOOK_STATE: {
+      HookState s;
+      s.kind = r.u32();
+      s.head = r.str();
+      s.tail = r.str();
+      if (s.kind > HOOK_START_CONTAINER) return false;
+      p->hook_states.push_back(std::move(s));
+      break;
+    }
     case TAG_FDS:
       p->fds.console_socket = r.i32();
       p->fds.exec_fifo = r.i32();
@@ -382,6 +403,21 @@ static void write_plan_json(std::string& o, const Plan& p) {
     json_num(x.key("execFifo"), p.fds.exec_fifo);
     json_num(x.key("preserved"), p.fds.preserved);
   }
+  json_list(root.key("hooks"), p.hooks, [&](const Hook& h) {
+    Obj x(o);
+    json_num(x.key("kind"), h.kind);
+    json_num(x.key("timeout"), h.timeout);
+    json_num(x.key("hasEnv"), h.has_env);
+    json_str(x.key("path"), h.path);
+    json_list(x.key("args"), h.args, [&](const std::string& s) { json_str(o, s); });
+    json_list(x.key("env"), h.env, [&](const std::string& s) { json_str(o, s); });
+  });
+  json_list(root.key("hookStates"), p.hook_states, [&](const HookState& s) {
+    Obj x(o);
+    json_num(x.key("kind"), s.kind);
+    json_str(x.key("head"), s.head);
+    json_str(x.key("tail"), s.tail);
+  });
 }
 
 }  // namespace hako

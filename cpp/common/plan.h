@@ -57,6 +57,8 @@ enum PlanTag : uint16_t {
   TAG_CAPABILITIES = 28,     // STRUCT {u64 bounding, u64 effective, u64 permitted, u64 inheritable, u64 ambient}
   TAG_FDS = 29,              // STRUCT {i32 console_socket, i32 exec_fifo, u32 preserved}
   TAG_SECCOMP = 30,          // STRUCT {u32 flags, i32 listener_socket, str program}: Seccomp (below)
+  TAG_HOOK = 31,             // STRUCT Hook (below): a createContainer/startContainer hook, in order
+  TAG_HOOK_STATE = 32,       // STRUCT {u32 kind, str head, str tail}: HookState (below)
 };
 
 enum PlanFlag : uint64_t {
@@ -155,6 +157,30 @@ struct Seccomp {
 
 inline constexpr size_t SECCOMP_MAX_INSNS = 4096;  // BPF_MAXINSNS
 
+// The hooks hako-init runs itself (the parent runs prestart, createRuntime, poststart,
+// poststop): execve(path, args, env) with the state JSON on stdin, stdout/stderr captured.
+enum HookKind : uint32_t {
+  HOOK_CREATE_CONTAINER = 0,  // after MSG_HOOKS_DONE, before pivot_root; cwd = the rootfs
+  HOOK_START_CONTAINER = 1,   // after the exec fifo is released, before execve; cwd = process.cwd
+};
+
+struct Hook {
+  uint32_t kind = 0;      // HookKind
+  uint32_t timeout = 0;   // seconds; 0: none
+  uint32_t has_env = 0;   // 0: env was absent from the config (startContainer: the process's env)
+  std::string path;
+  std::vector<std::string> args;  // argv as is (args[0] is argv[0]); empty: {path}
+  std::vector<std::string> env;
+};
+// wire: u32 kind, u32 timeout, u32 has_env, str path, u32 n + n str args, u32 n + n str env
+
+// The state a hook of one kind reads on stdin, built by hako: head + getpid() + tail.
+struct HookState {
+  uint32_t kind = 0;
+  std::string head;  // {"ociVersion":...,"status":"creating","pid":
+  std::string tail;  // ,"bundle":...}
+};
+
 struct Fds {
   int32_t console_socket = -1;  // connected --console-socket, or the internal one for foreground run
   int32_t exec_fifo = -1;       // O_PATH fd of <state>/exec.fifo (-1 for run without a fifo)
@@ -188,6 +214,8 @@ struct Plan {
   std::optional<Capabilities> capabilities;
   std::optional<Seccomp> seccomp;
   Fds fds;
+  std::vector<Hook> hooks;
+  std::vector<HookState> hook_states;
 
   bool has(PlanFlag f) const { return (flags & f) != 0; }
 };

@@ -38,6 +38,8 @@ export const PlanTag = {
   CAPABILITIES: 28,
   FDS: 29,
   SECCOMP: 30,
+  HOOK: 31,
+  HOOK_STATE: 32,
 } as const;
 
 /** Plan.flags bits (enum PlanFlag). */
@@ -179,6 +181,34 @@ export interface PlanFds {
   preserved: number;
 }
 
+/** Hook.kind (enum HookKind): the hooks hako-init runs itself. */
+export const PlanHookKind = {
+  /** after HOOKS_DONE, before pivot_root; cwd = the rootfs */
+  CREATE_CONTAINER: 0,
+  /** after the exec fifo is released, before execve; cwd = process.cwd */
+  START_CONTAINER: 1,
+} as const;
+
+export interface PlanHook {
+  /** PlanHookKind */
+  kind: number;
+  /** seconds; 0: none */
+  timeout: number;
+  /** 0: env was absent from the config (a startContainer hook then gets the process's env) */
+  hasEnv: number;
+  path: string;
+  /** argv as is; empty: [path] */
+  args: string[];
+  env: string[];
+}
+
+/** The state JSON of one hook kind: the init writes head + getpid() + tail. */
+export interface PlanHookState {
+  kind: number;
+  head: string;
+  tail: string;
+}
+
 export interface LaunchPlan {
   containerId: string;
   /** absolute host path of the root filesystem */
@@ -216,6 +246,10 @@ export interface LaunchPlan {
   /** linux.seccomp, compiled; loaded before the user switch, or last with no_new_privs */
   seccomp?: PlanSeccomp;
   fds: PlanFds;
+  /** createContainer then startContainer hooks, each kind in the config's order (absent: none) */
+  hooks?: PlanHook[];
+  /** absent: none */
+  hookStates?: PlanHookState[];
 }
 
 /** A plan with every field at plan.h's default. */
@@ -243,6 +277,8 @@ export function emptyPlan(): LaunchPlan {
     additionalGids: [],
     rlimits: [],
     fds: { consoleSocket: -1, execFifo: -1, preserved: 0 },
+    hooks: [],
+    hookStates: [],
   };
 }
 

@@ -184,6 +184,19 @@ export function encodePlan(plan: LaunchPlan): Buffer {
   if (plan.seccomp !== undefined) {
     add(PlanTag.SECCOMP, P().u32('seccomp.flags', plan.seccomp.flags).i32('seccomp.listenerSocket', plan.seccomp.listenerSocket).blob('seccomp.program', plan.seccomp.program));
   }
+  (plan.hooks ?? []).forEach((h, i) => {
+    const at = `hooks[${i}]`;
+    const p = P().u32(`${at}.kind`, h.kind).u32(`${at}.timeout`, h.timeout).u32(`${at}.hasEnv`, h.hasEnv).str(`${at}.path`, h.path);
+    p.u32(`${at}.args count`, h.args.length);
+    h.args.forEach((a, j) => p.str(`${at}.args[${j}]`, a));
+    p.u32(`${at}.env count`, h.env.length);
+    h.env.forEach((e, j) => p.str(`${at}.env[${j}]`, e));
+    add(PlanTag.HOOK, p);
+  });
+  (plan.hookStates ?? []).forEach((s, i) => {
+    const at = `hookStates[${i}]`;
+    add(PlanTag.HOOK_STATE, P().u32(`${at}.kind`, s.kind).str(`${at}.head`, s.head).str(`${at}.tail`, s.tail));
+  });
 
   const header = Buffer.alloc(16);
   header.write(PLAN_MAGIC, 0, 'latin1');
@@ -244,6 +257,8 @@ export interface PlanJson {
   /** the program as lowercase hex */
   seccomp?: { flags: number; listenerSocket: number; program: string };
   fds: { consoleSocket: number; execFifo: number; preserved: number };
+  hooks: Array<{ kind: number; timeout: number; hasEnv: number; path: string; args: string[]; env: string[] }>;
+  hookStates: Array<{ kind: number; head: string; tail: string }>;
 }
 
 /** The plan as the JSON value plan_to_json produces (keys in the same order). */
@@ -308,6 +323,8 @@ export function planJson(p: LaunchPlan): PlanJson {
       : {}),
     ...(p.seccomp !== undefined ? { seccomp: { flags: p.seccomp.flags, listenerSocket: p.seccomp.listenerSocket, program: Buffer.from(p.seccomp.program).toString('hex') } } : {}),
     fds: { consoleSocket: p.fds.consoleSocket, execFifo: p.fds.execFifo, preserved: p.fds.preserved },
+    hooks: (p.hooks ?? []).map((h) => ({ kind: h.kind, timeout: h.timeout, hasEnv: h.hasEnv, path: h.path, args: [...h.args], env: [...h.env] })),
+    hookStates: (p.hookStates ?? []).map((s) => ({ kind: s.kind, head: s.head, tail: s.tail })),
   };
 }
 

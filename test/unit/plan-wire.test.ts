@@ -16,6 +16,7 @@ import {
   MS,
   MountExt,
   PlanFlag,
+  PlanHookKind,
   PlanTag,
   RLIM_INFINITY,
   UMASK_UNSET,
@@ -109,6 +110,14 @@ function fullPlan(): LaunchPlan {
     // ld [4] (arch); ret ALLOW: NUL bytes and all
     seccomp: { flags: 0x2 | 0x4 | 0x8 | 0x20, listenerSocket: 7, program: hex('2000000004000000 060000000000ff7f') },
     fds: { consoleSocket: 2147483647, execFifo: -1, preserved: 4294967295 },
+    hooks: [
+      { kind: PlanHookKind.CREATE_CONTAINER, timeout: 0, hasEnv: 1, path: '/bin/hook one', args: ['hook', '--x=é'], env: ['A=1', 'EMPTY='] },
+      { kind: PlanHookKind.START_CONTAINER, timeout: 4294967295, hasEnv: 0, path: '/h2', args: [], env: [] },
+    ],
+    hookStates: [
+      { kind: PlanHookKind.CREATE_CONTAINER, head: '{"ociVersion":"1.3.0","id":"full-1","status":"creating","pid":', tail: ',"bundle":"/b","annotations":{"k":"v \\"q\\""}}' },
+      { kind: PlanHookKind.START_CONTAINER, head: '{"status":"created","pid":', tail: '}' },
+    ],
   };
 }
 
@@ -180,6 +189,24 @@ t.test('optional records and struct layouts', async (t) => {
   t.equal(one(PlanTag.USER), '00000000' + '00000000' + 'ffffffff', 'umask unset by default');
   t.equal(one(PlanTag.SECCOMP), '06000000' + 'ffffffff' + '08000000' + '0600000000000000', 'seccomp: flags, listener socket, the program\'s length and bytes');
   t.equal(byTag.has(PlanTag.HOSTNAME), false, 'absent hostname: no record');
+  t.equal(byTag.has(PlanTag.HOOK), false, 'no hooks: no record');
+
+  const withHooks: LaunchPlan = {
+    ...emptyPlan(),
+    hooks: [{ kind: PlanHookKind.START_CONTAINER, timeout: 5, hasEnv: 1, path: '/h', args: ['a', 'bc'], env: ['E=1'] }],
+    hookStates: [{ kind: PlanHookKind.START_CONTAINER, head: '{"pid":', tail: '}' }],
+  };
+  const hookRecords = records(encodePlan(withHooks));
+  t.equal(
+    hookRecords.find(([tag]) => tag === PlanTag.HOOK)![1].toString('hex'),
+    '01000000' + '05000000' + '01000000' + '02000000' + ascii('/h') + '02000000' + '01000000' + ascii('a') + '02000000' + ascii('bc') + '01000000' + '03000000' + ascii('E=1'),
+    'hook: kind, timeout, hasEnv, path, args and env as counted lists of strings',
+  );
+  t.equal(
+    hookRecords.find(([tag]) => tag === PlanTag.HOOK_STATE)![1].toString('hex'),
+    '01000000' + '07000000' + ascii('{"pid":') + '01000000' + ascii('}'),
+    'hook state: kind, head, tail',
+  );
 
   const bare = new Set(records(encodePlan(emptyPlan())).map(([tag]) => tag));
   t.same(
@@ -230,14 +257,15 @@ t.test('planToJson: plan_to_json\'s keys, order and number forms', async (t) => 
   t.same(Object.keys(j), [
     'containerId', 'rootfs', 'flags', 'cloneFlags', 'joinNamespaces', 'rootPropagation', 'mounts', 'devices', 'symlinks',
     'maskedPaths', 'readonlyPaths', 'hostname', 'timeOffsets', 'sysctls', 'args', 'env', 'cwd', 'uid', 'gid', 'umask',
-    'additionalGids', 'rlimits', 'fds',
+    'additionalGids', 'rlimits', 'fds', 'hooks', 'hookStates',
   ]);
   t.equal(j.flags, '8', '64-bit values are decimal strings');
   const f = planJson(fullPlan());
   t.equal(f.capabilities!.permitted, '18446744073709551615');
   t.equal(f.timeOffsets[0]!.secs, '-9223372036854775808');
   t.equal(f.oomScoreAdj, -1000, 'oomScoreAdj is a JSON number, as plan_to_json prints it');
-  t.same(Object.keys(f).slice(-5), ['oomScoreAdj', 'consoleSize', 'capabilities', 'seccomp', 'fds']);
+  t.same(Object.keys(f).slice(-7), ['oomScoreAdj', 'consoleSize', 'capabilities', 'seccomp', 'fds', 'hooks', 'hookStates']);
+  t.same(f.hooks[1], { kind: 1, timeout: 4294967295, hasEnv: 0, path: '/h2', args: [], env: [] }, 'hooks as plan_to_json prints them');
   t.same(f.seccomp, { flags: 46, listenerSocket: 7, program: '2000000004000000060000000000ff7f' }, 'the seccomp program as hex');
   t.same(JSON.parse(planToJson(fullPlan())), f);
 });
