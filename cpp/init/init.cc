@@ -8,6 +8,7 @@
 #include <string>
 
 #include "init/console.h"
+#include "init/hooks.h"
 #include "init/namespaces.h"
 #include "init/process.h"
 #include "init/rootfs.h"
@@ -79,6 +80,8 @@ StepError run_init(const Plan& plan, SyncSocket& sync) {
   if (mount_ns) STEP(prepare_rootfs(plan));
   STEP(sync.send(MSG_RUN_HOOKS));
   STEP(sync.expect(MSG_HOOKS_DONE));
+  // createContainer: in the container's namespaces, the host's fs still visible (no pivot yet).
+  STEP(run_hooks(plan, HOOK_CREATE_CONTAINER, plan.rootfs.c_str()));
   if (mount_ns) {
     STEP(enter_rootfs(plan));
     STEP(create_cwd(plan));
@@ -116,6 +119,8 @@ StepError run_init(const Plan& plan, SyncSocket& sync) {
   STEP(sync.send(MSG_READY));
   sync.close();
   STEP(wait_for_start(plan));
+  // startContainer: inside the rootfs, in process.cwd; a failure goes to the container's stderr.
+  STEP(run_hooks(plan, HOOK_START_CONTAINER, nullptr));
   return exec_process(plan, path);
 }
 
