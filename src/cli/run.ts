@@ -26,7 +26,14 @@ export async function run(ctx: CommandContext): Promise<number> {
   stopForwarding();
   terminal?.restore();
   process.stdin.destroy();
-  if (!boolFlag(ctx.flags, 'keep')) destroy(ctx.root, created.record);
+  // As runc's run: a failure of the teardown (a poststop hook) is logged; the status stays the container's.
+  if (!boolFlag(ctx.flags, 'keep')) {
+    try {
+      destroy(ctx.root, created.record);
+    } catch (err) {
+      ctx.log.error((err as Error).message);
+    }
+  }
   return status;
 }
 

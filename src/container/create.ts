@@ -12,6 +12,7 @@ import { checkCgroupUsable, containerCgroup, removeFailedCgroup } from '../cgrou
 import { connectConsoleSocket } from './console-socket.js';
 import { makeExecFifo } from './exec-fifo.js';
 import { checkContainerId } from './id.js';
+import { hookState, runHooks } from './hooks.js';
 import { launchInit, type Launched } from './launch.js';
 import { writePidFile } from './pid-file.js';
 import { makeContainerDir, removeContainerDir, writeContainer, type ContainerRecord } from './state-store.js';
@@ -81,7 +82,10 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       // init is set up and before the hooks (a pids limit does not count hako-init's stages).
       beforePlan: (pid) => cg.cgroup.place(pid),
       procCgroup: cg.procCgroup,
-      onRunHooks: async () => cg.cgroup.setResources(spec.linux?.resources ?? {}),
+      onRunHooks: async (initPid) => {
+        cg.cgroup.setResources(spec.linux?.resources ?? {});
+        runCreateHooks(spec, opts.id, bundle, initPid);
+      },
     });
     const consoleMaster = internalConsole ? await native().recvFd(internalConsole[0]) : undefined;
     const record: ContainerRecord = {
@@ -109,6 +113,20 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     if (fifo >= 0) closeSync(fifo);
     consoleSocket?.destroy();
     if (internalConsole) internalConsole.forEach((fd) => closeSync(fd));
+  }
+}
+
+// prestart then createRuntime, in hako's namespaces, cwd the bundle, with the init's host
+// pid in the state; a failure fails create (launchInit then kills the init, create's
+// cleanup removes the cgroup and the state dir).
+function runCreateHooks(spec: Spec, id: string, bundle: string, initPid: number): void {
+  if (!spec.hooks) return;
+  const state = hookState(id, bundle, spec, 'creating', initPid);
+  try {
+    runHooks('prestart', spec.hooks.prestart, state, bundle);
+    runHooks('createRuntime', spec.hooks.createRuntime, state, bundle);
+  } catch (err) {
+    throw new HakoError(`unable to start container process: ${(err as Error).message}`);
   }
 }
 

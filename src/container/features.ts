@@ -6,6 +6,7 @@ import { OCI_VERSION } from '../oci/default-spec.js';
 import { EXTENSION_TABLE, MOUNT_FLAG_TABLE, PROPAGATION_TABLE, RECURSIVE_ATTR_TABLE } from '../plan/mount-flags.js';
 import { NAMESPACE_CLONE_FLAGS } from '../plan/build.js';
 import { SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FILTER_FLAG, SECCOMP_FLAGS, SECCOMP_OPERATORS } from '../plan/seccomp.js';
+import { HOOK_NAMES } from './hooks.js';
 
 /** Every mount option the plan builder turns into flags, propagation or attributes, sorted. */
 export function mountOptions(): string[] {
@@ -58,7 +59,7 @@ export function hakoFeatures(version: string, commit: string): Features {
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax: OCI_VERSION,
-    hooks: [],
+    hooks: [...HOOK_NAMES],
     mountOptions: mountOptions(),
     linux: {
       namespaces: (Object.keys(NAMESPACE_CLONE_FLAGS) as (keyof typeof NAMESPACE_CLONE_FLAGS)[]).sort(),

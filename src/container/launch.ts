@@ -14,6 +14,7 @@ import type { LaunchPlan, PlanSeccomp } from '../plan/launch-plan.js';
 import { encodePlan } from '../plan/wire.js';
 import { readHostFacts } from '../plan/host.js';
 import { planSeccomp } from '../plan/seccomp-cache.js';
+import { hookPlan } from './hooks.js';
 import { readProcStat } from './status.js';
 import { MSG, SyncChannel, decodeFailure, describeFailure } from './sync.js';
 
@@ -83,6 +84,8 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
         host: req.procCgroup === undefined ? readHostFacts() : { ...readHostFacts(), cgroup: req.procCgroup },
         seccomp: seccompPlan,
       });
+  // createContainer and startContainer hooks: hako-init runs them (cpp/init/hooks.cc).
+  if (!req.makePlan) Object.assign(plan, hookPlan(req.spec, req.id, req.bundle));
 
   const memfd = sealedInit();
   let stage0: ChildProcess;

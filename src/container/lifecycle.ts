@@ -6,6 +6,7 @@ import { openCgroup, type Cgroup } from '../cgroups/manager.js';
 import { mergeResources } from '../cgroups/merge.js';
 import type { LinuxResources } from '../oci/types.js';
 import { releaseExecFifo } from './exec-fifo.js';
+import { hasHooks, hookState, runHooks } from './hooks.js';
 import { checkContainerId } from './id.js';
 import { STATE_FILE, containerDir, readContainer, removeContainerDir, writeContainer, type ContainerRecord } from './state-store.js';
 import { initAlive, liveStatus, type Status } from './status.js';
@@ -30,7 +31,27 @@ export function startContainer(root: string, id: string): ContainerRecord {
   if (status === 'running') throw new HakoError('cannot start an already running container');
   if (status !== 'created') throw new HakoError(`cannot start a container in the ${status} state`);
   releaseExecFifo(dir, () => initAlive(rec));
+  runPoststart(rec);
   return rec;
+}
+
+/**
+ * poststart (runtime-spec 1.3, runc main): once the process was released, in hako's
+ * namespaces, status "running" with the host pid. A failure kills the container and
+ * fails start.
+ */
+function runPoststart(rec: ContainerRecord): void {
+  if (!hasHooks(rec.config, 'poststart')) return;
+  try {
+    runHooks('poststart', rec.config!.hooks!.poststart, hookState(rec.id, rec.bundle, rec.config, 'running', rec.pid));
+  } catch (err) {
+    try {
+      signalContainer(rec, 'running', SIGKILL);
+    } catch {
+      // gone already
+    }
+    throw err;
+  }
 }
 
 /**
@@ -162,8 +183,8 @@ function killAndWait(rec: ContainerRecord, status: Status): void {
 /**
  * Remove what the container held on the host, in runc's order: without a pid namespace of
  * its own, SIGKILL what is left in its cgroup; remove the cgroup; remove the state dir
- * (also when the cgroup could not be removed, whose error is reported then).
- * (poststop hooks join here later.)
+ * (also when the cgroup could not be removed, whose error is reported then); then the
+ * poststop hooks.
  */
 export function destroy(root: string, rec: ContainerRecord): void {
   const cg = cgroupOf(rec);
@@ -177,5 +198,14 @@ export function destroy(root: string, rec: ContainerRecord): void {
     }
   }
   removeContainerDir(root, rec.id);
+  // poststop: after everything is gone (status "stopped", no pid); its failure is
+  // reported once the cleanup is done (runc >= 1.2: delete exits 1).
+  if (hasHooks(rec.config, 'poststop')) {
+    try {
+      runHooks('poststop', rec.config!.hooks!.poststop, hookState(rec.id, rec.bundle, rec.config, 'stopped'));
+    } catch (err) {
+      failure ??= err;
+    }
+  }
   if (failure) throw failure;
 }

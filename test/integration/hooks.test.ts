@@ -1,0 +1,420 @@
+// The six OCI hooks under dist/hako (RUNC-CONTRACT.md §6, runtime-spec 1.3): each hook
+// is a shell script written here that records its stdin, args, environment (the raw
+// /proc/<pid>/environ), cwd and `readlink /proc/self/ns/*` into a directory, and appends
+// its name to a shared log (the order). Checked: the point each runs at (status, pid as
+// its pid namespace sees it), its namespaces against the container's and hako's, cwd,
+// env exactly as given, args; failures and timeouts with nothing left behind; Docker's
+// libnetwork-setkey prestart hook (a compiled stand-in at a rewritten path, which checks
+// that argv[0] is "libnetwork-setkey" and the state names the init's net namespace).
+// Needs root and dist/hako.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import t, { type Test } from 'tap';
+import type { Hook, Spec } from '../../src/oci/types.js';
+import { makeBundle, type Bundle } from '../helpers/rootfs.js';
+import { containerId, makeStateRoot, runContainer, runtimeCommand, type CommandResult } from '../helpers/runtime.js';
+import {
+  HAKO,
+  becomeSubreaper,
+  checkNothingLeft,
+  hakoSkip,
+  isAlive,
+  readIfExists,
+  reapZombieChildren,
+  scratchDir,
+  spawnRuntime,
+  waitFor,
+} from '../helpers/lifecycle.js';
+
+const skip = hakoSkip();
+if (!skip) {
+  becomeSubreaper();
+  t.beforeEach(() => reapZombieChildren());
+}
+
+const hk = (root: string, args: string[]): Promise<CommandResult> => runtimeCommand(HAKO, root, args, { timeoutMs: 30_000 });
+const NS = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts'];
+/** Where the scratch dir appears inside the container (for startContainer). */
+const IN = '/hookdir';
+
+// $1: the directory to record into; $2: the shared order log; the rest are recorded too.
+const RECORDER = `#!/bin/sh
+out="$1"
+/bin/mkdir -p "$out"
+/bin/cat > "$out/stdin"
+for a in "$@"; do echo "$a"; done > "$out/args"
+exec 3</proc/self/environ
+/bin/cat <&3 > "$out/environ"
+exec 3<&-
+pwd -P > "$out/cwd"
+for n in ${NS.join(' ')}; do echo "$n $(/bin/readlink /proc/self/ns/$n)"; done > "$out/ns"
+echo "$(/bin/basename "$out")" >> "$2"
+`;
+
+interface Recorded {
+  state: Record<string, unknown>;
+  args: string[];
+  env: string[];
+  cwd: string;
+  ns: Record<string, string>;
+}
+
+function recorded(dir: string): Recorded | undefined {
+  if (!existsSync(path.join(dir, 'ns'))) return undefined;
+  const read = (f: string) => readFileSync(path.join(dir, f), 'utf8');
+  return {
+    state: JSON.parse(read('stdin')) as Record<string, unknown>,
+    args: read('args').split('\n').slice(0, -1),
+    env: read('environ').split('\0').filter((e) => e !== ''),
+    cwd: read('cwd').trim(),
+    ns: Object.fromEntries(read('ns').trim().split('\n').map((l) => l.split(' ') as [string, string])),
+  };
+}
+
+function nsOf(pid: number | 'self'): Record<string, string> {
+  return Object.fromEntries(NS.map((n) => [n, readlinkSync(`/proc/${pid}/ns/${n}`)]));
+}
+
+interface Setup {
+  bundle: Bundle;
+  root: string;
+  id: string;
+  dir: string;
+  log: string;
+  cgroupsPath: string;
+}
+
+/** A bundle with the scratch dir bound at /hookdir, the recorder at <dir>/hook.sh, and `hooks(dir)` as its hooks. */
+async function setup(t: Test, hooks: (s: { dir: string; log: string; inLog: string }) => Spec['hooks'], args = ['/bin/sleep', '1000']): Promise<Setup> {
+  const id = containerId('hk');
+  const dir = await scratchDir(t, 'hooks');
+  chmodSync(dir, 0o755);
+  writeFileSync(path.join(dir, 'hook.sh'), RECORDER, { mode: 0o755 });
+  const log = path.join(dir, 'order');
+  const cgroupsPath = `/hako-hooks-${id}`;
+  const bundle = await makeBundle(t, {
+    args,
+    edit: (spec) => {
+      spec.mounts!.push({ destination: IN, type: 'bind', source: dir, options: ['rbind', 'rw'] });
+      spec.linux!.cgroupsPath = cgroupsPath;
+      spec.annotations = { 'org.hako.test': 'hooks' };
+      spec.hooks = hooks({ dir, log, inLog: `${IN}/order` });
+    },
+  });
+  const root = await makeStateRoot(t, HAKO);
+  return { bundle, root, id, dir, log, cgroupsPath };
+}
+
+/** A recorder hook: host paths (or in-container ones for startContainer). */
+function rec(dir: string, name: string, log: string, extra: Partial<Hook> = {}, inside = false): Hook {
+  const base = inside ? IN : dir;
+  return { path: `${base}/hook.sh`, args: ['hook.sh', `${base}/${name}`, log], ...extra };
+}
+
+function cgroupDirs(cgroupsPath: string): string[] {
+  const out: string[] = [];
+  const top = '/sys/fs/cgroup';
+  if (existsSync(path.join(top, cgroupsPath))) out.push(path.join(top, cgroupsPath));
+  for (const h of readdirSync(top)) {
+    const p = path.join(top, h, cgroupsPath);
+    if (existsSync(p)) out.push(p);
+  }
+  return out;
+}
+
+function errorMessage(r: { stderr: string }): string {
+  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(r.stderr);
+  return m ? (JSON.parse(`"${m[1]}"`) as string) : r.stderr.trim();
+}
+
+async function create(s: Setup): Promise<{ r: Awaited<ReturnType<typeof spawnRuntime>>; pid: number; stderrFile: string }> {
+  const pidFile = path.join(s.dir, 'init.pid');
+  const stderrFile = path.join(s.dir, 'container.stderr');
+  const r = await spawnRuntime(HAKO, s.root, ['create', '--bundle', s.bundle.dir, '--pid-file', pidFile, s.id], {
+    stdoutFile: path.join(s.dir, 'container.stdout'),
+    stderrFile,
+  });
+  return { r, pid: Number(readIfExists(pidFile)) || 0, stderrFile };
+}
+
+t.test('every hook point: status, pid, namespaces, cwd, env, args, order', { skip }, async (t) => {
+  const s = await setup(t, ({ dir, log, inLog }) => ({
+    prestart: [rec(dir, 'prestart', log, { env: ['A=1', 'B=two words'] }), rec(dir, 'prestart2', log)],
+    createRuntime: [rec(dir, 'createRuntime', log, { env: ['CR=1'], timeout: 5 })],
+    createContainer: [rec(dir, 'createContainer', log, { env: ['CC=1'] })],
+    startContainer: [rec(dir, 'startContainer', inLog, { env: ['SC=1'] }, true), rec(dir, 'startContainer2', inLog, {}, true)],
+    poststart: [rec(dir, 'poststart', log, { env: ['PS=1'] })],
+    poststop: [rec(dir, 'poststop', log, { env: ['PST=1'] })],
+  }));
+  const host = nsOf('self');
+  const c = await create(s);
+  t.equal(c.r.code, 0, 'create exits 0', { stderr: c.r.stderr });
+  const pid = c.pid;
+  const container = nsOf(pid);
+  t.same(readIfExists(s.log).split('\n').filter(Boolean), ['prestart', 'prestart2', 'createRuntime', 'createContainer'], 'create ran prestart, createRuntime, createContainer, in order');
+
+  const base = { ociVersion: '1.3.0', id: s.id, bundle: s.bundle.dir, annotations: { 'org.hako.test': 'hooks' } };
+  for (const name of ['prestart', 'prestart2', 'createRuntime']) {
+    const r = recorded(path.join(s.dir, name))!;
+    t.ok(r, `${name} ran`);
+    t.same(r.state, { ...base, ociVersion: r.state.ociVersion, status: 'creating', pid }, `${name}: status creating, the init's host pid`);
+    t.same(r.ns, host, `${name}: hako's namespaces`);
+    t.equal(r.cwd, s.bundle.dir, `${name}: cwd is the bundle`);
+    t.same(r.args, [`${s.dir}/${name}`, s.log], `${name}: args after argv[0]`);
+  }
+  t.same(recorded(path.join(s.dir, 'prestart'))!.env, ['A=1', 'B=two words'], 'prestart: env exactly as given');
+  t.same(recorded(path.join(s.dir, 'prestart2'))!.env, [], 'a hook without env gets none (nothing inherited)');
+  t.same(recorded(path.join(s.dir, 'createRuntime'))!.env, ['CR=1'], 'createRuntime: env exactly as given');
+  const ociVersion = recorded(path.join(s.dir, 'prestart'))!.state.ociVersion;
+
+  const cc = recorded(path.join(s.dir, 'createContainer'))!;
+  t.same(cc.state, { ...base, ociVersion, status: 'creating', pid: 1 }, 'createContainer: status creating, pid 1 (its pid namespace)');
+  t.same(cc.ns, container, 'createContainer: the container\'s namespaces');
+  t.equal(cc.cwd, s.bundle.rootfs, 'createContainer: cwd is the rootfs');
+  t.same(cc.env, ['CC=1'], 'createContainer: env exactly as given');
+
+  const st = await hk(s.root, ['state', s.id]);
+  t.equal(JSON.parse(st.stdout).status, 'created', 'created after create');
+
+  const start = await hk(s.root, ['start', s.id]);
+  t.equal(start.code, 0, 'start exits 0', { stderr: start.stderr });
+  await waitFor('startContainer hooks', () => existsSync(path.join(s.dir, 'startContainer2', 'ns')));
+  const sc = recorded(path.join(s.dir, 'startContainer'))!;
+  t.same(sc.state, { ...base, ociVersion, status: 'created', pid: 1 }, 'startContainer: status created, pid 1');
+  t.same(sc.ns, container, 'startContainer: the container\'s namespaces');
+  t.equal(sc.cwd, '/', 'startContainer: cwd is process.cwd (inside the rootfs)');
+  t.same(sc.env, ['SC=1'], 'startContainer: env exactly as given');
+  t.same(recorded(path.join(s.dir, 'startContainer2'))!.env, s.bundle.spec.process!.env, 'startContainer without env: the process\'s env');
+  const ps = recorded(path.join(s.dir, 'poststart'))!;
+  t.same(ps.state, { ...base, ociVersion, status: 'running', pid }, 'poststart: status running, the host pid');
+  t.same(ps.ns, host, 'poststart: hako\'s namespaces');
+  t.same(ps.env, ['PS=1'], 'poststart: env exactly as given');
+  t.ok(isAlive(pid), 'the container runs');
+
+  const del = await hk(s.root, ['delete', '-f', s.id]);
+  t.equal(del.code, 0, 'delete -f exits 0', { stderr: del.stderr });
+  const pst = recorded(path.join(s.dir, 'poststop'))!;
+  t.same(pst.state, { ...base, ociVersion, status: 'stopped' }, 'poststop: status stopped, no pid');
+  t.same(pst.ns, host, 'poststop: hako\'s namespaces');
+  t.same(pst.env, ['PST=1'], 'poststop: env exactly as given');
+  t.same(cgroupDirs(s.cgroupsPath), [], 'poststop ran after the cgroup was removed');
+  // start returns once the init is released: its startContainer hooks and hako's poststart run side by side.
+  const order = readIfExists(s.log).split('\n').filter(Boolean);
+  t.same(
+    order.filter((x) => x !== 'poststart'),
+    ['prestart', 'prestart2', 'createRuntime', 'createContainer', 'startContainer', 'startContainer2', 'poststop'],
+    'the whole order',
+  );
+  t.ok(order.indexOf('poststart') > order.indexOf('createContainer') && order.indexOf('poststart') < order.indexOf('poststop'), 'poststart during start');
+  await checkNothingLeft(t, { stateRoot: s.root, pids: [pid], bundleDir: s.bundle.dir });
+});
+
+const FAIL = (dir: string): string => {
+  const p = path.join(dir, 'fail.sh');
+  writeFileSync(p, '#!/bin/sh\necho "out $1"\necho err >&2\nexit 3\n', { mode: 0o755 });
+  return p;
+};
+const SLOW = (dir: string): string => {
+  const p = path.join(dir, 'slow.sh');
+  writeFileSync(p, '#!/bin/sh\necho started\nexec /bin/sleep 30\n', { mode: 0o755 });
+  return p;
+};
+
+const createFailures: Array<[string, (s: { dir: string; log: string }) => Spec['hooks'], RegExp, string[]]> = [
+  [
+    'prestart',
+    ({ dir, log }) => ({ prestart: [rec(dir, 'p0', log), { path: FAIL(dir), args: ['fail', 'x'] }, rec(dir, 'p2', log)], createContainer: [rec(dir, 'cc', log)] }),
+    /unable to start container process: error running prestart hook #1: exit status 3, stdout: out x\n, stderr: err\n$/,
+    ['p0'],
+  ],
+  [
+    'createRuntime',
+    ({ dir, log }) => ({ createRuntime: [{ path: FAIL(dir), args: ['fail', 'y'] }], createContainer: [rec(dir, 'cc', log)] }),
+    /error running createRuntime hook #0: exit status 3, stdout: out y\n, stderr: err\n$/,
+    [],
+  ],
+  [
+    'createContainer',
+    ({ dir, log }) => ({ prestart: [rec(dir, 'p0', log)], createContainer: [rec(dir, 'cc', log), { path: FAIL(dir), args: ['fail', 'z'] }] }),
+    /unable to start container process: error running createContainer hook #1: exit status 3, stdout: out z\n, stderr: err\n$/,
+    ['p0', 'cc'],
+  ],
+  [
+    'a createRuntime timeout',
+    ({ dir }) => ({ createRuntime: [{ path: SLOW(dir), args: ['slow'], timeout: 1 }] }),
+    /error running createRuntime hook #0: hook ran past specified timeout of 1\.0s$/,
+    [],
+  ],
+  [
+    'a createContainer timeout',
+    ({ dir }) => ({ createContainer: [{ path: SLOW(dir), args: ['slow'], timeout: 1 }] }),
+    /error running createContainer hook #0: hook ran past specified timeout of 1\.0s$/,
+    [],
+  ],
+  [
+    'a missing prestart binary',
+    ({ dir }) => ({ prestart: [{ path: path.join(dir, 'nope'), args: ['nope'] }] }),
+    /error running prestart hook #0: fork\/exec \S+\/nope: no such file or directory$/,
+    [],
+  ],
+  [
+    'a missing createContainer binary',
+    ({ dir }) => ({ createContainer: [{ path: path.join(dir, 'nope') }] }),
+    /error running createContainer hook #0: fork\/exec \S+\/nope: no such file or directory$/,
+    [],
+  ],
+];
+
+for (const [what, hooks, message, ran] of createFailures) {
+  t.test(`${what} failing fails create and leaves nothing`, { skip }, async (t) => {
+    const s = await setup(t, hooks);
+    const began = Date.now();
+    const c = await create(s);
+    t.equal(c.r.code, 1, 'create exits 1', { stderr: c.r.stderr });
+    t.match(errorMessage(c.r), message, 'runc\'s wording');
+    t.ok(Date.now() - began < 15_000, 'no long wait');
+    t.same(readIfExists(s.log).split('\n').filter(Boolean), ran, 'the hooks before it ran, none after');
+    t.same(cgroupDirs(s.cgroupsPath), [], 'no cgroup left');
+    const ls = await hk(s.root, ['list', '-q']);
+    t.equal(ls.stdout.trim(), '', 'no container listed');
+    await checkNothingLeft(t, { stateRoot: s.root, bundleDir: s.bundle.dir, markers: [s.dir] });
+  });
+}
+
+t.test('startContainer failing: start returns, the error is on the container\'s stderr, the container stops', { skip }, async (t) => {
+  const s = await setup(t, ({ dir, log, inLog }) => ({
+    startContainer: [{ path: `${IN}/fail.sh`, args: ['fail', 'sc'] }, rec(dir, 'after', inLog, {}, true)],
+    poststop: [rec(dir, 'poststop', log)],
+  }));
+  FAIL(s.dir);
+  const c = await create(s);
+  t.equal(c.r.code, 0, 'create exits 0', { stderr: c.r.stderr });
+  const start = await hk(s.root, ['start', s.id]);
+  t.equal(start.code, 0, 'start exits 0 (as runc)', { stderr: start.stderr });
+  await waitFor('the container stopped', async () => JSON.parse((await hk(s.root, ['state', s.id])).stdout).status === 'stopped');
+  t.equal(readIfExists(c.stderrFile), 'error running startContainer hook #0: exit status 3, stdout: out sc\n, stderr: err\n\n', 'the error on the container\'s stderr');
+  t.notOk(existsSync(path.join(s.dir, 'after')), 'the next startContainer hook did not run');
+  const del = await hk(s.root, ['delete', s.id]);
+  t.equal(del.code, 0, 'delete exits 0', { stderr: del.stderr });
+  t.ok(recorded(path.join(s.dir, 'poststop')), 'poststop ran');
+  await checkNothingLeft(t, { stateRoot: s.root, pids: [c.pid], bundleDir: s.bundle.dir });
+});
+
+t.test('startContainer resolves its path inside the rootfs', { skip }, async (t) => {
+  const s = await setup(t, ({ dir }) => ({ startContainer: [{ path: path.join(dir, 'hook.sh'), args: ['hook.sh', '/x', '/y'] }] }));
+  const c = await create(s);
+  t.equal(c.r.code, 0, 'create exits 0 (the host path is not looked up then)', { stderr: c.r.stderr });
+  t.equal((await hk(s.root, ['start', s.id])).code, 0, 'start exits 0');
+  await waitFor('the container stopped', async () => JSON.parse((await hk(s.root, ['state', s.id])).stdout).status === 'stopped');
+  t.match(readIfExists(c.stderrFile), /^error running startContainer hook #0: fork\/exec \S+hook\.sh: no such file or directory\n$/, 'the host path does not exist inside');
+  t.equal((await hk(s.root, ['delete', s.id])).code, 0, 'delete');
+  await checkNothingLeft(t, { stateRoot: s.root, pids: [c.pid], bundleDir: s.bundle.dir });
+});
+
+t.test('poststart failing fails start and kills the container', { skip }, async (t) => {
+  const s = await setup(t, ({ dir, log }) => ({ poststart: [{ path: FAIL(dir), args: ['fail', 'ps'] }, rec(dir, 'after', log)] }));
+  const c = await create(s);
+  t.equal(c.r.code, 0, 'create exits 0', { stderr: c.r.stderr });
+  const start = await hk(s.root, ['start', s.id]);
+  t.equal(start.code, 1, 'start exits 1');
+  t.match(errorMessage(start), /error running poststart hook #0: exit status 3, stdout: out ps\n, stderr: err\n$/, 'runc\'s wording');
+  await waitFor('the container stopped', async () => JSON.parse((await hk(s.root, ['state', s.id])).stdout).status === 'stopped');
+  t.notOk(existsSync(path.join(s.dir, 'after')), 'the next poststart hook did not run');
+  t.equal((await hk(s.root, ['delete', s.id])).code, 0, 'delete');
+  await checkNothingLeft(t, { stateRoot: s.root, pids: [c.pid], bundleDir: s.bundle.dir });
+});
+
+t.test('poststop failing: delete cleans up, then exits 1 with the error', { skip }, async (t) => {
+  const s = await setup(t, ({ dir, log }) => ({ poststop: [{ path: FAIL(dir), args: ['fail', 'pst'] }, rec(dir, 'after', log)] }));
+  const c = await create(s);
+  t.equal(c.r.code, 0, 'create exits 0', { stderr: c.r.stderr });
+  const del = await hk(s.root, ['delete', '-f', s.id]);
+  t.equal(del.code, 1, 'delete exits 1');
+  t.match(errorMessage(del), /error running poststop hook #0: exit status 3, stdout: out pst\n, stderr: err\n$/, 'runc\'s wording');
+  t.notOk(existsSync(path.join(s.dir, 'after')), 'the next poststop hook did not run');
+  t.same(cgroupDirs(s.cgroupsPath), [], 'no cgroup left');
+  await checkNothingLeft(t, { stateRoot: s.root, pids: [c.pid], bundleDir: s.bundle.dir });
+});
+
+t.test('a poststop timeout is SIGKILLed', { skip }, async (t) => {
+  const s = await setup(t, ({ dir }) => ({ poststop: [{ path: SLOW(dir), args: ['slow'], timeout: 1 }] }));
+  const c = await create(s);
+  t.equal(c.r.code, 0, 'create exits 0', { stderr: c.r.stderr });
+  const began = Date.now();
+  const del = await hk(s.root, ['delete', '-f', s.id]);
+  t.equal(del.code, 1, 'delete exits 1');
+  t.match(errorMessage(del), /error running poststop hook #0: hook ran past specified timeout of 1\.0s$/, 'runc\'s wording');
+  t.ok(Date.now() - began < 10_000, 'in about a second');
+  await checkNothingLeft(t, { stateRoot: s.root, pids: [c.pid], bundleDir: s.bundle.dir, markers: [path.join(s.dir, 'slow.sh')] });
+});
+
+t.test('foreground run: every hook, poststop after the exit', { skip }, async (t) => {
+  const s = await setup(
+    t,
+    ({ dir, log, inLog }) => ({
+      prestart: [rec(dir, 'prestart', log)],
+      createContainer: [rec(dir, 'createContainer', log)],
+      startContainer: [rec(dir, 'startContainer', inLog, {}, true)],
+      poststart: [rec(dir, 'poststart', log)],
+      poststop: [rec(dir, 'poststop', log)],
+    }),
+    ['/bin/sh', '-c', 'echo ran >> /hookdir/order'],
+  );
+  const r = await runContainer(HAKO, s.bundle, s.id);
+  t.equal(r.code, 0, 'run exits 0', { stderr: r.stderr });
+  const order = readIfExists(s.log).split('\n').filter(Boolean);
+  t.same(order.filter((x) => x !== 'ran' && x !== 'poststart'), ['prestart', 'createContainer', 'startContainer', 'poststop'], 'order');
+  t.ok(order.indexOf('ran') > order.indexOf('startContainer') && order.indexOf('poststop') === order.length - 1, 'the process ran after startContainer, poststop last');
+  t.equal(recorded(path.join(s.dir, 'poststop'))!.state.status, 'stopped', 'poststop: stopped');
+  t.same(r.leftInStateRoot, [], 'nothing left in the state root');
+});
+
+t.test('Docker\'s prestart hook (libnetwork-setkey) runs as dockerd expects', { skip: skip || (spawnSync('cc', ['--version']).status !== 0 ? 'no C compiler for the stand-in' : false) }, async (t) => {
+  const fixture = JSON.parse(readFileSync('/work/shared/fixtures/configs/docker-plain-1.json', 'utf8')) as Spec;
+  const dockerHook = fixture.hooks!.prestart![0]!;
+  t.equal(dockerHook.args![0], 'libnetwork-setkey', 'the fixture\'s hook');
+  const s = await setup(t, () => ({}));
+  // The stand-in for /proc/<dockerd>/exe: records argv (argv[0] included, which a shell
+  // script cannot see), its environment and stdin, and opens /proc/<state.pid>/ns/net as
+  // libnetwork-setkey does; exits 0 only when argv[0] is what dockerd's reexec dispatches on.
+  const dir = path.join(s.dir, 'proc', '23796');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    path.join(s.dir, 'standin.c'),
+    String.raw`#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+extern char** environ;
+int main(int argc, char** argv) {
+  char buf[65536]; size_t n = fread(buf, 1, sizeof buf - 1, stdin); buf[n] = 0;
+  FILE* f = fopen("${s.dir}/docker-record", "w");
+  for (int i = 0; i < argc; i++) fprintf(f, "arg %s\n", argv[i]);
+  for (char** e = environ; *e; e++) fprintf(f, "env %s\n", *e);
+  fprintf(f, "stdin %s\n", buf);
+  char* p = strstr(buf, "\"pid\":"); int pid = p ? atoi(p + 6) : 0;
+  char ns[64]; snprintf(ns, sizeof ns, "/proc/%d/ns/net", pid);
+  int fd = open(ns, O_RDONLY);
+  fprintf(f, "netns %s\n", fd >= 0 ? "ok" : "missing");
+  fclose(f);
+  return strcmp(argv[0], "libnetwork-setkey") == 0 && fd >= 0 ? 0 : 5;
+}
+`,
+  );
+  const cc = spawnSync('cc', ['-o', path.join(dir, 'exe'), path.join(s.dir, 'standin.c')], { encoding: 'utf8' });
+  t.equal(cc.status, 0, 'stand-in compiled', { stderr: cc.stderr });
+  s.bundle.spec.hooks = { prestart: [{ ...dockerHook, path: path.join(dir, 'exe') }] };
+  await s.bundle.writeConfig();
+  const c = await create(s);
+  t.equal(c.r.code, 0, 'create exits 0', { stderr: c.r.stderr });
+  const lines = readIfExists(path.join(s.dir, 'docker-record')).split('\n');
+  t.same(lines.filter((l) => l.startsWith('arg ')).map((l) => l.slice(4)), dockerHook.args, 'argv is the hook\'s args, argv[0] libnetwork-setkey');
+  t.same(lines.filter((l) => l.startsWith('env ')), [], 'no environment (the hook has none)');
+  const state = JSON.parse(lines.find((l) => l.startsWith('stdin '))!.slice(6)) as Record<string, unknown>;
+  t.match(state, { id: s.id, status: 'creating', pid: c.pid, bundle: s.bundle.dir }, 'the state dockerd decodes');
+  t.ok(lines.includes('netns ok'), 'the init\'s net namespace is there to configure');
+  t.equal((await hk(s.root, ['delete', '-f', s.id])).code, 0, 'delete');
+  await checkNothingLeft(t, { stateRoot: s.root, pids: [c.pid], bundleDir: s.bundle.dir });
+});
