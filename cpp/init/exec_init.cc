@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -33,8 +34,11 @@ Result exec_no_new_privs(const Plan& plan) {
 StepError run_exec(const Plan& plan, SyncSocket& sync) {
   const bool user_ns = uses_user_ns(plan);
 
+  // A session of its own, with a terminal or not: runc's exec'd process is a session
+  // leader either way (its nsexec calls setsid for every process it starts).
+  if (::setsid() < 0) return errno_error("setsid", "setsid");
   // The pty comes from the container's devpts (stage 0 joined its mount namespace, whose
-  // root is the container's); setup_console makes the process a session leader.
+  // root is the container's).
   if (plan.has(FLAG_TERMINAL)) STEP(setup_console(plan, /*bind_dev_console=*/false));
   STEP(join_session_keyring(plan));
   STEP(chown_stdio(plan));

@@ -11,8 +11,8 @@
 
 namespace hako {
 
-// Console (a pty from the container's /dev/ptmx, its master over the console socket;
-// setsid only then; no /dev/console bind), session keyring, stdio ownership, seccomp
+// setsid (always, as runc), console (a pty from the container's /dev/ptmx, its master
+// over the console socket; no /dev/console bind), session keyring, stdio ownership, seccomp
 // (runc's points), cwd with the breakout check, bounding set, user and groups,
 // capabilities, no_new_privs, args[0] lookup, MSG_READY, then every fd past the
 // preserved ones closed and execve. Returns only on failure.

@@ -6,8 +6,8 @@
 // A pure function, as buildLaunchPlan is.
 import { HakoError } from '../errors.js';
 import type { LinuxNamespaceType, Process } from '../oci/types.js';
-import { DEFAULT_UMASK, NAMESPACE_CLONE_FLAGS, NAMESPACE_JOIN_ORDER, capabilities, rlimits, type PlanOptions } from './build.js';
-import { type LaunchPlan, PlanFlag, emptyPlan } from './launch-plan.js';
+import { NAMESPACE_CLONE_FLAGS, NAMESPACE_JOIN_ORDER, capabilities, rlimits, type PlanOptions } from './build.js';
+import { type LaunchPlan, PlanFlag, UMASK_UNSET, emptyPlan } from './launch-plan.js';
 
 export interface ExecPlanOptions {
   containerId: string;
@@ -45,11 +45,13 @@ export function buildExecPlan(proc: Process, opts: ExecPlanOptions): LaunchPlan 
     flags,
     joinNamespaces,
     args: [...proc.args],
-    env: [...(proc.env ?? [])],
+    env: dedupEnv(proc.env ?? []),
     cwd: proc.cwd,
     uid: proc.user.uid,
     gid: proc.user.gid,
-    umask: proc.user.umask ?? DEFAULT_UMASK,
+    // runc 1.1 sets no umask for an exec'd process (only its standard init does): it
+    // keeps the caller's, whatever process.user.umask says.
+    umask: UMASK_UNSET,
     additionalGids: [...(proc.user.additionalGids ?? [])],
     rlimits: rlimits(proc),
     fds: { ...opts.fds },
@@ -58,4 +60,28 @@ export function buildExecPlan(proc: Process, opts: ExecPlanOptions): LaunchPlan 
   if (proc.capabilities !== undefined) plan.capabilities = capabilities(proc.capabilities, opts.capLastCap);
   if (opts.seccomp !== undefined) plan.seccomp = { flags: opts.seccomp.flags, listenerSocket: opts.seccomp.listenerSocket, program: opts.seccomp.program };
   return plan;
+}
+
+/**
+ * runc's environment (prepareEnv, Go's Setenv): a variable given twice keeps the place of
+ * its first entry and the value of its last, so `-e PATH=/bin` replaces the config's PATH.
+ * An entry without "=" or with an empty name is refused.
+ */
+export function dedupEnv(env: readonly string[]): string[] {
+  const out: string[] = [];
+  const at = new Map<string, number>();
+  env.forEach((kv, i) => {
+    const eq = kv.indexOf('=');
+    if (eq < 0) throw new HakoError(`invalid environment variable ${JSON.stringify(kv)}: missing '='`, { pointer: `/env/${i}` });
+    if (eq === 0) throw new HakoError(`invalid environment variable ${JSON.stringify(kv)}: name cannot be empty`, { pointer: `/env/${i}` });
+    const key = kv.slice(0, eq);
+    const seen = at.get(key);
+    if (seen === undefined) {
+      at.set(key, out.length);
+      out.push(kv);
+    } else {
+      out[seen] = kv;
+    }
+  });
+  return out;
 }

@@ -1,0 +1,128 @@
+// Differential: `exec` of the probe into the same kind of container under runc (Debian's
+// 1.1.5, the reference) and under hako, with the same flags; the reports must agree on
+// everything exec decides: ids, groups, capabilities, no_new_privs, seccomp, cwd, umask,
+// rlimits, env, fds, terminal, session, the namespaces shared with the init, the cgroup.
+// Needs root, runc, dist/hako and the probe. Containers are deleted (-f) at teardown.
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import t, { type Test } from 'tap';
+import type { Spec } from '../../src/oci/types.js';
+import { makeBundle, type BundleOptions } from '../helpers/rootfs.js';
+import { parseProbeReport, type ProbeReport } from '../helpers/probe.js';
+import { containerId, makeStateRoot, runtimeCommand } from '../helpers/runtime.js';
+import {
+  HAKO,
+  becomeSubreaper,
+  differentialSkip,
+  readIfExists,
+  reapIfOurs,
+  reapZombieChildren,
+  scratchDir,
+  spawnRuntime,
+  waitFor,
+} from '../helpers/lifecycle.js';
+
+const RUNC = '/usr/bin/runc';
+const skip = differentialSkip();
+if (!skip) {
+  becomeSubreaper();
+  t.beforeEach(() => reapZombieChildren());
+}
+const FIXTURES = process.env.HAKO_FIXTURES_DIR ?? '/work/shared/fixtures/configs';
+const DOCKER_FIXTURE = path.join(FIXTURES, 'docker-plain-1.json');
+
+interface Outcome {
+  code: number | null;
+  stderr: string;
+  report?: ProbeReport;
+  init: ProbeReport;
+}
+
+/** create + start a sleeping probe under `runtime`, exec `/probe` with `flags`; the exec's report and the init's. */
+async function execUnder(t: Test, runtime: string, opts: BundleOptions, flags: string[]): Promise<Outcome> {
+  const id = containerId(runtime === RUNC ? 'dxr' : 'dxh');
+  const bundle = await makeBundle(t, { ...opts, args: ['/probe', '--sleep', 'inf'] });
+  const root = await makeStateRoot(t, runtime);
+  const dir = await scratchDir(t, 'dx');
+  const initOut = path.join(dir, 'init.out');
+  const pidFile = path.join(dir, 'init.pid');
+  const create = await spawnRuntime(runtime, root, ['create', '--bundle', bundle.dir, '--pid-file', pidFile, id], {
+    stdoutFile: initOut,
+    stderrFile: path.join(dir, 'init.err'),
+  });
+  t.equal(create.code, 0, `${path.basename(runtime)} create`, { stderr: create.stderr });
+  const pid = Number(readIfExists(pidFile));
+  t.teardown(async () => {
+    await runtimeCommand(runtime, root, ['delete', '-f', id]);
+    await reapIfOurs(pid, 2000);
+  });
+  await runtimeCommand(runtime, root, ['start', id]);
+  const init = parseProbeReport(await waitFor('init report', () => (readIfExists(initOut).endsWith('\n') ? readIfExists(initOut) : false)));
+  const r = await runtimeCommand(runtime, root, ['exec', ...flags, id, '/probe'], { timeoutMs: 30_000 });
+  const out: Outcome = { code: r.code, stderr: r.stderr, init };
+  if (r.code === 0) out.report = parseProbeReport(r.stdout);
+  await runtimeCommand(runtime, root, ['delete', '-f', id]);
+  await reapIfOurs(pid, 2000);
+  return out;
+}
+
+/** What exec decides, with per-run values (pids, inodes) made relative to the init. */
+function decided(o: Outcome): Record<string, unknown> {
+  const r = o.report!;
+  const sameAsInit = Object.fromEntries(
+    Object.entries(r.namespaces ?? {}).map(([k, v]) => [k, v === o.init.namespaces?.[k] ? 'init' : 'other']),
+  );
+  return {
+    uid: r.uid,
+    gid: r.gid,
+    groups: r.groups,
+    capabilities: r.capabilities,
+    no_new_privs: r.no_new_privs,
+    seccomp: r.seccomp.mode_name,
+    seccomp_filters: r.seccomp.filters,
+    cwd: r.cwd,
+    umask: r.umask_octal,
+    rlimits: r.rlimits,
+    env: r.env,
+    fds: Object.fromEntries(Object.entries(r.fds ?? {}).map(([fd, l]) => [fd, l?.replace(/\[\d+\]$/, '[*]').replace(/^\/dev\/pts\/\d+$/, '/dev/pts/N') ?? null])),
+    tty: r.tty,
+    session_leader: r.sid === r.pid,
+    ppid: r.ppid,
+    namespaces: sameAsInit,
+    cgroup_same_as_init: JSON.stringify(r.cgroup) === JSON.stringify(o.init.cgroup),
+    hostname: r.hostname,
+    personality: r.personality,
+    scheduler: r.scheduler,
+    signals: r.signals,
+  };
+}
+
+async function compare(t: Test, what: string, opts: BundleOptions, flags: string[]): Promise<void> {
+  const runc = await execUnder(t, RUNC, opts, flags);
+  const hako = await execUnder(t, HAKO, opts, flags);
+  t.equal(hako.code, runc.code, `${what}: the same exit code`, { runc: runc.stderr, hako: hako.stderr });
+  if (!runc.report || !hako.report) return;
+  t.same(decided(hako), decided(runc), `${what}: the same process as under runc`);
+}
+
+t.test('exec under hako and runc: the same process', { skip }, async (t) => {
+  await compare(t, 'no flags', {}, []);
+  await compare(t, 'user, groups, env, cwd, cap', {}, ['-u', '1000:1000', '-g', '10', '-g', '20', '-e', 'A=1', '-e', 'PATH=/bin', '--cwd', '/tmp', '--cap', 'CAP_SYS_ADMIN']);
+  await compare(t, 'root with an added cap, no_new_privs', {}, ['--cap', 'CAP_SYS_TIME', '--no-new-privs']);
+  await compare(t, 'rlimits and a umask from the config', {
+    edit: (spec: Spec) => {
+      spec.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 512, hard: 2048 }, { type: 'RLIMIT_NPROC', soft: 100, hard: 200 }];
+      spec.process!.user.umask = 0o077;
+    },
+  }, []);
+});
+
+t.test("exec with Docker's seccomp profile and capabilities: as under runc", { skip: skip || (readIfExists(DOCKER_FIXTURE) ? false : `${DOCKER_FIXTURE} not found`) }, async (t) => {
+  const docker = JSON.parse(readFileSync(DOCKER_FIXTURE, 'utf8')) as Spec;
+  const edit = (spec: Spec): void => {
+    spec.linux!.seccomp = docker.linux!.seccomp;
+    spec.process!.capabilities = docker.process!.capabilities;
+  };
+  await compare(t, 'docker profile', { edit }, []);
+  await compare(t, 'docker profile, no_new_privs, a user', { edit }, ['--no-new-privs', '-u', '1000']);
+});
