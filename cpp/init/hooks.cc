@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "init/process.h"
 #include "init/sys.h"
 
 namespace hako {
@@ -226,10 +227,12 @@ Result run_hooks(const Plan& plan, HookKind kind, const char* cwd) {
   sigemptyset(&ignore.sa_mask);
   ::sigaction(SIGPIPE, &ignore, &saved);
   Result result;
+  // runc: a startContainer hook without env runs with the init's, the process's (HOME included).
+  const std::vector<std::string> inherited = kind == HOOK_START_CONTAINER ? process_env(plan) : std::vector<std::string>{};
   int i = 0;
   for (const Hook& h : plan.hooks) {
     if (h.kind != kind) continue;
-    const std::vector<std::string>& env = kind == HOOK_START_CONTAINER && h.has_env == 0 ? plan.env : h.env;
+    const std::vector<std::string>& env = kind == HOOK_START_CONTAINER && h.has_env == 0 ? inherited : h.env;
     if (auto failure = run_hook(h, state, env, cwd)) {
       result = step_error(0, "hook", std::string("error running ") + hook_name(kind) + " hook #" + std::to_string(i) +
                                          ": " + *failure);

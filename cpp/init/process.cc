@@ -439,6 +439,12 @@ Result wait_for_start(const Plan& plan) {
   return std::nullopt;
 }
 
+std::vector<std::string> process_env(const Plan& plan) {
+  std::vector<std::string> env = plan.env;
+  if (!has_home(plan.env)) env.push_back("HOME=" + home_of(plan.uid));
+  return env;
+}
+
 StepError exec_process(const Plan& plan, const std::string& path) {
   std::vector<char*> argv, envp;
   for (const std::string& a : plan.args) argv.push_back(const_cast<char*>(a.c_str()));

@@ -61,4 +61,8 @@ Result wait_for_start(const Plan& plan);
 // and execve()s. Returns only on failure.
 StepError exec_process(const Plan& plan, const std::string& path);
 
+// The environment the process gets: plan.env, plus HOME from the container's /etc/passwd
+// when it has none (what a startContainer hook without env of its own receives too).
+std::vector<std::string> process_env(const Plan& plan);
+
 }  // namespace hako

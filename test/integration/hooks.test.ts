@@ -185,7 +185,7 @@ t.test('every hook point: status, pid, namespaces, cwd, env, args, order', { ski
   t.same(sc.ns, container, 'startContainer: the container\'s namespaces');
   t.equal(sc.cwd, '/', 'startContainer: cwd is process.cwd (inside the rootfs)');
   t.same(sc.env, ['SC=1'], 'startContainer: env exactly as given');
-  t.same(recorded(path.join(s.dir, 'startContainer2'))!.env, s.bundle.spec.process!.env, 'startContainer without env: the process\'s env');
+  t.same(recorded(path.join(s.dir, 'startContainer2'))!.env, [...s.bundle.spec.process!.env!, 'HOME=/root'], 'startContainer without env: the process\'s env (HOME from /etc/passwd, as runc)');
   const ps = recorded(path.join(s.dir, 'poststart'))!;
   t.same(ps.state, { ...base, ociVersion, status: 'running', pid }, 'poststart: status running, the host pid');
   t.same(ps.ns, host, 'poststart: hako\'s namespaces');
