@@ -14,6 +14,7 @@ import {
   HAKO,
   becomeSubreaper,
   checkNothingLeft,
+  chownTree,
   consoleReceiver,
   hakoSkip,
   isAlive,
@@ -53,10 +54,11 @@ interface Container {
 }
 
 /** A container whose init is a probe that reports, then sleeps; started unless `created`. */
-async function container(t: Test, opts: BundleOptions & { created?: boolean } = {}): Promise<Container> {
+async function container(t: Test, opts: BundleOptions & { created?: boolean; chown?: boolean } = {}): Promise<Container> {
   const id = containerId('ex');
   const marker = `marker-${id}`;
   const bundle = await makeBundle(t, { args: ['/probe', '--stat', `/${marker}`, '--sleep', 'inf'], ...opts });
+  if (opts.chown) await chownTree(bundle.rootfs, 100000, 100000); // the image belongs to the mapped root
   const root = await makeStateRoot(t, HAKO);
   const dir = await scratchDir(t, 'ex');
   const stdoutFile = path.join(dir, 'init.out');
@@ -302,5 +304,64 @@ t.test('CVE-2019-5736: the process that joins runs from a sealed memfd', { skip 
   t.ok(readlinkSync(`/proc/${pid}/exe`).endsWith('busybox') || readlinkSync(`/proc/${pid}/exe`).includes('sleep'), 'the process runs the container\'s sleep');
   process.kill(pid, 'SIGKILL');
   await reapIfOurs(pid);
+  await finish(t, c);
+});
+
+t.test('exec into a container with a user namespace: joined first, ids mapped', { skip }, async (t) => {
+  const c = await container(t, {
+    edit: (spec) => {
+      spec.linux!.namespaces!.push({ type: 'user' });
+      spec.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      spec.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    },
+    chown: true,
+  });
+  const r = await hk(c.root, ['exec', '-u', '1000:1000', c.id, '/probe']);
+  t.equal(r.code, 0, 'exec exits 0', { stderr: r.stderr });
+  const report = parseProbeReport(r.stdout);
+  for (const ns of [...NAMESPACES, 'user']) t.equal(report.namespaces?.[ns], c.initReport!.namespaces?.[ns], `same ${ns} namespace as the init`);
+  t.equal(report.uid?.effective, 1000, 'uid 1000 inside');
+  const pidFile = path.join(c.dir, 'exec.pid');
+  const d = await spawnRuntime(HAKO, c.root, ['exec', '-d', '-u', '1000:1000', '--pid-file', pidFile, c.id, '/bin/sleep', '1000']);
+  t.equal(d.code, 0, 'exec -d exits 0', { stderr: d.stderr });
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  t.match(status, /^Uid:\s+101000\s+101000\s+101000\s+101000$/m, 'host uid 101000 (container 1000 mapped)');
+  process.kill(pid, 'SIGKILL');
+  await reapIfOurs(pid);
+  await finish(t, c);
+});
+
+t.test('--preserve-fds passes fds 3.. to the process', { skip }, async (t) => {
+  const c = await container(t);
+  const file = path.join(c.dir, 'passed');
+  writeFileSync(file, 'x');
+  const fd = openSync(file, 'r');
+  try {
+    const out = path.join(c.dir, 'pf.out');
+    const r = await spawnRuntime(HAKO, c.root, ['exec', '--preserve-fds', '1', c.id, '/probe'], { extraFds: [fd], stdoutFile: out, stderrFile: path.join(c.dir, 'pf.err') });
+    t.equal(r.code, 0, 'exec exits 0', { stderr: r.stderr });
+    const report = parseProbeReport(readIfExists(out));
+    t.same(Object.keys(report.fds ?? {}).sort(), ['0', '1', '2', '3'], 'fds 0-3');
+    t.equal(report.fds?.['3'], file, 'fd 3 is the file passed');
+  } finally {
+    closeSync(fd);
+  }
+  await finish(t, c);
+});
+
+t.test('foreground exec: signals are forwarded to the process', { skip }, async (t) => {
+  const c = await container(t);
+  const mark = `${c.marker}-sig`;
+  let hakoPid = 0;
+  const running = spawnRuntime(HAKO, c.root, ['exec', c.id, '/bin/sh', '-c', `trap 'exit 42' TERM; echo ${mark}; while :; do sleep 0.1; done`], {
+    onSpawn: (pid) => (hakoPid = pid),
+    stdoutFile: path.join(c.dir, 'sig.out'),
+    stderrFile: path.join(c.dir, 'sig.err'),
+  });
+  await waitFor('the shell to run', () => readIfExists(path.join(c.dir, 'sig.out')).includes(mark));
+  process.kill(hakoPid, 'SIGTERM');
+  const r = await running;
+  t.equal(r.code, 42, 'SIGTERM reached the shell, whose status is hako\'s', { stderr: r.stderr });
   await finish(t, c);
 });
