@@ -135,6 +135,26 @@ function lifecycle(runtime, root, bundle) {
   };
 }
 
+// A running container (its init sleeps) for the exec case; deleted with the others at the end.
+const running = [];
+function runningContainer(runtime, root, bundle) {
+  const id = `x${process.pid}-${seq++}`;
+  for (const args of [['create', '--bundle', bundle, id], ['start', id]]) {
+    const r = spawnSync(runtime, ['--root', root, ...args], { stdio: 'ignore' });
+    if (r.status !== 0) throw new Error(`${runtime} ${args.join(' ')} exited ${r.status}`);
+  }
+  running.push(() => spawnSync(runtime, ['--root', root, 'delete', '-f', id], { stdio: 'ignore' }));
+  return id;
+}
+
+function sleepingBundle() {
+  const dir = trivialBundle();
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  config.process.args = ['sleep', '1000000'];
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  return dir;
+}
+
 // Private memory (RssAnon) of a created container's init while it waits on the exec fifo.
 function createdInitMemory(runtime, root, bundle) {
   const id = `m${process.pid}-${seq++}`;
@@ -153,7 +173,17 @@ if (!existsSync(hako)) throw new Error(`${hako} is missing: npm run build`);
 console.log(`hako: ${hako}\nrunc: ${runc}\nnode: ${node24}\nruns: ${runs} alternating pairs; times are medians, ratio is the median of per-pair ratios\n`);
 const asRoot = process.getuid() === 0;
 const bundle = asRoot ? trivialBundle() : undefined;
+const execBundle = asRoot && (!opts.only || 'exec-true-vs-runc'.includes(opts.only)) ? sleepingBundle() : undefined;
 if (asRoot) {
+  if (execBundle) {
+    const h = runningContainer(hako, stateRoot, execBundle);
+    const r = existsSync(runc) ? runningContainer(runc, stateRoot, execBundle) : 'none';
+    cases.push({
+      name: 'exec-true-vs-runc',
+      a: { label: 'hako exec (true)', argv: [hako, '--root', stateRoot, 'exec', h, 'true'], status: 0 },
+      b: { label: 'runc exec (true)', argv: [runc, '--root', stateRoot, 'exec', r, 'true'], status: 0 },
+    });
+  }
   cases.push(
     {
       name: 'run-true-vs-runc',
@@ -182,6 +212,8 @@ try {
     console.log(`created-init-memory        hako (${h.comm}) RssAnon ${h.kib} KiB${r ? `   runc (${r.comm}) RssAnon ${r.kib} KiB` : ''}`);
   }
 } finally {
+  for (const stop of running) stop();
+  if (execBundle) rmSync(execBundle, { recursive: true, force: true });
   rmSync(stateRoot, { recursive: true, force: true });
   if (bundle) rmSync(bundle, { recursive: true, force: true });
 }

@@ -7,7 +7,6 @@ import { HakoError } from '../errors.js';
 import { execInContainer, type Execed } from '../container/exec.js';
 import { forwardSignals, proxyPipes, proxyTerminal, waitExitStatus } from '../container/foreground.js';
 import type { ContainerRecord } from '../container/state-store.js';
-import { checkProcessFile, loadBundleConfig, problemsError } from '../oci/load.js';
 import type { LinuxCapabilities, Process, Spec } from '../oci/types.js';
 import type { FlagValues } from './argv.js';
 import { boolFlag, stringFlag, type CommandContext } from './context.js';
@@ -52,7 +51,7 @@ function startExec(ctx: CommandContext, detach: boolean): Promise<Execed> {
     root: ctx.root,
     id: id!,
     // As runc: without -p it works from the bundle, and a relative console socket is taken from there.
-    process: (rec, spec) => (processFile !== undefined ? processFromFile(processFile) : processFromFlags(f, args, rec, spec)),
+    process: async (rec, spec) => (processFile !== undefined ? processFromFile(processFile) : processFromFlags(f, args, await baseProcess(rec, spec))),
     detach,
     pidFile: pidFile ? resolve(pidFile) : undefined,
     consoleSocket,
@@ -62,17 +61,26 @@ function startExec(ctx: CommandContext, detach: boolean): Promise<Execed> {
   });
 }
 
+// The validators (oci/load.js) cost start-up time: loaded only for -p, or for a record
+// without the config (then the bundle's config.json is read, as runc does).
+
 /** -p FILE: a complete OCI process, opened from the caller's cwd and validated; the process flags are ignored. */
-function processFromFile(file: string): Process {
+async function processFromFile(file: string): Promise<Process> {
+  const { checkProcessFile, problemsError } = await import('../oci/load.js');
   const { value, problems } = checkProcessFile(file);
   if (problems.length > 0) throw problemsError(file, problems);
   return value;
 }
 
-/** The container's process (state, else the bundle's config.json) with runc's flags applied. */
-export function processFromFlags(f: FlagValues, args: string[], rec: ContainerRecord, spec: Spec): Process {
-  const base = spec.process ?? loadBundleConfig(rec.bundle).process;
+/** The container's process: from its state, else from the bundle's config.json. */
+async function baseProcess(rec: ContainerRecord, spec: Spec): Promise<Process> {
+  const base = spec.process ?? (await import('../oci/load.js')).loadBundleConfig(rec.bundle).process;
   if (!base) throw new HakoError('the container has no process to start from');
+  return base;
+}
+
+/** The container's process with runc's flags applied (the base is not changed). */
+export function processFromFlags(f: FlagValues, args: string[], base: Process): Process {
   const p: Process = structuredClone(base);
   p.args = args;
   if (args.length === 0) throw new HakoError('args must not be empty');

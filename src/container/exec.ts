@@ -23,7 +23,7 @@ export interface ExecOptions {
   root: string;
   id: string;
   /** the process to run, given the container: its config's process with the flags applied, or -p's */
-  process: (rec: ContainerRecord, spec: Spec) => Process;
+  process: (rec: ContainerRecord, spec: Spec) => Process | Promise<Process>;
   /** -d: the process gets hako's fds 0-2, hako returns once it runs */
   detach: boolean;
   /** absolute already */
@@ -51,7 +51,7 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
   if (status === 'stopped') throw new HakoError('cannot exec in a stopped container');
   if (status === 'paused' && !opts.ignorePaused) throw new HakoError('cannot exec in a paused container');
   const spec: Spec = rec.config ?? { ociVersion: rec.ociVersion };
-  const proc = opts.process(rec, spec);
+  const proc = await opts.process(rec, spec);
   checkTerminal(proc, opts);
   checkSecurityModules(proc);
   const preserved = preservedFds(opts.preserveFds);

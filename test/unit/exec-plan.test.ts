@@ -7,7 +7,6 @@ import { defaultSpec } from '../../src/oci/default-spec.js';
 import type { Process } from '../../src/oci/types.js';
 import { processFromFlags } from '../../src/cli/exec.js';
 import { parseArgv } from '../../src/cli/argv.js';
-import type { ContainerRecord } from '../../src/container/state-store.js';
 import { HakoError } from '../../src/errors.js';
 
 const fds = { consoleSocket: -1, execFifo: -1, preserved: 0 };
@@ -53,7 +52,6 @@ t.test('dedupEnv: first place, last value, as Go\'s Setenv', async (t) => {
   t.throws(() => dedupEnv(['=x']), /name cannot be empty/);
 });
 
-const rec = { id: 'c', bundle: '/nonexistent' } as ContainerRecord;
 
 function execFlags(argv: string[]) {
   const p = parseArgv(['exec', ...argv]);
@@ -65,7 +63,7 @@ t.test('processFromFlags: runc\'s flags over the config\'s process', async (t) =
   const spec = defaultSpec();
   const p = execFlags(['-e', 'A=1', '-e', 'B=2', '--cwd', '/tmp', '-u', '5:6', '-g', '7', '-g', '8', '-c', 'CAP_SYS_ADMIN', '-t', '--no-new-privs', 'id', 'cmd', '-x']);
   t.same(p.args, ['id', 'cmd', '-x'], 'flags stop at the id');
-  const out = processFromFlags(p.flags, p.args.slice(1), rec, spec);
+  const out = processFromFlags(p.flags, p.args.slice(1), spec.process!);
   t.same(out.args, ['cmd', '-x'], 'args after the id');
   t.same(out.env, [...spec.process!.env!, 'A=1', 'B=2'], 'env appended');
   t.equal(out.cwd, '/tmp', 'cwd');
@@ -76,14 +74,14 @@ t.test('processFromFlags: runc\'s flags over the config\'s process', async (t) =
   t.notOk(out.capabilities!.inheritable?.includes('CAP_SYS_ADMIN'), 'not in inheritable');
   t.same(spec.process!.env, defaultSpec().process!.env, 'the config is not changed');
 
-  const plain = processFromFlags({}, ['sh'], rec, spec);
+  const plain = processFromFlags({}, ['sh'], spec.process!);
   t.equal(plain.terminal, false, 'no -t: no terminal, whatever the config says');
   t.equal(plain.user.uid, spec.process!.user.uid, 'the config\'s user');
-  const uidOnly = processFromFlags(execFlags(['-u', '9', 'id']).flags, ['sh'], rec, spec);
+  const uidOnly = processFromFlags(execFlags(['-u', '9', 'id']).flags, ['sh'], spec.process!);
   t.same([uidOnly.user.uid, uidOnly.user.gid], [9, spec.process!.user.gid], '-u uid alone keeps the gid');
-  t.throws(() => processFromFlags(execFlags(['-u', 'root', 'id']).flags, ['sh'], rec, spec), /parsing root as int for uid failed/);
-  t.throws(() => processFromFlags(execFlags(['-g', '-1', 'id']).flags, ['sh'], rec, spec), /additional-gids must be a positive number -1/);
-  t.throws(() => processFromFlags({}, [], rec, spec), /args must not be empty/);
+  t.throws(() => processFromFlags(execFlags(['-u', 'root', 'id']).flags, ['sh'], spec.process!), /parsing root as int for uid failed/);
+  t.throws(() => processFromFlags(execFlags(['-g', '-1', 'id']).flags, ['sh'], spec.process!), /additional-gids must be a positive number -1/);
+  t.throws(() => processFromFlags({}, [], spec.process!), /args must not be empty/);
 });
 
 t.test('exec command line', async (t) => {
