@@ -365,3 +365,22 @@ t.test('foreground exec: signals are forwarded to the process', { skip }, async 
   t.equal(r.code, 42, 'SIGTERM reached the shell, whose status is hako\'s', { stderr: r.stderr });
   await finish(t, c);
 });
+
+t.test('foreground -t: a pty from the container, proxied to our stdout', { skip }, async (t) => {
+  const c = await container(t);
+  const r = await hk(c.root, ['exec', '-t', c.id, '/bin/sh', '-c', 'tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-ttys; exit 3']);
+  t.equal(r.code, 3, 'the shell\'s status', { stderr: r.stderr });
+  t.match(r.stdout, /^\/dev\/pts\/\d+\r?\n/, 'its terminal is a pty of the container\'s devpts');
+  t.match(r.stdout, 'all-ttys', 'fds 0-2 are the pty');
+  await finish(t, c);
+});
+
+t.test('runc\'s words for a file that cannot be executed', { skip }, async (t) => {
+  const c = await container(t);
+  const r = await hk(c.root, ['exec', c.id, '/etc/passwd']);
+  t.equal(r.code, 255, '255');
+  t.equal(errorMessage(r), 'exec failed: unable to start container process: exec: "/etc/passwd": permission denied', 'runc\'s message');
+  const dir = await hk(c.root, ['exec', c.id, '/nope/x']);
+  t.equal(errorMessage(dir), 'exec failed: unable to start container process: exec: "/nope/x": stat /nope/x: no such file or directory', 'a missing path');
+  await finish(t, c);
+});
