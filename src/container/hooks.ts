@@ -95,10 +95,22 @@ function errnoName(err: NodeJS.ErrnoException): string {
  * "error running <name> hook #<i>: <why>".
  */
 export function runHooks(name: HookName, hooks: Hook[] | undefined, state: State, cwd = process.cwd()): void {
-  (hooks ?? []).forEach((hook, i) => {
+  if (!hooks || hooks.length === 0) return;
+  ignoreSigpipe();
+  hooks.forEach((hook, i) => {
     const failure = runHook(hook, state, cwd);
     if (failure !== undefined) throw new HakoError(`error running ${name} hook #${i}: ${failure}`);
   });
+}
+
+// A hook that does not read its stdin must not end hako with SIGPIPE. Node ignores it at
+// start-up, but removing the last listener (foreground run's signal forwarding) restores
+// the default action; a listener that stays (and is never removed) keeps it harmless.
+let sigpipeIgnored = false;
+function ignoreSigpipe(): void {
+  if (sigpipeIgnored) return;
+  sigpipeIgnored = true;
+  process.on('SIGPIPE', () => undefined);
 }
 
 /** Whether the spec has hooks of that kind. */

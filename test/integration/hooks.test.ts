@@ -86,7 +86,12 @@ interface Setup {
 }
 
 /** A bundle with the scratch dir bound at /hookdir, the recorder at <dir>/hook.sh, and `hooks(dir)` as its hooks. */
-async function setup(t: Test, hooks: (s: { dir: string; log: string; inLog: string }) => Spec['hooks'], args = ['/bin/sleep', '1000']): Promise<Setup> {
+async function setup(
+  t: Test,
+  hooks: (s: { dir: string; log: string; inLog: string }) => Spec['hooks'],
+  args = ['/bin/sleep', '1000'],
+  edit?: (spec: Spec) => void,
+): Promise<Setup> {
   const id = containerId('hk');
   const dir = await scratchDir(t, 'hooks');
   chmodSync(dir, 0o755);
@@ -100,6 +105,7 @@ async function setup(t: Test, hooks: (s: { dir: string; log: string; inLog: stri
       spec.linux!.cgroupsPath = cgroupsPath;
       spec.annotations = { 'org.hako.test': 'hooks' };
       spec.hooks = hooks({ dir, log, inLog: `${IN}/order` });
+      edit?.(spec);
     },
   });
   const root = await makeStateRoot(t, HAKO);
@@ -417,4 +423,39 @@ int main(int argc, char** argv) {
   t.ok(lines.includes('netns ok'), 'the init\'s net namespace is there to configure');
   t.equal((await hk(s.root, ['delete', '-f', s.id])).code, 0, 'delete');
   await checkNothingLeft(t, { stateRoot: s.root, pids: [c.pid], bundleDir: s.bundle.dir });
+});
+
+t.test('without a pid namespace of its own, the init\'s hooks see its host pid', { skip }, async (t) => {
+  const s = await setup(
+    t,
+    ({ dir, log, inLog }) => ({ createContainer: [rec(dir, 'cc', log)], startContainer: [rec(dir, 'sc', inLog, {}, true)] }),
+    ['/bin/sleep', '1000'],
+    (spec) => {
+      spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== 'pid');
+    },
+  );
+  const c = await create(s);
+  t.equal(c.r.code, 0, 'create exits 0', { stderr: c.r.stderr });
+  t.equal(recorded(path.join(s.dir, 'cc'))!.state.pid, c.pid, 'createContainer: the init\'s pid, as its (the host\'s) pid namespace sees it');
+  t.equal((await hk(s.root, ['start', s.id])).code, 0, 'start');
+  await waitFor('startContainer', () => existsSync(path.join(s.dir, 'sc', 'ns')));
+  t.equal(recorded(path.join(s.dir, 'sc'))!.state.pid, c.pid, 'startContainer: the same');
+  t.equal((await hk(s.root, ['delete', '-f', s.id])).code, 0, 'delete');
+  await checkNothingLeft(t, { stateRoot: s.root, pids: [c.pid], bundleDir: s.bundle.dir });
+});
+
+t.test('foreground run: a failing startContainer hook ends run with 1; a failing poststop is logged, the status kept', { skip }, async (t) => {
+  const s = await setup(t, () => ({ startContainer: [{ path: `${IN}/fail.sh`, args: ['fail', 'fg'] }] }), ['/bin/true']);
+  FAIL(s.dir);
+  const r = await runContainer(HAKO, s.bundle, s.id);
+  t.equal(r.code, 1, 'run exits 1');
+  t.equal(r.stderr, 'error running startContainer hook #0: exit status 3, stdout: out fg\n, stderr: err\n\n', 'the init\'s error, through the container\'s stderr');
+  t.same(r.leftInStateRoot, [], 'nothing left in the state root');
+
+  const s2 = await setup(t, ({ dir }) => ({ poststop: [{ path: FAIL(dir), args: ['fail', 'stop'] }] }), ['/bin/sh', '-c', 'exit 7']);
+  const r2 = await runContainer(HAKO, s2.bundle, s2.id);
+  t.equal(r2.code, 7, 'run exits with the container\'s status (no SIGPIPE from a hook that does not read its stdin)', { r2 });
+  t.match(errorMessage(r2), /error running poststop hook #0: exit status 3, stdout: out stop\n, stderr: err\n$/, 'the poststop failure logged');
+  t.same(r2.leftInStateRoot, [], 'nothing left in the state root');
+  t.same(cgroupDirs(s2.cgroupsPath), [], 'no cgroup left');
 });
