@@ -46,7 +46,11 @@ function startOrDestroy(root: string, created: Created): void {
     } catch {
       // gone
     }
-    destroy(root, created.record);
+    try {
+      destroy(root, created.record);
+    } catch {
+      // the start's failure (a poststart hook's, say) is the one to report
+    }
     throw err;
   }
 }

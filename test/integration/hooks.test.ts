@@ -459,3 +459,20 @@ t.test('foreground run: a failing startContainer hook ends run with 1; a failing
   t.same(r2.leftInStateRoot, [], 'nothing left in the state root');
   t.same(cgroupDirs(s2.cgroupsPath), [], 'no cgroup left');
 });
+
+t.test('run -d: a failing poststart fails run, the container is killed and removed (poststop runs)', { skip }, async (t) => {
+  const s = await setup(t, ({ dir, log }) => ({
+    poststart: [{ path: FAIL(dir), args: ['fail', 'rd'] }],
+    poststop: [rec(dir, 'poststop', log)],
+  }));
+  const pidFile = path.join(s.dir, 'init.pid');
+  const r = await spawnRuntime(HAKO, s.root, ['run', '-d', '--bundle', s.bundle.dir, '--pid-file', pidFile, s.id], {
+    stdoutFile: path.join(s.dir, 'out'),
+    stderrFile: path.join(s.dir, 'err'),
+  });
+  t.equal(r.code, 1, 'run -d exits 1');
+  t.match(errorMessage(r), /error running poststart hook #0: exit status 3, stdout: out rd\n, stderr: err\n$/, 'the poststart failure');
+  t.equal(recorded(path.join(s.dir, 'poststop'))?.state.status, 'stopped', 'poststop ran');
+  t.same(cgroupDirs(s.cgroupsPath), [], 'no cgroup left');
+  await checkNothingLeft(t, { stateRoot: s.root, pids: [Number(readIfExists(pidFile)) || 0], bundleDir: s.bundle.dir, markers: [s.dir] });
+});
