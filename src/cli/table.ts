@@ -153,7 +153,7 @@ export const COMMANDS: CommandSpec[] = [
         default: 0,
         describe: 'Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)',
       },
-      { name: 'cgroup', type: 'strings', describe: 'run the process in an (existing) sub-cgroup(s) (not supported yet)' },
+      { name: 'cgroup', type: 'strings', describe: 'run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>.' },
       { name: 'ignore-paused', type: 'bool', describe: 'allow exec in a paused container' },
     ],
     stopAtFirstArg: true,

@@ -5,10 +5,10 @@
 // subreaper), which sets up only the process part and execs (PlanFlag.EXEC).
 import { closeSync, existsSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { resolve } from 'node:path';
+import { posix, resolve } from 'node:path';
 import { HakoError } from '../errors.js';
 import { native } from '../native.js';
-import { openCgroup } from '../cgroups/manager.js';
+import { openCgroup, type Cgroup, type CgroupRecord } from '../cgroups/manager.js';
 import type { LinuxNamespaceType, Process, Spec } from '../oci/types.js';
 import { buildExecPlan } from '../plan/exec-plan.js';
 import { readHostFacts } from '../plan/host.js';
@@ -33,6 +33,8 @@ export interface ExecOptions {
   relativeToBundle: boolean;
   preserveFds: number;
   ignorePaused: boolean;
+  /** --cgroup, as given: [<controller>[,<controller>]:]<path> of an existing sub-cgroup */
+  subCgroups?: string[];
 }
 
 export interface Execed {
@@ -55,7 +57,7 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
   checkTerminal(proc, opts);
   checkSecurityModules(proc);
   const preserved = preservedFds(opts.preserveFds);
-  const cgroup = rec.cgroup ? openCgroup(rec.cgroup) : undefined;
+  const cgroup = placement(rec, opts.subCgroups ?? []);
   const namespacePaths = (rec.namespacePaths ?? {}) as Partial<Record<LinuxNamespaceType, string>>;
 
   let consoleSocket: Socket | undefined;
@@ -134,4 +136,52 @@ function apparmorEnabled(): boolean {
   } catch {
     return false;
   }
+}
+
+/** Where the process goes: the container's cgroup, or the sub-cgroups --cgroup names. */
+function placement(rec: ContainerRecord, sub: readonly string[]): Cgroup | undefined {
+  if (sub.length === 0) return rec.cgroup ? openCgroup(rec.cgroup) : undefined;
+  if (!rec.cgroup) throw new HakoError('--cgroup: the container has no cgroup');
+  return openCgroup(subCgroupRecord(rec.cgroup, parseSubCgroups(sub)));
+}
+
+/** runc's getSubCgroupPaths: controller -> path ("" alone: every controller, the only way on v2). */
+export function parseSubCgroups(args: readonly string[]): Map<string, string> {
+  const paths = new Map<string, string>();
+  for (const c of args) {
+    const cs = c.split(':');
+    if (cs.length > 2) throw new HakoError(`invalid --cgroup argument: ${c}`);
+    if (cs.length === 1) {
+      if (args.length !== 1) throw new HakoError(`invalid --cgroup argument: ${c} (missing <controller>: prefix)`);
+      paths.set('', c);
+      continue;
+    }
+    for (const ctrl of cs[0]!.split(',')) {
+      if (ctrl === '') throw new HakoError(`invalid --cgroup argument: ${c} (empty <controller> prefix)`);
+      if (paths.has(ctrl)) throw new HakoError(`invalid --cgroup argument(s): controller ${ctrl} specified multiple times`);
+      paths.set(ctrl, cs[1]!);
+    }
+  }
+  return paths;
+}
+
+/** The container's cgroup record with the sub-cgroups joined on, each checked to stay under its cgroup (runc's rules). */
+export function subCgroupRecord(rec: CgroupRecord, sub: Map<string, string>): CgroupRecord {
+  const paths = { ...rec.paths };
+  const join = (base: string, add: string): string => {
+    const joined = posix.join(base, add);
+    if (joined !== base && !joined.startsWith(base.endsWith('/') ? base : `${base}/`)) throw new HakoError(`${add} is not a sub cgroup path`);
+    return joined;
+  };
+  const all = sub.get('');
+  if (all !== undefined) {
+    for (const k of Object.keys(paths)) paths[k] = join(paths[k]!, all);
+  } else {
+    for (const [ctrl, add] of sub) {
+      const base = paths[ctrl];
+      if (base === undefined) throw new HakoError(`unknown controller ${ctrl} in SubCgroupPaths`);
+      paths[ctrl] = join(base, add);
+    }
+  }
+  return { ...rec, paths };
 }

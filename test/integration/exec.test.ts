@@ -3,7 +3,7 @@
 // config's process or a -p process.json; exit statuses; -d with --pid-file; -t with a
 // console socket; refusals; the helper that joins runs from a sealed memfd.
 // Needs root, dist/hako and the probe. Every container is deleted (-f) at teardown.
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { SEALS, native } from '../../src/native.js';
@@ -382,5 +382,33 @@ t.test('runc\'s words for a file that cannot be executed', { skip }, async (t) =
   t.equal(errorMessage(r), 'exec failed: unable to start container process: exec: "/etc/passwd": permission denied', 'runc\'s message');
   const dir = await hk(c.root, ['exec', c.id, '/nope/x']);
   t.equal(errorMessage(dir), 'exec failed: unable to start container process: exec: "/nope/x": stat /nope/x: no such file or directory', 'a missing path');
+  await finish(t, c);
+});
+
+t.test('--cgroup: the process goes into an existing sub-cgroup', { skip }, async (t) => {
+  const c = await container(t);
+  const state = JSON.parse(readFileSync(path.join(c.root, c.id, 'state.json'), 'utf8')) as { cgroup: { paths: Record<string, string> } };
+  const dirs = [...new Set(Object.values(state.cgroup.paths))];
+  for (const d of dirs) {
+    mkdirSync(path.join(d, 'sub'));
+    // A v1 cpuset cgroup takes no process before it has cpus and mems (the caller's job, as under runc).
+    for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+      if (existsSync(path.join(d, f))) writeFileSync(path.join(d, 'sub', f), readFileSync(path.join(d, f)));
+    }
+  }
+  const pidFile = path.join(c.dir, 'exec.pid');
+  const r = await spawnRuntime(HAKO, c.root, ['exec', '-d', '--cgroup', 'sub', '--pid-file', pidFile, c.id, '/bin/sleep', '1000']);
+  t.equal(r.code, 0, 'exec --cgroup sub exits 0', { stderr: r.stderr });
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
+  const initLines = readFileSync(`/proc/${c.pid}/cgroup`, 'utf8').trim().split('\n');
+  t.same(lines, initLines.map((l) => `${l}/sub`), 'in every hierarchy: the container\'s sub-cgroup', { lines, initLines });
+  process.kill(pid, 'SIGKILL');
+  await reapIfOurs(pid);
+  const missing = await hk(c.root, ['exec', '--cgroup', 'nope', c.id, '/bin/true']);
+  t.equal(missing.code, 255, 'a sub-cgroup that does not exist: 255');
+  t.match(errorMessage(missing), /^exec failed: .*nope.*cgroup\.procs/, 'names the file', { stderr: missing.stderr });
+  const escape = await hk(c.root, ['exec', '--cgroup', '../x', c.id, '/bin/true']);
+  t.match(errorMessage(escape), 'exec failed: ../x is not a sub cgroup path');
   await finish(t, c);
 });

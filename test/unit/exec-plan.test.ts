@@ -8,6 +8,7 @@ import type { Process } from '../../src/oci/types.js';
 import { processFromFlags } from '../../src/cli/exec.js';
 import { parseArgv } from '../../src/cli/argv.js';
 import { HakoError } from '../../src/errors.js';
+import { parseSubCgroups, subCgroupRecord } from '../../src/container/exec.js';
 
 const fds = { consoleSocket: -1, execFifo: -1, preserved: 0 };
 const proc = (): Process => structuredClone(defaultSpec().process!);
@@ -89,4 +90,16 @@ t.test('exec command line', async (t) => {
   t.same(execFlags(['id', '--', 'ls']).args, ['id', '--', 'ls'], 'a -- after the id reaches exec.ts (which drops it)');
   t.throws(() => parseArgv(['exec']), /requires a minimum of 1 argument/);
   t.same(execFlags(['--preserve-fds', '2', '--ignore-paused', 'id', 'x']).flags, { 'preserve-fds': 2, 'ignore-paused': true }, 'uint and bool flags');
+});
+
+t.test('--cgroup: runc\'s sub-cgroup paths', async (t) => {
+  const rec = { driver: 'v1' as const, paths: { memory: '/sys/fs/cgroup/memory/c', pids: '/sys/fs/cgroup/pids/c', '': '/sys/fs/cgroup/unified/c' } };
+  t.same(subCgroupRecord(rec, parseSubCgroups(['sub'])).paths, { memory: '/sys/fs/cgroup/memory/c/sub', pids: '/sys/fs/cgroup/pids/c/sub', '': '/sys/fs/cgroup/unified/c/sub' }, 'a path alone: every controller');
+  t.same(subCgroupRecord(rec, parseSubCgroups(['memory,pids:a/b'])).paths, { memory: '/sys/fs/cgroup/memory/c/a/b', pids: '/sys/fs/cgroup/pids/c/a/b', '': '/sys/fs/cgroup/unified/c' }, 'per controller');
+  t.throws(() => parseSubCgroups(['a', 'b']), /missing <controller>: prefix/);
+  t.throws(() => parseSubCgroups(['memory:a', 'memory:b']), /controller memory specified multiple times/);
+  t.throws(() => parseSubCgroups([':a']), /empty <controller> prefix/);
+  t.throws(() => parseSubCgroups(['a:b:c']), /invalid --cgroup argument: a:b:c/);
+  t.throws(() => subCgroupRecord(rec, parseSubCgroups(['../x'])), /\.\.\/x is not a sub cgroup path/);
+  t.throws(() => subCgroupRecord(rec, parseSubCgroups(['cpu:x'])), /unknown controller cpu/);
 });
