@@ -35,6 +35,8 @@ if (!skip) {
 
 const hk = (root: string, args: string[]): Promise<CommandResult> => runtimeCommand(HAKO, root, args, { timeoutMs: 30_000 });
 const NS = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts'];
+const DOCKER_FIXTURE = '/work/shared/fixtures/configs/docker-plain-1.json';
+const dockerSkip = skip || (existsSync(DOCKER_FIXTURE) ? false : `${DOCKER_FIXTURE} not found`);
 /** Where the scratch dir appears inside the container (for startContainer). */
 const IN = '/hookdir';
 
@@ -376,8 +378,8 @@ t.test('foreground run: every hook, poststop after the exit', { skip }, async (t
   t.same(r.leftInStateRoot, [], 'nothing left in the state root');
 });
 
-t.test('Docker\'s prestart hook (libnetwork-setkey) runs as dockerd expects', { skip: skip || (spawnSync('cc', ['--version']).status !== 0 ? 'no C compiler for the stand-in' : false) }, async (t) => {
-  const fixture = JSON.parse(readFileSync('/work/shared/fixtures/configs/docker-plain-1.json', 'utf8')) as Spec;
+t.test('Docker\'s prestart hook (libnetwork-setkey) runs as dockerd expects', { skip: dockerSkip || (spawnSync('cc', ['--version']).status !== 0 ? 'no C compiler for the stand-in' : false) }, async (t) => {
+  const fixture = JSON.parse(readFileSync(DOCKER_FIXTURE, 'utf8')) as Spec;
   const dockerHook = fixture.hooks!.prestart![0]!;
   t.equal(dockerHook.args![0], 'libnetwork-setkey', 'the fixture\'s hook');
   const s = await setup(t, () => ({}));
@@ -475,4 +477,28 @@ t.test('run -d: a failing poststart fails run, the container is killed and remov
   t.equal(recorded(path.join(s.dir, 'poststop'))?.state.status, 'stopped', 'poststop ran');
   t.same(cgroupDirs(s.cgroupsPath), [], 'no cgroup left');
   await checkNothingLeft(t, { stateRoot: s.root, pids: [Number(readIfExists(pidFile)) || 0], bundleDir: s.bundle.dir, markers: [s.dir] });
+});
+
+t.test('startContainer under Docker\'s seccomp profile, capabilities and no_new_privs: hako-init still runs it', { skip: dockerSkip }, async (t) => {
+  const docker = JSON.parse(readFileSync(DOCKER_FIXTURE, 'utf8')) as Spec;
+  const s = await setup(
+    t,
+    ({ dir, inLog }) => ({ startContainer: [rec(dir, 'sc', inLog, { env: ['X=1'], timeout: 10 }, true)] }),
+    ['/bin/sleep', '1000'],
+    (spec) => {
+      spec.linux!.seccomp = docker.linux!.seccomp;
+      spec.process!.capabilities = docker.process!.capabilities;
+      spec.process!.noNewPrivileges = true;
+    },
+  );
+  const c = await create(s);
+  t.equal(c.r.code, 0, 'create exits 0', { stderr: c.r.stderr });
+  t.equal((await hk(s.root, ['start', s.id])).code, 0, 'start');
+  await waitFor('startContainer', () => existsSync(path.join(s.dir, 'sc', 'ns')));
+  const sc = recorded(path.join(s.dir, 'sc'))!;
+  t.match(sc.state, { status: 'created', pid: 1 }, 'startContainer ran with its state');
+  t.same(sc.env, ['X=1'], 'its env');
+  t.ok(isAlive(c.pid), 'the container runs');
+  t.equal((await hk(s.root, ['delete', '-f', s.id])).code, 0, 'delete');
+  await checkNothingLeft(t, { stateRoot: s.root, pids: [c.pid], bundleDir: s.bundle.dir });
 });
