@@ -53,7 +53,7 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
   if (status === 'stopped') throw new HakoError('cannot exec in a stopped container');
   if (status === 'paused' && !opts.ignorePaused) throw new HakoError('cannot exec in a paused container');
   const spec: Spec = rec.config ?? { ociVersion: rec.ociVersion };
-  const proc = await opts.process(rec, spec);
+  const proc = withConfigDefaults(await opts.process(rec, spec), spec.process);
   checkTerminal(proc, opts);
   checkSecurityModules(proc);
   const preserved = preservedFds(opts.preserveFds);
@@ -103,6 +103,19 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
     consoleSocket?.destroy();
     if (internalConsole) internalConsole.forEach((fd) => closeSync(fd));
   }
+}
+
+// What a process leaves out comes from the container's process, as runc's newInitConfig
+// does it: capabilities, the AppArmor profile and the SELinux label. Not rlimits (runc's
+// exec'd process then keeps the caller's: the differential test shows it), nor
+// no_new_privs (runc always takes the process's).
+function withConfigDefaults(proc: Process, config: Process | undefined): Process {
+  if (!config) return proc;
+  const out = { ...proc };
+  if (!out.capabilities && config.capabilities) out.capabilities = config.capabilities;
+  if (!out.apparmorProfile && config.apparmorProfile) out.apparmorProfile = config.apparmorProfile;
+  if (!out.selinuxLabel && config.selinuxLabel) out.selinuxLabel = config.selinuxLabel;
+  return out;
 }
 
 // runc's rules (runner.checkTerminal): a detached terminal needs a console socket; a

@@ -3,7 +3,7 @@
 // everything exec decides: ids, groups, capabilities, no_new_privs, seccomp, cwd, umask,
 // rlimits, env, fds, terminal, session, the namespaces shared with the init, the cgroup.
 // Needs root, runc, dist/hako and the probe. Containers are deleted (-f) at teardown.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import type { Spec } from '../../src/oci/types.js';
@@ -115,6 +115,20 @@ t.test('exec under hako and runc: the same process', { skip }, async (t) => {
       spec.process!.user.umask = 0o077;
     },
   }, []);
+});
+
+t.test('exec -p process.json: what it leaves out comes from the config, as under runc', { skip }, async (t) => {
+  const dir = await scratchDir(t, 'dxp');
+  const file = path.join(dir, 'process.json');
+  writeFileSync(file, JSON.stringify({ args: ['/probe'], cwd: '/', user: { uid: 0, gid: 0 }, env: ['PATH=/bin'] }));
+  const edit = (spec: Spec): void => {
+    spec.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 300, hard: 400 }];
+    spec.process!.capabilities = { bounding: ['CAP_KILL', 'CAP_CHOWN'], effective: ['CAP_KILL'], permitted: ['CAP_KILL', 'CAP_CHOWN'] };
+    spec.process!.noNewPrivileges = true;
+  };
+  await compare(t, 'process.json with no capabilities, rlimits or no_new_privs', { edit }, ['-p', file]);
+  writeFileSync(file, JSON.stringify({ args: ['/probe'], cwd: '/tmp', user: { uid: 1000, gid: 1000, umask: 63 }, capabilities: { bounding: ['CAP_SYS_ADMIN'] }, rlimits: [{ type: 'RLIMIT_NOFILE', soft: 100, hard: 100 }], noNewPrivileges: false }));
+  await compare(t, 'process.json with its own', { edit }, ['-p', file]);
 });
 
 t.test("exec with Docker's seccomp profile and capabilities: as under runc", { skip: skip || (readIfExists(DOCKER_FIXTURE) ? false : `${DOCKER_FIXTURE} not found`) }, async (t) => {
