@@ -8,7 +8,7 @@
 // that argv[0] is "libnetwork-setkey" and the state names the init's net namespace).
 // Needs root and dist/hako.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import type { Hook, Spec } from '../../src/oci/types.js';
@@ -18,6 +18,7 @@ import {
   HAKO,
   becomeSubreaper,
   checkNothingLeft,
+  chownTree,
   hakoSkip,
   isAlive,
   readIfExists,
@@ -499,6 +500,40 @@ t.test('startContainer under Docker\'s seccomp profile, capabilities and no_new_
   t.match(sc.state, { status: 'created', pid: 1 }, 'startContainer ran with its state');
   t.same(sc.env, ['X=1'], 'its env');
   t.ok(isAlive(c.pid), 'the container runs');
+  t.equal((await hk(s.root, ['delete', '-f', s.id])).code, 0, 'delete');
+  await checkNothingLeft(t, { stateRoot: s.root, pids: [c.pid], bundleDir: s.bundle.dir });
+});
+
+t.test('a user namespace: createContainer and startContainer run in it (as the mapped root), prestart in hako\'s', { skip }, async (t) => {
+  const s = await setup(
+    t,
+    ({ dir, log, inLog }) => ({
+      prestart: [rec(dir, 'prestart', log)],
+      createContainer: [rec(dir, 'cc', log)],
+      startContainer: [rec(dir, 'sc', inLog, {}, true)],
+    }),
+    ['/bin/sleep', '1000'],
+    (spec) => {
+      spec.linux!.namespaces!.push({ type: 'user' });
+      spec.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      spec.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    },
+  );
+  chmodSync(s.dir, 0o777);
+  writeFileSync(s.log, '', { mode: 0o666 });
+  chmodSync(s.log, 0o666);
+  await chownTree(s.bundle.rootfs, 100000, 100000);
+  const c = await create(s);
+  t.equal(c.r.code, 0, 'create exits 0', { stderr: c.r.stderr });
+  const container = Object.fromEntries([...NS, 'user'].map((n) => [n, readlinkSync(`/proc/${c.pid}/ns/${n}`)]));
+  const cc = recorded(path.join(s.dir, 'cc'));
+  t.ok(cc, 'createContainer ran');
+  t.same(cc?.ns, Object.fromEntries(NS.map((n) => [n, container[n]])), 'createContainer: the container\'s namespaces');
+  t.equal(statSync(path.join(s.dir, 'cc', 'ns')).uid, 100000, 'createContainer: as the container\'s root (host uid 100000)');
+  t.equal(statSync(path.join(s.dir, 'prestart', 'ns')).uid, 0, 'prestart: as hako (root)');
+  t.equal((await hk(s.root, ['start', s.id])).code, 0, 'start');
+  await waitFor('startContainer', () => existsSync(path.join(s.dir, 'sc', 'ns')));
+  t.equal(statSync(path.join(s.dir, 'sc', 'ns')).uid, 100000, 'startContainer: as the container\'s root');
   t.equal((await hk(s.root, ['delete', '-f', s.id])).code, 0, 'delete');
   await checkNothingLeft(t, { stateRoot: s.root, pids: [c.pid], bundleDir: s.bundle.dir });
 });
