@@ -101,6 +101,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       config: spec,
       namespacePaths: namespacePaths(spec, launched.initPid),
       cgroup: cg.cgroup.record,
+      ...(opts.noNewKeyring ? { noNewKeyring: true } : {}),
     };
     writeContainer(opts.root, record);
     if (opts.pidFile) writePidFile(opts.pidFile, launched.initPid);

@@ -87,6 +87,7 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
           namespacePaths,
           fds,
           chownStdio,
+          noNewKeyring: rec.noNewKeyring === true,
           capLastCap: readHostFacts().capLastCap,
           ...(seccomp ? { seccomp } : {}),
         }),

@@ -28,6 +28,8 @@ export interface ContainerRecord {
   namespacePaths?: Record<string, string>;
   /** the container's cgroup: driver and directories (runc's cgroup_paths) */
   cgroup?: CgroupRecord;
+  /** created with --no-new-keyring: an exec'd process joins no session keyring either (runc) */
+  noNewKeyring?: boolean;
 }
 
 export const STATE_FILE = 'state.json';

@@ -54,7 +54,7 @@ interface Container {
 }
 
 /** A container whose init is a probe that reports, then sleeps; started unless `created`. */
-async function container(t: Test, opts: BundleOptions & { created?: boolean; chown?: boolean } = {}): Promise<Container> {
+async function container(t: Test, opts: BundleOptions & { created?: boolean; chown?: boolean; createArgs?: string[] } = {}): Promise<Container> {
   const id = containerId('ex');
   const marker = `marker-${id}`;
   const bundle = await makeBundle(t, { args: ['/probe', '--stat', `/${marker}`, '--sleep', 'inf'], ...opts });
@@ -63,7 +63,7 @@ async function container(t: Test, opts: BundleOptions & { created?: boolean; cho
   const dir = await scratchDir(t, 'ex');
   const stdoutFile = path.join(dir, 'init.out');
   const pidFile = path.join(dir, 'init.pid');
-  const create = await spawnRuntime(HAKO, root, ['create', '--bundle', bundle.dir, '--pid-file', pidFile, id], {
+  const create = await spawnRuntime(HAKO, root, ['create', '--bundle', bundle.dir, '--pid-file', pidFile, ...(opts.createArgs ?? []), id], {
     stdoutFile,
     stderrFile: path.join(dir, 'init.err'),
   });
@@ -411,4 +411,20 @@ t.test('--cgroup: the process goes into an existing sub-cgroup', { skip }, async
   const escape = await hk(c.root, ['exec', '--cgroup', '../x', c.id, '/bin/true']);
   t.match(errorMessage(escape), 'exec failed: ../x is not a sub cgroup path');
   await finish(t, c);
+});
+
+t.test('--no-new-keyring at create: the exec\'d process joins no session keyring either', { skip }, async (t) => {
+  const keyrings = (id: string): number => readFileSync('/proc/keys', 'utf8').split('\n').filter((l) => l.endsWith(`_ses.${id}: empty`) || l.includes(`_ses.${id}:`)).length;
+  for (const noKeyring of [false, true]) {
+    const c = await container(t, noKeyring ? { createArgs: ['--no-new-keyring'] } : {});
+    const pidFile = path.join(c.dir, 'exec.pid');
+    const r = await spawnRuntime(HAKO, c.root, ['exec', '-d', '--pid-file', pidFile, c.id, '/bin/sleep', '1000']);
+    t.equal(r.code, 0, 'exec -d exits 0', { stderr: r.stderr });
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    if (noKeyring) t.equal(keyrings(c.id), 0, `no _ses.${c.id} keyring`);
+    else t.equal(keyrings(c.id), 1, `one _ses.${c.id} keyring (the init's, joined by the exec'd process)`);
+    process.kill(pid, 'SIGKILL');
+    await reapIfOurs(pid);
+    await finish(t, c);
+  }
 });
