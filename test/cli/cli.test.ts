@@ -169,7 +169,7 @@ t.test('features: OCI features JSON, 4-space indent, trailing newline, truthful'
   const f = JSON.parse(r.stdout);
   t.equal(f.ociVersionMax, '1.3.0');
   t.type(f.linux, 'object');
-  t.same(f.hooks, [], 'no hooks until hako runs them');
+  t.same(f.hooks, ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
   t.equal(f.linux.seccomp.enabled, true, 'seccomp filters are compiled and loaded');
   t.same(f.linux.seccomp.actions, ['SCMP_ACT_ALLOW', 'SCMP_ACT_ERRNO', 'SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_LOG', 'SCMP_ACT_NOTIFY', 'SCMP_ACT_TRACE', 'SCMP_ACT_TRAP'], 'actions: all, as runc');
   t.ok(f.linux.seccomp.archs.includes('SCMP_ARCH_X86_64') || f.linux.seccomp.archs.includes('SCMP_ARCH_AARCH64'), 'archs: what libseccomp knows');
