@@ -32,6 +32,8 @@ export interface Addon {
   restoreTermios(fd: number, saved: Buffer): void;
   getWinsize(fd: number): { rows: number; cols: number };
   setWinsize(fd: number, rows: number, cols: number): void;
+  /** pidfd_open(pid, 0) */
+  pidfdOpen(pid: number): number;
   /**
    * libseccomp (loaded on first use; throws "seccomp: libseccomp.so.2 not found: ..."):
    * the BPF program of request, and the indexes of the rules whose syscall name it does

@@ -1,6 +1,6 @@
 // Process and terminal primitives Node lacks: waiting for a child libuv did not spawn
 // (the container's init, ours through CLONE_PARENT), the subreaper bit, socketpairs and
-// fd passing, window sizes.
+// fd passing, window sizes, pidfds.
 #include "process.h"
 
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -207,6 +208,17 @@ Napi::Value SetWinsize(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// pidfdOpen(pid) -> a pidfd (close-on-exec, as pidfd_open makes them) for --pidfd-socket
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  long fd = ::syscall(SYS_pidfd_open, static_cast<pid_t>(info[0].As<Napi::Number>().Int32Value()), 0u);
+  if (fd < 0) {
+    throw_errno(env, errno, "pidfd_open");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, static_cast<double>(fd));
+}
+
 }  // namespace
 
 void RegisterProcess(Napi::Env env, Napi::Object exports) {
@@ -219,6 +231,7 @@ void RegisterProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("restoreTermios", Napi::Function::New(env, RestoreTermios, "restoreTermios"));
   exports.Set("getWinsize", Napi::Function::New(env, GetWinsize, "getWinsize"));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
 }
 
 }  // namespace hako

@@ -39,7 +39,7 @@ export async function run(ctx: CommandContext): Promise<number> {
 
 function startExec(ctx: CommandContext, detach: boolean): Promise<Execed> {
   const f = ctx.flags;
-  if (stringFlag(f, 'pidfd-socket') !== undefined) throw new HakoError('--pidfd-socket is not supported by hako yet');
+  const pidfdSocket = stringFlag(f, 'pidfd-socket');
   const [id, ...rest] = ctx.args;
   // runc: `exec <id> -- cmd args`: a lone "--" right after the id is dropped.
   const args = rest[0] === '--' ? rest.slice(1) : rest;
@@ -58,6 +58,7 @@ function startExec(ctx: CommandContext, detach: boolean): Promise<Execed> {
     preserveFds: typeof f['preserve-fds'] === 'number' ? f['preserve-fds'] : 0,
     ignorePaused: boolFlag(f, 'ignore-paused'),
     subCgroups: Array.isArray(f.cgroup) ? f.cgroup : [],
+    ...(pidfdSocket ? { pidfdSocket: resolve(pidfdSocket) } : {}),
   });
 }
 

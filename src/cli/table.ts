@@ -134,7 +134,7 @@ export const COMMANDS: CommandSpec[] = [
         type: 'string',
         describe: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal",
       },
-      { name: 'pidfd-socket', type: 'string', describe: 'path to an AF_UNIX socket which will receive a file descriptor referencing the exec process (not supported yet)' },
+      { name: 'pidfd-socket', type: 'string', describe: 'path to an AF_UNIX socket which will receive a file descriptor referencing the exec process' },
       { name: 'cwd', type: 'string', describe: 'current working directory in the container' },
       { name: 'env', aliases: ['e'], type: 'strings', describe: 'set environment variables' },
       { name: 'tty', aliases: ['t'], type: 'bool', describe: 'allocate a pseudo-TTY' },

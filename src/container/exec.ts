@@ -33,6 +33,8 @@ export interface ExecOptions {
   relativeToBundle: boolean;
   preserveFds: number;
   ignorePaused: boolean;
+  /** --pidfd-socket, made absolute: a pidfd of the process is sent there */
+  pidfdSocket?: string;
   /** --cgroup, as given: [<controller>[,<controller>]:]<path> of an existing sub-cgroup */
   subCgroups?: string[];
 }
@@ -92,6 +94,7 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
           ...(seccomp ? { seccomp } : {}),
         }),
     });
+    if (opts.pidfdSocket) await sendPidfd(opts.pidfdSocket, launched.initPid);
     const consoleMaster = internalConsole ? await native().recvFd(internalConsole[0]) : undefined;
     if (opts.pidFile) writePidFile(opts.pidFile, launched.initPid);
     return {
@@ -103,6 +106,28 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
   } finally {
     consoleSocket?.destroy();
     if (internalConsole) internalConsole.forEach((fd) => closeSync(fd));
+  }
+}
+
+// --pidfd-socket (runc 1.2): one message on a new connection, the fd's name ("pidfd") and
+// the pidfd of the process as its one SCM_RIGHTS fd. A failure kills the process, which
+// nobody could then manage.
+async function sendPidfd(path: string, pid: number): Promise<void> {
+  let fd = -1;
+  try {
+    fd = native().pidfdOpen(pid);
+    // The addon's one "connect and send one fd with a payload" (the seccomp agent's handover).
+    native().seccompSendToAgent(path, 'pidfd', fd);
+  } catch (err) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    await native().waitpid(pid).catch(() => undefined);
+    throw new HakoError(`send the pidfd to ${path}: ${(err as Error).message}`, { path });
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
 }
 

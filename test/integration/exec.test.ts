@@ -428,3 +428,43 @@ t.test('--no-new-keyring at create: the exec\'d process joins no session keyring
     await finish(t, c);
   }
 });
+
+const PIDFD_RECEIVER_PY = `
+import array, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+print("listening", flush=True)
+c, _ = s.accept()
+fds = array.array("i")
+msg, anc, flags, addr = c.recvmsg(64, socket.CMSG_SPACE(4 * fds.itemsize))
+for level, kind, data in anc:
+    if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+        fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
+pid = [l.split()[1] for l in open("/proc/self/fdinfo/%d" % fds[0]) if l.startswith("Pid:")]
+print(msg.decode(), len(fds), pid[0] if pid else "?", flush=True)
+`;
+
+t.test('--pidfd-socket: a pidfd of the process is sent', { skip }, async (t) => {
+  const c = await container(t);
+  const sock = path.join(c.dir, 'pidfd.sock');
+  const { spawn } = await import('node:child_process');
+  const receiver = spawn('python3', ['-c', PIDFD_RECEIVER_PY, sock], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    if (receiver.exitCode === null) receiver.kill('SIGKILL');
+  });
+  let out = '';
+  receiver.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await waitFor('the receiver to listen', () => out.includes('listening'));
+  const pidFile = path.join(c.dir, 'exec.pid');
+  const r = await spawnRuntime(HAKO, c.root, ['exec', '-d', '--pidfd-socket', sock, '--pid-file', pidFile, c.id, '/bin/sleep', '1000']);
+  t.equal(r.code, 0, 'exec -d --pidfd-socket exits 0', { stderr: r.stderr });
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  await waitFor('the receiver\'s line', () => out.split('\n').length > 2);
+  t.equal(out.split('\n')[1], `pidfd 1 ${pid}`, 'one fd, a pidfd of the exec\'d process');
+  process.kill(pid, 'SIGKILL');
+  await reapIfOurs(pid);
+  const none = await hk(c.root, ['exec', '--pidfd-socket', path.join(c.dir, 'nobody.sock'), c.id, '/bin/true']);
+  t.equal(none.code, 255, 'nobody listening: 255');
+  t.match(errorMessage(none), /^exec failed: send the pidfd to /, 'says so');
+  await finish(t, c);
+});
