@@ -80,6 +80,8 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
       stdio: opts.detach || proc.terminal ? 'inherit' : 'pipe',
       preserved,
       consoleSocket: consoleSocket ?? internalConsole?.[1],
+      // A seccomp agent (SCMP_ACT_NOTIFY) gets the exec'd process's pid and the container's state, as from runc.
+      agentState: { status, pid: rec.pid },
       // As create does for stage 0: all it forks follows. In a paused container
       // (--ignore-paused) hako-init freezes there and the exec goes on when it is resumed.
       beforePlan: (pid) => cgroup?.place(pid),

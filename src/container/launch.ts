@@ -42,6 +42,8 @@ export interface LaunchRequest {
   beforePlan?: (stage0Pid: number) => void | Promise<void>;
   /** /proc/self/cgroup as the placed init reads it (the cgroup mount binds those paths) */
   procCgroup?: string;
+  /** exec: the container's state for a seccomp agent (default: creating, the new init's pid) */
+  agentState?: { status: ContainerProcessState['state']['status']; pid: number };
   /** a plan other than buildLaunchPlan's (exec.ts), given the fds and compiled seccomp */
   makePlan?: (o: { fds: PlanOptions['fds']; seccomp?: PlanSeccomp }) => LaunchPlan;
 }
@@ -189,6 +191,9 @@ async function handOverListener(sock: number, req: LaunchRequest, progress: { in
   } catch {
     return false;
   }
+  // Stage 0 sent INIT_PID before the process could load its filter, but converse() may
+  // not have read it yet: the state must carry the pid (bounded: a failed launch ends).
+  for (let i = 0; progress.initPid === 0 && i < 500; i++) await new Promise((r) => setTimeout(r, 2));
   const sc = req.spec.linux!.seccomp!;
   const path = resolve(req.bundle, sc.listenerPath!);
   const state: ContainerProcessState = {
@@ -196,7 +201,7 @@ async function handOverListener(sock: number, req: LaunchRequest, progress: { in
     fds: ['seccompFd'],
     pid: progress.initPid,
     ...(sc.listenerMetadata ? { metadata: sc.listenerMetadata } : {}),
-    state: { ociVersion: OCI_VERSION, id: req.id, status: 'creating', pid: progress.initPid, bundle: req.bundle, ...(req.spec.annotations ? { annotations: req.spec.annotations } : {}) },
+    state: { ociVersion: OCI_VERSION, id: req.id, status: req.agentState?.status ?? 'creating', pid: req.agentState?.pid ?? progress.initPid, bundle: req.bundle, ...(req.spec.annotations ? { annotations: req.spec.annotations } : {}) },
   };
   try {
     native().seccompSendToAgent(path, JSON.stringify(state), fd);

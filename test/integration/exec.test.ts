@@ -468,3 +468,56 @@ t.test('--pidfd-socket: a pidfd of the process is sent', { skip }, async (t) => 
   t.match(errorMessage(none), /^exec failed: send the pidfd to /, 'says so');
   await finish(t, c);
 });
+
+// Takes two connections on argv[1] (create's and exec's), appends what came to argv[2] as
+// JSON lines ({state, nfds}), keeps the listeners open until killed.
+const TWO_AGENTS_PY = String.raw`
+import array, json, socket, sys, time
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(sys.argv[1]); srv.listen(2)
+print("ready", flush=True)
+keep = []
+for _ in range(2):
+    conn, _ = srv.accept()
+    msg, anc, _, _ = conn.recvmsg(65536, socket.CMSG_SPACE(16))
+    fds = array.array("i")
+    for level, kind, data in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[: len(data) - len(data) % 4])
+    keep.append(fds)
+    with open(sys.argv[2], "a") as f:
+        f.write(json.dumps({"state": json.loads(msg), "nfds": len(fds)}) + "\n")
+time.sleep(60)
+`;
+
+t.test('SCMP_ACT_NOTIFY: the exec\'d process\'s listener goes to the agent with the container\'s state', { skip }, async (t) => {
+  const scratch = await scratchDir(t, 'ex-agent');
+  const socketPath = path.join(scratch, 'agent.sock');
+  const out = path.join(scratch, 'agent.jsonl');
+  const { spawn } = await import('node:child_process');
+  const agent = spawn('python3', ['-c', TWO_AGENTS_PY, socketPath, out], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void agent.kill('SIGKILL'));
+  await new Promise<void>((resolve) => agent.stdout.once('data', () => resolve()));
+  const c = await container(t, {
+    edit: (spec) => {
+      spec.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: socketPath, syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] };
+    },
+  });
+  const pidFile = path.join(c.dir, 'exec.pid');
+  const r = await spawnRuntime(HAKO, c.root, ['exec', '-d', '--pid-file', pidFile, c.id, '/bin/sleep', '1000']);
+  t.equal(r.code, 0, 'exec -d exits 0', { stderr: r.stderr });
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  const lines = await waitFor('two handovers', () => {
+    const l = readIfExists(out).split('\n').filter(Boolean);
+    return l.length === 2 ? l : false;
+  });
+  const exec = JSON.parse(lines[1]!) as { state: { pid: number; fds: string[]; state: { status: string; pid: number; id: string } }; nfds: number };
+  t.equal(exec.nfds, 1, 'one fd');
+  t.same(exec.state.fds, ['seccompFd'], 'named seccompFd');
+  t.equal(exec.state.pid, pid, 'the exec\'d process\'s pid');
+  t.match(exec.state.state, { id: c.id, status: 'running', pid: c.pid }, 'the container\'s state: running, its init\'s pid');
+  process.kill(pid, 'SIGKILL');
+  await reapIfOurs(pid);
+  agent.kill('SIGKILL');
+  await finish(t, c);
+});
