@@ -23,6 +23,7 @@ export function createOptions(ctx: CommandContext, detach: boolean): CreateOptio
     preserveFds: typeof ctx.flags['preserve-fds'] === 'number' ? ctx.flags['preserve-fds'] : 0,
     detach,
     systemdCgroup: boolFlag(ctx.globals, 'systemd-cgroup'),
+    debug: (msg) => ctx.log.debug(msg),
   };
 }
 

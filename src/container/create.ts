@@ -30,6 +30,8 @@ export interface CreateOptions {
   preserveFds: number;
   /** false for a foreground run: the container gets new pipes instead of hako's stdio */
   detach: boolean;
+  /** --debug log lines */
+  debug?: (msg: string) => void;
   /** --systemd-cgroup */
   systemdCgroup?: boolean;
 }
@@ -69,6 +71,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     const launched = await launchInit({
       spec: runSpec,
       stateRoot: opts.root,
+      debug: opts.debug,
       id: opts.id,
       bundle,
       rootfs,

@@ -1,5 +1,7 @@
 // The OCI features document: only what hako implements at this commit.
 // Each later piece of work (confinement, cgroups, hooks) extends these lists.
+import { readFileSync } from 'node:fs';
+import { CAPABILITIES } from '../plan/launch-plan.js';
 import { native } from '../native.js';
 import type { Features, LinuxFeatures, LinuxSeccompFlag } from '../oci/types.js';
 import { OCI_VERSION } from '../oci/default-spec.js';
@@ -54,6 +56,17 @@ export function seccompFeatures(): { section: NonNullable<LinuxFeatures['seccomp
   };
 }
 
+/** The capabilities hako applies: the ones it knows, up to the running kernel's last. */
+export function knownCapabilities(): string[] {
+  let last = CAPABILITIES.length - 1;
+  try {
+    last = Math.min(last, Number.parseInt(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'), 10));
+  } catch {
+    // no procfs: everything hako knows
+  }
+  return CAPABILITIES.slice(0, last + 1);
+}
+
 export function hakoFeatures(version: string, commit: string): Features {
   const seccomp = seccompFeatures();
   return {
@@ -63,7 +76,7 @@ export function hakoFeatures(version: string, commit: string): Features {
     mountOptions: mountOptions(),
     linux: {
       namespaces: (Object.keys(NAMESPACE_CLONE_FLAGS) as (keyof typeof NAMESPACE_CLONE_FLAGS)[]).sort(),
-      capabilities: [],
+      capabilities: knownCapabilities(),
       // cgroupfs drivers for both; no systemd driver yet (--systemd-cgroup is refused)
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: seccomp.section,

@@ -22,6 +22,8 @@ export interface LaunchRequest {
   spec: Spec;
   /** the state root (--root): compiled seccomp programs are cached there */
   stateRoot: string;
+  /** --debug log lines */
+  debug?: (msg: string) => void;
   id: string;
   bundle: string;
   /** absolute, symlinks resolved */
@@ -173,11 +175,14 @@ async function converse(
 }
 
 function compiledSeccomp(req: LaunchRequest) {
-  return planSeccomp(req.spec.linux!.seccomp!, {
+  const planned = planSeccomp(req.spec.linux!.seccomp!, {
     compiler: { library: () => native().seccompLibrary(), compile: (r) => native().seccompCompile(r) },
     cacheDir: req.stateRoot,
     configText: () => readFileSync(join(req.bundle, 'config.json'), 'utf8'),
   });
+  // runc ignores syscall names libseccomp does not know; hako too, but says so with --debug.
+  if (planned.skipped.length > 0) req.debug?.(`seccomp: syscalls unknown to libseccomp, skipped: ${planned.skipped.join(', ')}`);
+  return planned;
 }
 
 // The runtime-spec's handover: one connection to linux.seccomp.listenerPath, one message

@@ -178,6 +178,7 @@ t.test('features: OCI features JSON, 4-space indent, trailing newline, truthful'
   t.same(f.linux.namespaces, ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts']);
   for (const o of ['bind', 'rbind', 'ro', 'nosuid', 'rro', 'rprivate', 'tmpcopyup', 'strictatime']) t.ok(f.mountOptions.includes(o), o);
   t.notOk(f.mountOptions.includes('idmap'), 'idmap is not implemented');
+  t.ok(f.linux.capabilities.includes('CAP_SYS_ADMIN') && f.linux.capabilities[0] === 'CAP_CHOWN', 'the capabilities hako applies, in number order');
   t.same(f.mountOptions, [...f.mountOptions].sort(), 'sorted');
 });
 
