@@ -2,16 +2,15 @@
 // Foreground: stdio (or the terminal) proxied, signals forwarded, the container's exit
 // status returned (128+signal when killed), then the container destroyed unless --keep.
 import { createContainer, type Created } from '../container/create.js';
-import { forwardSignals, proxyPipes, proxyTerminal, waitExitStatus } from '../container/foreground.js';
+import { becomeSubreaper, forwardSignals, proxyPipes, proxyTerminal, waitExitStatus } from '../container/foreground.js';
 import { destroy, startContainer } from '../container/lifecycle.js';
-import { native } from '../native.js';
 import { boolFlag, type CommandContext } from './context.js';
 import { createOptions, wrapFailure } from './create.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const detach = boolFlag(ctx.flags, 'detach');
   const opts = createOptions(ctx, detach);
-  if (!detach && !boolFlag(ctx.flags, 'no-subreaper')) native().setSubreaper(true);
+  if (!detach && !boolFlag(ctx.flags, 'no-subreaper')) becomeSubreaper();
   const created = await wrapFailure('run', () => createContainer(opts));
   // The terminal gets its size before the process starts, as runc does.
   const terminal = created.consoleMaster !== undefined ? proxyTerminal(created.consoleMaster) : undefined;

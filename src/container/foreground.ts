@@ -12,6 +12,11 @@ const FORWARDED = [
   'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGIO', 'SIGPWR', 'SIGSYS',
 ] as const;
 
+/** Foreground run: processes the container leaves behind are re-parented to us, as to runc. */
+export function becomeSubreaper(): void {
+  native().setSubreaper(true);
+}
+
 /** Forward signals hako receives to pid until the returned function is called. */
 export function forwardSignals(pid: number): () => void {
   const handlers = FORWARDED.map((sig) => {
