@@ -22,13 +22,6 @@ namespace {
     }                         \
   } while (0)
 
-Result exec_no_new_privs(const Plan& plan) {
-  if (plan.has(FLAG_NO_NEW_PRIVS) && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-    return errno_error("no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS)");
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 StepError run_exec(const Plan& plan, SyncSocket& sync) {
@@ -43,21 +36,8 @@ StepError run_exec(const Plan& plan, SyncSocket& sync) {
   STEP(join_session_keyring(plan));
   STEP(chown_stdio(plan));
 
-  const bool nnp = plan.has(FLAG_NO_NEW_PRIVS);
-  if (!nnp) STEP(load_seccomp(plan));
-
-  bool in_cwd = false;
-  STEP(change_dir(plan, /*first_try=*/true, &in_cwd));
-  STEP(drop_bounding_set(plan));
-  STEP(switch_user(plan, user_ns));
-  if (!in_cwd) STEP(change_dir(plan, /*first_try=*/false, &in_cwd));
-  STEP(verify_cwd());
-  STEP(apply_capabilities(plan));
-  STEP(exec_no_new_privs(plan));
-
   std::string path;
-  STEP(look_up_executable(plan, &path));
-  if (nnp) STEP(load_seccomp(plan));
+  STEP(become_the_process(plan, user_ns, &path));
 
   STEP(sync.send(MSG_READY));
   sync.close();

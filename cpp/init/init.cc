@@ -28,13 +28,6 @@ namespace {
 
 constexpr uint32_t MAX_PRESERVED_FDS = 1u << 20;
 
-Result set_no_new_privs(const Plan& plan) {
-  if (plan.has(FLAG_NO_NEW_PRIVS) && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-    return errno_error("no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS)");
-  }
-  return std::nullopt;
-}
-
 Result check_fd(const char* what, int fd, uint32_t preserved) {
   if (fd >= 0 && static_cast<uint32_t>(fd) < 3 + preserved) {
     return step_error(EINVAL, "plan",
@@ -95,26 +88,8 @@ StepError run_init(const Plan& plan, SyncSocket& sync) {
   // rlimits: the parent sets them with prlimit once we report ready (as runc).
   STEP(chown_stdio(plan));
 
-  // Seccomp at runc's points: without no_new_privs loading a filter takes CAP_SYS_ADMIN,
-  // so before anything drops it; with no_new_privs as late as possible, so that the
-  // filter has to allow as few of hako-init's own calls as possible.
-  const bool nnp = plan.has(FLAG_NO_NEW_PRIVS);
-  if (!nnp) STEP(load_seccomp(plan));
-
-  // As runc: try the cwd as root first (it may be a directory only hako's user can
-  // reach), and again as the container's user when that was refused.
-  bool in_cwd = false;
-  STEP(change_dir(plan, /*first_try=*/true, &in_cwd));
-  STEP(drop_bounding_set(plan));
-  STEP(switch_user(plan, user_ns));
-  if (!in_cwd) STEP(change_dir(plan, /*first_try=*/false, &in_cwd));
-  STEP(verify_cwd());
-  STEP(apply_capabilities(plan));
-  STEP(set_no_new_privs(plan));
-
   std::string path;
-  STEP(look_up_executable(plan, &path));
-  if (nnp) STEP(load_seccomp(plan));
+  STEP(become_the_process(plan, user_ns, &path));
 
   STEP(sync.send(MSG_READY));
   sync.close();

@@ -21,6 +21,7 @@
 
 #include "common/unique_fd.h"
 #include "init/namespaces.h"
+#include "init/seccomp.h"
 #include "init/sys.h"
 
 namespace hako {
@@ -461,6 +462,38 @@ StepError exec_process(const Plan& plan, const std::string& path) {
   reset_signals();
   ::execve(path.c_str(), argv.data(), envp.data());
   return errno_error("exec", "exec " + path);  // Go's words: "exec /x: exec format error"
+}
+
+Result set_no_new_privs(const Plan& plan) {
+  if (plan.has(FLAG_NO_NEW_PRIVS) && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+    return errno_error("no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS)");
+  }
+  return std::nullopt;
+}
+
+Result become_the_process(const Plan& plan, bool user_ns, std::string* path) {
+  // Seccomp at runc's points: without no_new_privs loading a filter takes CAP_SYS_ADMIN,
+  // so before anything drops it; with no_new_privs as late as possible, so that the
+  // filter has to allow as few of hako-init's own calls as possible.
+  const bool nnp = plan.has(FLAG_NO_NEW_PRIVS);
+  if (!nnp) {
+    if (Result r = load_seccomp(plan)) return r;
+  }
+  // As runc: try the cwd as root first (it may be a directory only hako's user can
+  // reach), and again as the container's user when that was refused.
+  bool in_cwd = false;
+  if (Result r = change_dir(plan, /*first_try=*/true, &in_cwd)) return r;
+  if (Result r = drop_bounding_set(plan)) return r;
+  if (Result r = switch_user(plan, user_ns)) return r;
+  if (!in_cwd) {
+    if (Result r = change_dir(plan, /*first_try=*/false, &in_cwd)) return r;
+  }
+  if (Result r = verify_cwd()) return r;
+  if (Result r = apply_capabilities(plan)) return r;
+  if (Result r = set_no_new_privs(plan)) return r;
+  if (Result r = look_up_executable(plan, path)) return r;
+  if (nnp) return load_seccomp(plan);
+  return std::nullopt;
 }
 
 }  // namespace hako

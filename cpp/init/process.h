@@ -65,4 +65,13 @@ StepError exec_process(const Plan& plan, const std::string& path);
 // when it has none (what a startContainer hook without env of its own receives too).
 std::vector<std::string> process_env(const Plan& plan);
 
+// prctl(PR_SET_NO_NEW_PRIVS) when the plan asks for it.
+Result set_no_new_privs(const Plan& plan);
+
+// What the init and an exec'd process share at the end of their setup, in runc's order:
+// seccomp (early without no_new_privs), the cwd (as root, then as the user), the bounding
+// set, the user switch, the cwd check, capabilities, no_new_privs, the args[0] lookup
+// (into *path), seccomp (late with no_new_privs).
+Result become_the_process(const Plan& plan, bool user_ns, std::string* path);
+
 }  // namespace hako
