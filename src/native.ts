@@ -32,6 +32,10 @@ export interface Addon {
   restoreTermios(fd: number, saved: Buffer): void;
   getWinsize(fd: number): { rows: number; cols: number };
   setWinsize(fd: number, rows: number, cols: number): void;
+  /** an eventfd registered on <memoryDir>/memory.oom_control through cgroup.event_control (cgroup v1) */
+  oomEventfd(memoryDir: string): number;
+  /** poll an eventfd for up to timeoutMs on the thread pool, then read it: its counter, 0 on timeout */
+  eventfdWait(fd: number, timeoutMs: number): Promise<number>;
   /** pidfd_open(pid, 0) */
   pidfdOpen(pid: number): number;
   /**

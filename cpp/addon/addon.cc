@@ -2,6 +2,7 @@
 // Reached only through src/native.ts.
 #include <napi.h>
 
+#include "cgroups.h"
 #include "common/version.h"
 #include "files.h"
 #include "process.h"
@@ -11,6 +12,7 @@ namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::String::New(env, HAKO_VERSION));
+  hako::RegisterCgroups(env, exports);
   hako::RegisterFiles(env, exports);
   hako::RegisterProcess(env, exports);
   hako::RegisterSeccomp(env, exports);

@@ -5,6 +5,7 @@ import type { LinuxResources } from '../oci/types.js';
 import type { CgroupDriver } from './paths.js';
 import type { ResourceOptions } from './v1-resources.js';
 import type { Stats } from './stats.js';
+import type { OomHandlers, OomWatch } from './oom.js';
 
 export interface CgroupRecord {
   driver: CgroupDriver;
@@ -40,6 +41,8 @@ export interface Cgroup {
   stats(): Stats;
   /** a counter that grows with every OOM in the cgroup (undefined: no memory controller) */
   oomCount(): bigint | undefined;
+  /** be told of every OOM in the cgroup as it happens (undefined: no memory controller) */
+  watchOom(h: OomHandlers): OomWatch | undefined;
 }
 
 const SIGKILL = 9;

@@ -18,6 +18,7 @@ import {
   writeCgroupFile,
 } from './cgroupfs.js';
 import { uniqueDirs } from './paths.js';
+import { watchOomV1, type OomHandlers, type OomWatch } from './oom.js';
 import { hugePageSizes, oomCount, v1Stats, type Stats } from './stats.js';
 import { v1ResourceWrites, type ResourceOptions } from './v1-resources.js';
 
@@ -151,6 +152,10 @@ export class V1Cgroup implements Cgroup {
     return text === undefined ? undefined : oomCount(text);
   }
 
+  watchOom(h: OomHandlers): OomWatch | undefined {
+    const dir = this.paths.memory;
+    return dir && cgroupFileExists(dir, 'memory.oom_control') ? watchOomV1(dir, h) : undefined;
+  }
 
   private freezerDir(what: string): string {
     const dir = this.paths.freezer;

@@ -20,6 +20,7 @@ import {
 } from './cgroupfs.js';
 import type { ResourceOptions } from './v1-resources.js';
 import { v2ResourceWrites } from './v2-resources.js';
+import { watchOomV2, type OomHandlers, type OomWatch } from './oom.js';
 import { hugePageSizes, oomCount, v2Stats, type Stats } from './stats.js';
 
 export class V2Cgroup implements Cgroup {
@@ -106,6 +107,9 @@ export class V2Cgroup implements Cgroup {
     return text === undefined ? undefined : oomCount(text);
   }
 
+  watchOom(h: OomHandlers): OomWatch | undefined {
+    return cgroupFileExists(this.dir, 'memory.events') ? watchOomV2(this.dir, h) : undefined;
+  }
 
   private setFrozen(value: '0' | '1'): void {
     if (!cgroupFileExists(this.dir, 'cgroup.freeze')) throw new HakoError(`cgroup.freeze is not available in ${this.dir} (kernel 5.2 or later)`);

@@ -1,7 +1,7 @@
 // hako events [--interval 5s] [--stats] <id>: JSON lines, as runc prints them.
 // {"type":"stats","id":…,"data":{cpu, cpuset, memory, pids, blkio, hugetlb, …}} every
-// interval (--stats: one, now, then exit), and {"type":"oom","id":…} when the kernel's OOM
-// counters of the cgroup grow (polled: memory.oom_control on v1, memory.events on v2).
+// interval (--stats: one, now, then exit), and {"type":"oom","id":…} when the kernel
+// reports an OOM (v1: an eventfd on memory.oom_control; v2: inotify on memory.events).
 // Ends when the container's cgroup is gone.
 import { UsageError } from '../errors.js';
 import { liveContainerCgroup } from '../container/lifecycle.js';
@@ -25,18 +25,26 @@ export async function run(ctx: CommandContext): Promise<void> {
     emit('stats', cg.stats());
     return;
   }
-  await new Promise<void>((resolve) => {
-    let oom = cg.oomCount();
+  await new Promise<void>((resolve, reject) => {
+    let done = false;
+    const end = (err?: unknown): void => {
+      if (done) return;
+      done = true;
+      clearInterval(timer);
+      oom?.stop();
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    // OOMs as the kernel reports them (v1: eventfd; v2: memory.events modified).
+    const oom = cg.watchOom({ oom: () => emit('oom'), gone: () => end(), error: (err) => end(err) });
     let due = Date.now() + interval;
+    // The cgroup's presence (and the stats) are looked at every tick; without a memory
+    // controller nothing else says when the cgroup is gone.
     const timer = setInterval(() => {
       if (!cg.exists()) {
-        clearInterval(timer);
-        resolve();
+        end();
         return;
       }
-      const now = cg.oomCount();
-      if (now !== undefined && oom !== undefined && now > oom) emit('oom');
-      oom = now;
       if (Date.now() >= due) {
         due += interval;
         try {
@@ -45,7 +53,7 @@ export async function run(ctx: CommandContext): Promise<void> {
           // the cgroup went away between the check and the read: the next tick ends
         }
       }
-    }, Math.min(100, interval));
+    }, Math.min(500, interval));
   });
 }
 

@@ -5,7 +5,7 @@
 // a failed create that leaves no cgroup. Every test removes the cgroups it may have caused
 // at teardown, also when it fails, and checks that nothing is left. Needs root.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { makeBundle, type Bundle, type BundleOptions } from '../helpers/rootfs.js';
@@ -25,7 +25,9 @@ import {
   waitFor,
 } from '../helpers/lifecycle.js';
 import { containerCgroup } from '../../src/cgroups/manager.js';
+import { V1Cgroup } from '../../src/cgroups/v1.js';
 import { V2Cgroup } from '../../src/cgroups/v2.js';
+import { applyDeviceRules, deviceWrites } from '../../src/cgroups/devices.js';
 import { defaultSpec } from '../../src/oci/default-spec.js';
 import type { Spec } from '../../src/oci/types.js';
 
@@ -426,6 +428,82 @@ t.test('events: --stats once; a memory limit that OOM-kills a hog gives an oom e
   t.equal(errorMessage(stopped), 'container does not exist');
   checkCgroupsGone(t, m.dirs);
   await checkNothingLeft(t, { stateRoot: m.root, bundleDir: m.bundle.dir, pids: [m.pid] });
+});
+
+/** A child cgroup of our own in one v1 hierarchy (removed at teardown). */
+function ownV1Child(t: Test, controller: string, name: string): string {
+  const own = new RegExp(`^\\d+:(?:[^:]*,)?${controller}(?:,[^:]*)?:(.*)$`, 'm').exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1] ?? '/';
+  const dir = path.join('/sys/fs/cgroup', controller, own, `${name}-${process.pid}`);
+  removeCgroupsAtTeardown(t, [dir]);
+  mkdirSync(dir);
+  return dir;
+}
+
+/** A /bin/sh child that waits for a line on stdin before running `script` (so it can be placed first). */
+async function gatedShell(t: Test, script: string): Promise<{ child: ReturnType<typeof spawn>; go: () => void; output: () => string }> {
+  const child = spawn('/bin/sh', ['-c', `read _go; ${script}`], { stdio: ['pipe', 'pipe', 'ignore'] });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => child.once('spawn', r));
+  return { child, go: () => child.stdin!.end('go\n'), output: () => out };
+}
+
+t.test('v1 OOM eventfd: the driver hears of an OOM kill as it happens, and of the cgroup\'s removal', { skip }, async (t) => {
+  const dir = ownV1Child(t, 'memory', 'hako-oom');
+  writeFileSync(path.join(dir, 'memory.limit_in_bytes'), String(16 << 20));
+  if (existsSync(path.join(dir, 'memory.memsw.limit_in_bytes'))) writeFileSync(path.join(dir, 'memory.memsw.limit_in_bytes'), String(16 << 20));
+  const cg = new V1Cgroup({ memory: dir });
+  const seen: string[] = [];
+  const w = cg.watchOom({ oom: () => seen.push('oom'), gone: () => seen.push('gone'), error: (e) => seen.push(`error ${String(e)}`) });
+  t.ok(w, 'a watch on a memory cgroup');
+  t.teardown(() => w?.stop());
+  const hog = await gatedShell(t, 'x=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; while true; do x="$x$x"; done');
+  cg.place(hog.child.pid!);
+  await new Promise((r) => setTimeout(r, 300));
+  t.same(seen, [], 'no event before the hog runs');
+  hog.go();
+  await waitFor('the hog to be OOM-killed', () => hog.child.signalCode === 'SIGKILL', 15_000).catch(() => undefined);
+  t.equal(hog.child.signalCode, 'SIGKILL', 'the kernel killed the hog');
+  await waitFor('an oom event', () => seen.includes('oom'), 5_000).catch(() => undefined);
+  t.ok(seen.length > 0 && seen.every((e) => e === 'oom'), 'oom event(s) from the eventfd', { seen });
+  t.match(readIfExists(path.join(dir, 'memory.oom_control')), /oom_kill [1-9]/, 'the kernel counted it');
+  await waitFor('the cgroup to empty', () => cgroupProcs(dir).length === 0);
+  rmdirSync(dir);
+  await waitFor('the removal to be told', () => seen.includes('gone'), 5_000).catch(() => undefined);
+  t.equal(seen[seen.length - 1], 'gone', 'the eventfd\'s last signal: the cgroup is gone');
+});
+
+t.test('a deny rule for /dev/null (c 1:3 rwm): the writes hako makes leave it unreadable', { skip }, async (t) => {
+  const dir = ownV1Child(t, 'devices', 'hako-devnull');
+  const writes = deviceWrites(applyDeviceRules([{ allow: false, type: 'c', major: 1, minor: 3, access: 'rwm' }]));
+  t.same(writes.map((w) => `${w.file} ${w.value}`), ['devices.allow a', 'devices.deny c 1:3 rwm'], 'allow everything, then deny /dev/null');
+  for (const w of writes) writeFileSync(path.join(dir, w.file), w.value);
+  t.match(readFileSync(path.join(dir, 'devices.list'), 'utf8'), /^a \*:\* rwm$/m, 'the kernel keeps the default and its exception');
+  // no 2>/dev/null here: that opens /dev/null too
+  const check = 'if ( : </dev/null ); then echo READ; else echo DENIED; fi; if ( : </dev/zero ); then echo ZERO; fi';
+  const sh = await gatedShell(t, check);
+  new V1Cgroup({ devices: dir }).place(sh.child.pid!);
+  sh.go();
+  await new Promise((r) => sh.child.once('exit', r));
+  t.equal(sh.output().trim(), 'DENIED\nZERO', '/dev/null cannot be opened for reading; /dev/zero still can');
+  // runc appends its default rules (/dev/null among them) after the config's, so the same
+  // rule in a container's config is overridden: hako does the same.
+  const id = containerId('devnull');
+  const bundle = await makeBundle(t, {
+    args: ['/bin/sh', '-c', check],
+    edit: (s) => {
+      s.linux!.resources!.devices!.push({ allow: false, type: 'c', major: 1, minor: 3, access: 'rwm' });
+    },
+  });
+  const dirs = [...new Set(Object.values(expectedPaths(bundle.spec, id)))];
+  removeCgroupsAtTeardown(t, dirs);
+  const res = await runContainer(HAKO, bundle, id);
+  t.equal(res.stdout.trim(), 'READ\nZERO', 'in a container, runc\'s default rules allow /dev/null again', { stderr: res.stderr });
+  checkCgroupsGone(t, dirs);
+  await checkNothingLeft(t, { bundleDir: bundle.dir });
 });
 
 // ------------------------------------------------------------------ refusals and failures
