@@ -36,6 +36,12 @@ export interface Addon {
   oomEventfd(memoryDir: string): number;
   /** poll an eventfd for up to timeoutMs on the thread pool, then read it: its counter, 0 on timeout */
   eventfdWait(fd: number, timeoutMs: number): Promise<number>;
+  /** the BPF_PROG_TYPE_CGROUP_DEVICE instructions (struct bpf_insn) for a device state */
+  deviceProgram(state: { defaultAllow: boolean; exceptions: readonly { type: string; major: number; minor: number; access: string }[] }): Buffer;
+  /** load `program` and attach it to a cgroup v2 directory (BPF_F_ALLOW_MULTI), in place of hako's previous one */
+  attachDeviceProgram(cgroupDir: string, program: Buffer): void;
+  /** how many of hako's device programs are attached to the cgroup v2 directory */
+  deviceProgramCount(cgroupDir: string): number;
   /** pidfd_open(pid, 0) */
   pidfdOpen(pid: number): number;
   /**

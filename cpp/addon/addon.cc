@@ -4,6 +4,7 @@
 
 #include "cgroups.h"
 #include "common/version.h"
+#include "devices.h"
 #include "files.h"
 #include "process.h"
 #include "seccomp.h"
@@ -13,6 +14,7 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::String::New(env, HAKO_VERSION));
   hako::RegisterCgroups(env, exports);
+  hako::RegisterDevices(env, exports);
   hako::RegisterFiles(env, exports);
   hako::RegisterProcess(env, exports);
   hako::RegisterSeccomp(env, exports);

@@ -80,12 +80,3 @@ export function v2ResourceWrites(r: LinuxResources, cg: CgroupReader, _opts: Res
   }
   return out;
 }
-
-/**
- * Device rules that v2 cannot enforce without a BPF program: true when the rules restrict
- * anything (the default config denies everything but its nodes). hako's v2 driver does
- * not attach a program yet; the caller decides what to do about it.
- */
-export function restrictsDevices(r: LinuxResources): boolean {
-  return (r.devices ?? []).some((d) => !d.allow);
-}

@@ -1,6 +1,7 @@
 // The cgroup v2 driver: one directory; the controllers a resource needs are enabled in
 // cgroup.subtree_control of every ancestor up from the mount's root; cgroup.freeze and
-// cgroup.events for pause; cgroup.kill to kill everything at once.
+// cgroup.events for pause; cgroup.kill to kill everything at once; the device rules as an
+// eBPF program attached to the directory (device-program.ts).
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { HakoError } from '../errors.js';
@@ -20,6 +21,8 @@ import {
 } from './cgroupfs.js';
 import type { ResourceOptions } from './v1-resources.js';
 import { v2ResourceWrites } from './v2-resources.js';
+import { applyDeviceRules, containerDeviceRules, type DeviceState } from './devices.js';
+import { attachDeviceProgram } from './device-program.js';
 import { watchOomV2, type OomHandlers, type OomWatch } from './oom.js';
 import { hugePageSizes, oomCount, v2Stats, type Stats } from './stats.js';
 
@@ -28,7 +31,14 @@ export class V2Cgroup implements Cgroup {
   readonly dirs: string[];
   private readonly dir: string;
 
-  constructor(paths: Record<string, string>) {
+  /**
+   * `attachDevices` puts the device state in force on the directory (default: the addon
+   * builds a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it); tests pass their own.
+   */
+  constructor(
+    paths: Record<string, string>,
+    private readonly attachDevices: (dir: string, state: DeviceState) => void = attachDeviceProgram,
+  ) {
     const dir = paths[''];
     if (!dir) throw new HakoError('cgroup v2: no cgroup directory recorded');
     this.record = { driver: 'v2', paths };
@@ -65,6 +75,13 @@ export class V2Cgroup implements Cgroup {
         });
       }
       writeCgroupFile(dir, w.file, w.value);
+    }
+    // No devices.allow on v2: the rules (runc's defaults after the config's) become a
+    // device program. Nothing restricted on create: the cgroup keeps what it inherits.
+    if (resources.devices !== undefined || !opts.update) {
+      const target = applyDeviceRules(containerDeviceRules(resources.devices));
+      const unrestricted = target.defaultAllow && target.exceptions.length === 0;
+      if (!(unrestricted && !opts.update)) this.attachDevices(dir, target);
     }
   }
 

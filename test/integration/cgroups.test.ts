@@ -28,6 +28,8 @@ import { containerCgroup } from '../../src/cgroups/manager.js';
 import { V1Cgroup } from '../../src/cgroups/v1.js';
 import { V2Cgroup } from '../../src/cgroups/v2.js';
 import { applyDeviceRules, deviceWrites } from '../../src/cgroups/devices.js';
+import { attachDeviceProgram } from '../../src/cgroups/device-program.js';
+import { native } from '../../src/native.js';
 import { defaultSpec } from '../../src/oci/default-spec.js';
 import type { Spec } from '../../src/oci/types.js';
 
@@ -601,4 +603,32 @@ t.test('v2 driver: placement, freeze, kill, removal on a real cgroup2 hierarchy'
   t.notOk(existsSync(dir), 'the cgroup is removed');
   rmdirSync(parent);
   t.same(processesWith(dir), []);
+});
+
+t.test('v2 device program: attached to a cgroup2 directory, replaced on update, in force for its processes', { skip: v2Skip }, async (t) => {
+  const dir = path.join(UNIFIED, `hako-bpf-${process.pid}`);
+  removeCgroupsAtTeardown(t, [dir]);
+  const cg = new V2Cgroup({ '': dir });
+  cg.create();
+  const check = 'for d in null zero fuse; do if ( : </dev/$d ); then echo $d; fi; done';
+  const opened = async (): Promise<string> => {
+    const sh = await gatedShell(t, check);
+    cg.place(sh.child.pid!);
+    sh.go();
+    await new Promise((r) => sh.child.once('exit', r));
+    return sh.output().trim().split('\n').join(' ');
+  };
+  t.equal(await opened(), 'null zero fuse', 'no program: everything opens');
+  cg.setResources({ devices: defaultSpec().linux!.resources!.devices! });
+  t.equal(native().deviceProgramCount(dir), 1, 'create: one program of hako\'s');
+  t.equal(await opened(), 'null zero', 'the default spec: runc\'s nodes open, /dev/fuse does not');
+  attachDeviceProgram(dir, applyDeviceRules([{ allow: false, type: 'a', major: -1, minor: -1, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' }]));
+  t.equal(native().deviceProgramCount(dir), 1, 'attached again: the previous one is replaced');
+  t.equal(await opened(), 'zero', 'deny all but /dev/zero: /dev/null cannot be opened for reading');
+  cg.setResources({ devices: [{ allow: true, access: 'rwm' }] }, { update: true });
+  t.equal(native().deviceProgramCount(dir), 1, 'update: still one');
+  t.equal(await opened(), 'null zero fuse', 'an update that allows everything');
+  await waitFor('the cgroup to empty', () => cg.pids().length === 0);
+  cg.destroy();
+  t.notOk(existsSync(dir), 'removed (the kernel drops its programs with it)');
 });
