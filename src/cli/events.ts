@@ -25,18 +25,23 @@ export async function run(ctx: CommandContext): Promise<void> {
     emit('stats', cg.stats());
     return;
   }
-  await new Promise<void>((resolve, reject) => {
+  await new Promise<void>((resolve) => {
     let done = false;
-    const end = (err?: unknown): void => {
+    const end = (): void => {
       if (done) return;
       done = true;
       clearInterval(timer);
       oom?.stop();
-      if (err === undefined) resolve();
-      else reject(err);
+      resolve();
     };
-    // OOMs as the kernel reports them (v1: eventfd; v2: memory.events modified).
-    const oom = cg.watchOom({ oom: () => emit('oom'), gone: () => end(), error: (err) => end(err) });
+    // OOMs as the kernel reports them (v1: eventfd; v2: memory.events modified). A watch
+    // that cannot be set up or fails later costs the oom events only, as in runc.
+    let oom: ReturnType<typeof cg.watchOom>;
+    try {
+      oom = cg.watchOom({ oom: () => emit('oom'), gone: () => end(), error: (err) => ctx.log.warn(`oom notifications stopped: ${(err as Error).message}`) });
+    } catch (err) {
+      ctx.log.warn(`no oom notifications: ${(err as Error).message}`);
+    }
     let due = Date.now() + interval;
     // The cgroup's presence (and the stats) are looked at every tick; without a memory
     // controller nothing else says when the cgroup is gone.
