@@ -73,8 +73,6 @@ std::vector<bpf_insn> build_program(bool default_allow, const std::vector<Except
   p.push_back(ldx_w(5, 8));
   for (const Exception& e : exceptions) {
     std::vector<size_t> jumps;  // to the next block
-    size_t start = p.size();
-    (void)start;
     if (e.type != 0) {
       jumps.push_back(p.size());
       p.push_back(jmp_k(BPF_JNE, 2, e.type));
@@ -124,7 +122,12 @@ bool read_state(Napi::Env env, Napi::Value v, bool* default_allow, std::vector<E
   }
   Napi::Array arr = ex.As<Napi::Array>();
   for (uint32_t i = 0; i < arr.Length(); i++) {
-    Napi::Object r = arr.Get(i).As<Napi::Object>();
+    Napi::Value item = arr.Get(i);
+    if (!item.IsObject()) {
+      Napi::TypeError::New(env, "device state: each exception must be an object").ThrowAsJavaScriptException();
+      return false;
+    }
+    Napi::Object r = item.As<Napi::Object>();
     std::string type = r.Get("type").ToString().Utf8Value();
     Exception e{};
     if (type == "c") e.type = BPF_DEVCG_DEV_CHAR;
