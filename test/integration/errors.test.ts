@@ -269,3 +269,36 @@ t.test('bind mount destination /evil -> host directory: the bind lands inside th
   t.same(await fs.readdir(hostDir), [], 'the host directory is unchanged');
   await checkNothingLeft(t, { stateRoot: r.root, bundleDir: bundle.dir, noChildren: true });
 });
+
+// CVE-2019-16884 class: only a real procfs at /proc, nothing else mounted at or under it.
+errorCase({
+  name: 'a proc mount under /proc is refused',
+  edit: (spec) => spec.mounts!.push({ destination: '/proc/sys', type: 'proc', source: 'proc' }),
+  message: ['/proc/sys', /\/proc must be a real procfs/],
+});
+
+errorCase({
+  name: 'a tmpfs over /proc is refused',
+  edit: (spec) => {
+    const proc = spec.mounts!.find((m) => m.destination === '/proc')!;
+    Object.assign(proc, { type: 'tmpfs', source: 'tmpfs', options: ['nosuid'] });
+  },
+  message: [/"\/proc"/, /\/proc must be a real procfs/],
+});
+
+// CVE-2025-31133 class: an image whose /dev/null is a symlink (here to /etc/passwd) must
+// not make hako bind something else over masked paths, or hand the container that file
+// as its null device: create fails closed instead.
+errorCase({
+  name: 'an image /dev/null that is a symlink is never used as the null device',
+  edit: (spec) => {
+    spec.mounts = spec.mounts!.filter((m) => !m.destination.startsWith('/dev'));
+    spec.linux!.maskedPaths = ['/etc/hostname'];
+  },
+  prepare: async (b) => {
+    await fs.rm(path.join(b.rootfs, 'dev', 'null'), { force: true });
+    await fs.mkdir(path.join(b.rootfs, 'dev'), { recursive: true });
+    symlinkSync('/etc/passwd', path.join(b.rootfs, 'dev', 'null'));
+  },
+  message: [/\/dev\/null/, /not the null device/],
+});
