@@ -12,6 +12,7 @@ export async function run(ctx: CommandContext): Promise<void> {
 /** The flags create and run share, as runc reads them (pid file absolute before anything). */
 export function createOptions(ctx: CommandContext, detach: boolean): CreateOptions {
   const pidFile = stringFlag(ctx.flags, 'pid-file');
+  const pidfdSocket = stringFlag(ctx.flags, 'pidfd-socket');
   return {
     root: ctx.root,
     id: ctx.args[0]!,
@@ -24,6 +25,7 @@ export function createOptions(ctx: CommandContext, detach: boolean): CreateOptio
     detach,
     systemdCgroup: boolFlag(ctx.globals, 'systemd-cgroup'),
     debug: (msg) => ctx.log.debug(msg),
+    ...(pidfdSocket ? { pidfdSocket: resolve(pidfdSocket) } : {}),
   };
 }
 

@@ -76,6 +76,7 @@ const CREATE_FLAGS: FlagSpec[] = [
     describe: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal",
   },
   { name: 'pid-file', type: 'string', describe: 'specify the file to write the process id to' },
+  { name: 'pidfd-socket', type: 'string', describe: "path to an AF_UNIX socket which will receive a file descriptor referencing the init process" },
   { name: 'no-pivot', type: 'bool', describe: 'do not use pivot root to jail process inside rootfs' },
   { name: 'no-new-keyring', type: 'bool', describe: 'do not create a new session keyring for the container' },
   {

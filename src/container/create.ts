@@ -15,6 +15,7 @@ import { checkContainerId } from './id.js';
 import { hookState, runHooks } from './hooks.js';
 import { launchInit, type Launched } from './launch.js';
 import { writePidFile } from './pid-file.js';
+import { sendPidfd } from './pidfd-socket.js';
 import { makeContainerDir, removeContainerDir, writeContainer, type ContainerRecord } from './state-store.js';
 
 export interface CreateOptions {
@@ -32,6 +33,8 @@ export interface CreateOptions {
   detach: boolean;
   /** --debug log lines */
   debug?: (msg: string) => void;
+  /** --pidfd-socket, absolute: the init's pidfd is sent there ("standard") */
+  pidfdSocket?: string;
   /** --systemd-cgroup */
   systemdCgroup?: boolean;
 }
@@ -106,6 +109,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       cgroup: cg.cgroup.record,
       ...(opts.noNewKeyring ? { noNewKeyring: true } : {}),
     };
+    if (opts.pidfdSocket) await sendPidfd(opts.pidfdSocket, launched.initPid, 'standard');
     writeContainer(opts.root, record);
     if (opts.pidFile) writePidFile(opts.pidFile, launched.initPid);
     return { record, dir, launched, consoleMaster };

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { posix, resolve } from 'node:path';
 import { HakoError } from '../errors.js';
 import { native } from '../native.js';
+import { sendPidfd } from './pidfd-socket.js';
 import { openCgroup, type Cgroup, type CgroupRecord } from '../cgroups/manager.js';
 import type { LinuxNamespaceType, Process, Spec } from '../oci/types.js';
 import { buildExecPlan } from '../plan/exec-plan.js';
@@ -96,7 +97,7 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
           ...(seccomp ? { seccomp } : {}),
         }),
     });
-    if (opts.pidfdSocket) await sendPidfd(opts.pidfdSocket, launched.initPid);
+    if (opts.pidfdSocket) await sendPidfd(opts.pidfdSocket, launched.initPid, 'setns');
     const consoleMaster = internalConsole ? await native().recvFd(internalConsole[0]) : undefined;
     if (opts.pidFile) writePidFile(opts.pidFile, launched.initPid);
     return {
@@ -111,27 +112,6 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
   }
 }
 
-// --pidfd-socket (runc 1.2): one message on a new connection, the fd's name ("pidfd") and
-// the pidfd of the process as its one SCM_RIGHTS fd. A failure kills the process, which
-// nobody could then manage.
-async function sendPidfd(path: string, pid: number): Promise<void> {
-  let fd = -1;
-  try {
-    fd = native().pidfdOpen(pid);
-    // The addon's one "connect and send one fd with a payload" (the seccomp agent's handover).
-    native().seccompSendToAgent(path, 'pidfd', fd);
-  } catch (err) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-    await native().waitpid(pid).catch(() => undefined);
-    throw new HakoError(`send the pidfd to ${path}: ${(err as Error).message}`, { path });
-  } finally {
-    if (fd >= 0) closeSync(fd);
-  }
-}
 
 // What a process leaves out comes from the container's process, as runc's newInitConfig
 // does it: capabilities, the AppArmor profile and the SELinux label. Not rlimits (runc's

@@ -444,9 +444,8 @@ pid = [l.split()[1] for l in open("/proc/self/fdinfo/%d" % fds[0]) if l.startswi
 print(msg.decode(), len(fds), pid[0] if pid else "?", flush=True)
 `;
 
-t.test('--pidfd-socket: a pidfd of the process is sent', { skip }, async (t) => {
-  const c = await container(t);
-  const sock = path.join(c.dir, 'pidfd.sock');
+/** The python receiver listening on sock; resolves with a reader of what it printed. */
+async function pidfdReceiver(t: Test, sock: string): Promise<() => string> {
   const { spawn } = await import('node:child_process');
   const receiver = spawn('python3', ['-c', PIDFD_RECEIVER_PY, sock], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
@@ -455,18 +454,34 @@ t.test('--pidfd-socket: a pidfd of the process is sent', { skip }, async (t) => 
   let out = '';
   receiver.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await waitFor('the receiver to listen', () => out.includes('listening'));
+  return () => out;
+}
+
+t.test('--pidfd-socket: a pidfd of the exec\'d process is sent, named "setns"', { skip }, async (t) => {
+  const c = await container(t);
+  const sock = path.join(c.dir, 'pidfd.sock');
+  const out = await pidfdReceiver(t, sock);
   const pidFile = path.join(c.dir, 'exec.pid');
   const r = await spawnRuntime(HAKO, c.root, ['exec', '-d', '--pidfd-socket', sock, '--pid-file', pidFile, c.id, '/bin/sleep', '1000']);
   t.equal(r.code, 0, 'exec -d --pidfd-socket exits 0', { stderr: r.stderr });
   const pid = Number(readFileSync(pidFile, 'utf8'));
-  await waitFor('the receiver\'s line', () => out.split('\n').length > 2);
-  t.equal(out.split('\n')[1], `pidfd 1 ${pid}`, 'one fd, a pidfd of the exec\'d process');
+  await waitFor('the receiver\'s line', () => out().split('\n').length > 2);
+  t.equal(out().split('\n')[1], `setns 1 ${pid}`, 'one fd, a pidfd of the exec\'d process');
   process.kill(pid, 'SIGKILL');
   await reapIfOurs(pid);
   const none = await hk(c.root, ['exec', '--pidfd-socket', path.join(c.dir, 'nobody.sock'), c.id, '/bin/true']);
   t.equal(none.code, 255, 'nobody listening: 255');
   t.match(errorMessage(none), /^exec failed: send the pidfd to /, 'says so');
   await finish(t, c);
+});
+
+t.test('create --pidfd-socket: a pidfd of the init is sent, named "standard"', { skip }, async (t) => {
+  const dir = await scratchDir(t, 'pidfd');
+  const sock = path.join(dir, 'pidfd.sock');
+  const out = await pidfdReceiver(t, sock);
+  const c = await container(t, { created: true, createArgs: ['--pidfd-socket', sock] });
+  await waitFor('the receiver\'s line', () => out().split('\n').length > 2);
+  t.equal(out().split('\n')[1], `standard 1 ${c.pid}`, 'one fd, a pidfd of the container\'s init');
 });
 
 // Takes two connections on argv[1] (create's and exec's), appends what came to argv[2] as
