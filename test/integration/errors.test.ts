@@ -302,3 +302,13 @@ errorCase({
   },
   message: [/\/dev\/null/, /not the null device/],
 });
+
+// Fields hako does not carry out yet are refused by name, never silently ignored.
+errorCase({
+  name: 'runtime-spec fields hako does not implement yet are refused',
+  edit: (spec) => {
+    spec.linux!.personality = { domain: 'LINUX32' };
+    spec.process!.ioPriority = { class: 'IOPRIO_CLASS_IDLE', priority: 0 };
+  },
+  message: ['not supported by hako yet: /process/ioPriority, /linux/personality'],
+});
