@@ -10,10 +10,21 @@ import * as path from 'node:path';
 import type { Test } from 'tap';
 import { native } from '../../src/native.js';
 import { REPO_ROOT } from './paths.js';
-import { integrationSkip, mountsUnder, type Teardownable } from './runtime.js';
+import { integrationSkip, mountsUnder, runtimeCommand, type CommandResult, type Teardownable } from './runtime.js';
 
 /** The hako executable under test ($HAKO_BIN, else dist/hako); may not exist (see hakoSkip). */
 export const HAKO = path.resolve(process.env.HAKO_BIN ?? path.join(REPO_ROOT, 'dist', 'hako'));
+
+/** One dist/hako command against the state root `root` (30 s deadline), stdin optional. */
+export function hk(root: string, args: string[], input?: string): Promise<CommandResult> {
+  return runtimeCommand(HAKO, root, args, { timeoutMs: 30_000, ...(input !== undefined ? { input } : {}) });
+}
+
+/** The error message of a failed command: the msg="..." of its log line, unescaped. */
+export function errorMessage(r: { stderr: string }): string {
+  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(r.stderr);
+  return m ? (JSON.parse(`"${m[1]}"`) as string) : r.stderr.trim();
+}
 
 /** Why a test that runs containers under dist/hako cannot run here, or false. */
 export function hakoSkip(): string | false {

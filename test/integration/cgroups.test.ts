@@ -10,12 +10,14 @@ import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { makeBundle, type Bundle, type BundleOptions } from '../helpers/rootfs.js';
 import { parseProbeReport } from '../helpers/probe.js';
-import { containerId, makeStateRoot, runContainer, runtimeCommand, type CommandResult } from '../helpers/runtime.js';
+import { containerId, makeStateRoot, runContainer } from '../helpers/runtime.js';
 import {
-  HAKO,
   becomeSubreaper,
   checkNothingLeft,
+  errorMessage,
+  HAKO,
   hakoSkip,
+  hk,
   isAlive,
   processesWith,
   readIfExists,
@@ -39,13 +41,7 @@ if (!skip) {
   t.beforeEach(() => reapZombieChildren());
 }
 
-const hk = (root: string, args: string[], input?: string): Promise<CommandResult> =>
-  runtimeCommand(HAKO, root, args, { timeoutMs: 30_000, ...(input !== undefined ? { input } : {}) });
 
-function errorMessage(r: { stderr: string }): string {
-  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(r.stderr);
-  return m ? (JSON.parse(`"${m[1]}"`) as string) : r.stderr.trim();
-}
 
 // ------------------------------------------------------------------ cgroup bookkeeping
 

@@ -12,9 +12,10 @@ import { parseProbeReport } from '../helpers/probe.js';
 import { containerId, makeStateRoot, runtimeCommand } from '../helpers/runtime.js';
 import type { Spec } from '../../src/oci/types.js';
 import {
-  HAKO,
   becomeSubreaper,
   checkNothingLeft,
+  errorMessage,
+  HAKO,
   hakoSkip,
   hostMountsAt,
   readIfExists,
@@ -30,11 +31,6 @@ if (!skip) {
   t.beforeEach(() => reapZombieChildren());
 }
 
-/** The msg="..." of hako's error line, unescaped. */
-function errorMessage(stderr: string): string {
-  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(stderr);
-  return m ? (JSON.parse(`"${m[1]}"`) as string) : stderr.trim();
-}
 
 function hostMountCount(): number {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).length;
@@ -74,7 +70,7 @@ function errorCase(c: ErrorCase): void {
         });
         t.equal(r.code, 1, 'exit 1', { stderr: r.stderr, stdout: r.stdout });
         t.notOk(r.timedOut, 'did not hang');
-        const msg = errorMessage(r.stderr);
+        const msg = errorMessage(r);
         for (const m of c.message) {
           if (typeof m === 'string') t.ok(msg.includes(m), `message has ${JSON.stringify(m)}`, { msg });
           else t.match(msg, m, `message matches ${m}`, { msg });
@@ -217,7 +213,7 @@ t.test('mount destination /evil -> / (the rootfs itself): never mounted on the h
     t.notOk(report.mounts?.some((m) => m.mount_point === '/' && m.fs_type === 'tmpfs'), 'not mounted over the container root');
   } else {
     t.equal(r.code, 1, 'refused with exit 1');
-    t.match(errorMessage(r.stderr), /\/evil/, 'the message names the destination', { stderr: r.stderr });
+    t.match(errorMessage(r), /\/evil/, 'the message names the destination', { stderr: r.stderr });
   }
   t.same(hostMountsAt('/'), hostRootBefore, 'nothing mounted on the host\'s /');
   t.equal(hostMountCount(), countBefore, 'the host mount table has as many entries as before');

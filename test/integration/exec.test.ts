@@ -9,14 +9,16 @@ import t, { type Test } from 'tap';
 import { SEALS, native } from '../../src/native.js';
 import { makeBundle, type Bundle, type BundleOptions } from '../helpers/rootfs.js';
 import { parseProbeReport, type ProbeReport } from '../helpers/probe.js';
-import { containerId, makeStateRoot, runtimeCommand, type CommandResult } from '../helpers/runtime.js';
+import { containerId, makeStateRoot } from '../helpers/runtime.js';
 import {
-  HAKO,
   becomeSubreaper,
   checkNothingLeft,
   chownTree,
   consoleReceiver,
+  errorMessage,
+  HAKO,
   hakoSkip,
+  hk,
   isAlive,
   procInfo,
   readIfExists,
@@ -33,14 +35,7 @@ if (!skip) {
   t.beforeEach(() => reapZombieChildren());
 }
 
-const hk = (root: string, args: string[], input?: string): Promise<CommandResult> =>
-  runtimeCommand(HAKO, root, args, { timeoutMs: 30_000, ...(input !== undefined ? { input } : {}) });
 
-/** The error message of a failed command: the msg="..." of its log line, unescaped. */
-function errorMessage(r: { stderr: string }): string {
-  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(r.stderr);
-  return m ? (JSON.parse(`"${m[1]}"`) as string) : r.stderr.trim();
-}
 
 interface Container {
   bundle: Bundle;

@@ -22,20 +22,21 @@ import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { makeBundle, type Bundle } from '../helpers/rootfs.js';
 import { parseProbeReport, type ProbeReport } from '../helpers/probe.js';
-import { containerId, makeStateRoot, runtimeCommand } from '../helpers/runtime.js';
+import { containerId, makeStateRoot } from '../helpers/runtime.js';
 import type { Spec } from '../../src/oci/types.js';
 import {
-  HAKO,
   becomeSubreaper,
   checkNothingLeft,
   consoleReceiver,
+  HAKO,
   hakoSkip,
+  hk,
   readIfExists,
   reapZombieChildren,
   scratchDir,
   spawnRuntime,
-  waitFor,
   type ConsoleReceiver,
+  waitFor,
 } from '../helpers/lifecycle.js';
 
 const FIXTURES = process.env.HAKO_FIXTURES_DIR ?? '/work/shared/fixtures/configs';
@@ -47,7 +48,6 @@ if (!skip) {
 
 const NS_FILE: Record<string, string> = { pid: 'pid', network: 'net', ipc: 'ipc', uts: 'uts', mount: 'mnt', user: 'user', cgroup: 'cgroup', time: 'time' };
 
-const hk = (root: string, args: string[]) => runtimeCommand(HAKO, root, args, { timeoutMs: 30_000 });
 
 async function waitStatus(root: string, id: string, status: string): Promise<boolean> {
   return waitFor(`status ${status}`, async () => {

@@ -13,13 +13,15 @@ import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import type { Hook, Spec } from '../../src/oci/types.js';
 import { makeBundle, type Bundle } from '../helpers/rootfs.js';
-import { containerId, makeStateRoot, runContainer, runtimeCommand, type CommandResult } from '../helpers/runtime.js';
+import { containerId, makeStateRoot, runContainer } from '../helpers/runtime.js';
 import {
-  HAKO,
   becomeSubreaper,
   checkNothingLeft,
   chownTree,
+  errorMessage,
+  HAKO,
   hakoSkip,
+  hk,
   isAlive,
   readIfExists,
   reapZombieChildren,
@@ -34,7 +36,6 @@ if (!skip) {
   t.beforeEach(() => reapZombieChildren());
 }
 
-const hk = (root: string, args: string[]): Promise<CommandResult> => runtimeCommand(HAKO, root, args, { timeoutMs: 30_000 });
 const NS = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts'];
 const DOCKER_FIXTURE = '/work/shared/fixtures/configs/docker-plain-1.json';
 const dockerSkip = skip || (existsSync(DOCKER_FIXTURE) ? false : `${DOCKER_FIXTURE} not found`);
@@ -132,10 +133,6 @@ function cgroupDirs(cgroupsPath: string): string[] {
   return out;
 }
 
-function errorMessage(r: { stderr: string }): string {
-  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(r.stderr);
-  return m ? (JSON.parse(`"${m[1]}"`) as string) : r.stderr.trim();
-}
 
 async function create(s: Setup): Promise<{ r: Awaited<ReturnType<typeof spawnRuntime>>; pid: number; stderrFile: string }> {
   const pidFile = path.join(s.dir, 'init.pid');

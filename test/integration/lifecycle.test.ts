@@ -12,23 +12,25 @@ import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { makeBundle, type Bundle, type BundleOptions } from '../helpers/rootfs.js';
 import { parseProbeReport, type ProbeReport } from '../helpers/probe.js';
-import { containerId, makeStateRoot, runContainer, runtimeCommand, type CommandResult } from '../helpers/runtime.js';
+import { containerId, makeStateRoot, runContainer } from '../helpers/runtime.js';
 import {
-  HAKO,
   becomeSubreaper,
   checkNothingLeft,
   consoleReceiver,
+  errorMessage,
+  HAKO,
   hakoSkip,
+  hk,
   isAlive,
-  procInfo,
   processesWith,
+  procInfo,
   readIfExists,
   reapZombieChildren,
   scratchDir,
   spawnRuntime,
-  waitFor,
   type SpawnOptions,
   type SpawnResult,
+  waitFor,
 } from '../helpers/lifecycle.js';
 
 const skip = hakoSkip();
@@ -38,7 +40,6 @@ if (!skip) {
   t.beforeEach(() => reapZombieChildren());
 }
 
-const hk = (root: string, args: string[]): Promise<CommandResult> => runtimeCommand(HAKO, root, args, { timeoutMs: 30_000 });
 const hkDetached = (root: string, args: string[], opts: SpawnOptions = {}): Promise<SpawnResult> =>
   spawnRuntime(HAKO, root, args, opts);
 
@@ -77,11 +78,6 @@ async function waitStatus(root: string, id: string, status: string): Promise<Sta
   }
 }
 
-/** The error message of a failed command: the msg="..." of its log line, unescaped. */
-function errorMessage(r: { stderr: string }): string {
-  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(r.stderr);
-  return m ? (JSON.parse(`"${m[1]}"`) as string) : r.stderr.trim();
-}
 
 function expectError(t: Test, r: { code: number | null; stderr: string }, code: number, text: string | RegExp, what: string): void {
   t.equal(r.code, code, `${what}: exit ${code}`, { stderr: r.stderr });
