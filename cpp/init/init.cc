@@ -18,13 +18,6 @@
 namespace hako {
 namespace {
 
-// Runs one step; a failure leaves run_init with its StepError.
-#define STEP(call)               \
-  do {                           \
-    if (Result r_ = (call)) {    \
-      return std::move(*r_);     \
-    }                            \
-  } while (0)
 
 constexpr uint32_t MAX_PRESERVED_FDS = 1u << 20;
 
@@ -70,35 +63,34 @@ StepError run_init(const Plan& plan, SyncSocket& sync) {
 
   // A session of its own, as runc's init (its nsexec) has.
   if (::setsid() < 0) return errno_error("setsid", "setsid");
-  if (mount_ns) STEP(prepare_rootfs(plan));
-  STEP(sync.send(MSG_RUN_HOOKS));
-  STEP(sync.expect(MSG_HOOKS_DONE));
+  if (mount_ns) HAKO_STEP(prepare_rootfs(plan));
+  HAKO_STEP(sync.send(MSG_RUN_HOOKS));
+  HAKO_STEP(sync.expect(MSG_HOOKS_DONE));
   // createContainer: in the container's namespaces, the host's fs still visible (no pivot yet).
-  STEP(run_hooks(plan, HOOK_CREATE_CONTAINER, plan.rootfs.c_str()));
+  HAKO_STEP(run_hooks(plan, HOOK_CREATE_CONTAINER, plan.rootfs.c_str()));
   if (mount_ns) {
-    STEP(enter_rootfs(plan));
-    STEP(create_cwd(plan));
+    HAKO_STEP(enter_rootfs(plan));
+    HAKO_STEP(create_cwd(plan));
   }
-  if (plan.has(FLAG_TERMINAL)) STEP(setup_console(plan, mount_ns));
-  STEP(set_host_names(plan));
-  STEP(write_sysctls(plan));
-  if (mount_ns) STEP(finalize_rootfs(plan));
+  if (plan.has(FLAG_TERMINAL)) HAKO_STEP(setup_console(plan, mount_ns));
+  HAKO_STEP(set_host_names(plan));
+  HAKO_STEP(write_sysctls(plan));
+  if (mount_ns) HAKO_STEP(finalize_rootfs(plan));
 
-  STEP(join_session_keyring(plan));
+  HAKO_STEP(join_session_keyring(plan));
   // rlimits: the parent sets them with prlimit once we report ready (as runc).
-  STEP(chown_stdio(plan));
+  HAKO_STEP(chown_stdio(plan));
 
   std::string path;
-  STEP(become_the_process(plan, user_ns, &path));
+  HAKO_STEP(become_the_process(plan, user_ns, &path));
 
-  STEP(sync.send(MSG_READY));
+  HAKO_STEP(sync.send(MSG_READY));
   sync.close();
-  STEP(wait_for_start(plan));
+  HAKO_STEP(wait_for_start(plan));
   // startContainer: inside the rootfs, in process.cwd; a failure goes to the container's stderr.
-  STEP(run_hooks(plan, HOOK_START_CONTAINER, nullptr));
+  HAKO_STEP(run_hooks(plan, HOOK_START_CONTAINER, nullptr));
   return exec_process(plan, path);
 }
 
-#undef STEP
 
 }  // namespace hako

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace hako {
 
@@ -15,6 +16,14 @@ struct StepError {
 
 // nullopt: the step worked.
 using Result = std::optional<StepError>;
+
+// In a function returning StepError: run one step, and leave with its error if it failed.
+#define HAKO_STEP(call)           \
+  do {                            \
+    if (::hako::Result r_ = (call)) { \
+      return std::move(*r_);      \
+    }                             \
+  } while (0)
 
 inline StepError step_error(int err, std::string step, std::string message) {
   return StepError{err, std::move(step), std::move(message)};
