@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { makeBundle, type Bundle } from '../helpers/rootfs.js';
 import { parseProbeReport } from '../helpers/probe.js';
-import { containerId, makeStateRoot, runtimeCommand } from '../helpers/runtime.js';
+import { containerId, integrationSkip, makeStateRoot, runtimeCommand } from '../helpers/runtime.js';
 import type { Spec } from '../../src/oci/types.js';
 import {
   becomeSubreaper,
@@ -307,4 +307,35 @@ errorCase({
     spec.process!.ioPriority = { class: 'IOPRIO_CLASS_IDLE', priority: 0 };
   },
   message: ['not supported by hako yet: /process/ioPriority, /linux/personality'],
+});
+
+// The log contract managers rely on (podman reads its oci-log, containerd the last error
+// line of log.json): a failing create appends exactly one error line whose msg carries
+// the whole cause, the same line as runc's but for the runtime's name; --debug adds
+// debug lines only. Compared with runc on the same bundle.
+t.test('--log FILE --log-format json: a failing create writes one error line with the whole cause, as runc', { skip: skip || integrationSkip('runc') }, async (t) => {
+  const bundle = await makeBundle(t, { args: ['/nonexistent'] });
+  const dir = await scratchDir(t, 'log');
+  const errorLines = async (runtime: string, name: string, debug: boolean) => {
+    const root = await makeStateRoot(t, runtime);
+    const log = path.join(dir, `${name}-${debug}.json`);
+    writeFileSync(log, '{"level":"info","msg":"an earlier line","time":"2026-01-01T00:00:00Z"}\n');
+    const id = containerId('log');
+    const global = ['--log', log, '--log-format', 'json', ...(debug ? ['--debug'] : [])];
+    const r = await spawnRuntime(runtime, root, [...global, 'create', '--bundle', bundle.dir, id], { timeoutMs: 20_000 });
+    t.equal(r.code, 1, `${name}: create fails`);
+    await runtimeCommand(runtime, root, ['delete', '--force', id]);
+    const lines = readFileSync(log, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+    t.equal(lines[0]!.msg, 'an earlier line', `${name}: the log was appended to`);
+    const errors = lines.filter((l) => l.level === 'error');
+    t.equal(errors.length, 1, `${name}: exactly one error line`, { lines });
+    t.equal(lines.at(-1), errors[0], `${name}: the error line is the last one`);
+    return errors[0]?.msg ?? '';
+  };
+  for (const debug of [false, true]) {
+    const ours = await errorLines(HAKO, 'hako', debug);
+    const theirs = await errorLines('runc', 'runc', debug);
+    t.equal(ours, 'hako create failed: unable to start container process: exec: "/nonexistent": stat /nonexistent: no such file or directory');
+    t.equal(ours.replace(/^hako /, 'runc '), theirs, `the same message as runc${debug ? ' with --debug' : ''}`);
+  }
 });
