@@ -8,6 +8,7 @@ import { loadBundleConfig } from '../oci/load.js';
 import type { Spec } from '../oci/types.js';
 import { OCI_VERSION } from '../oci/default-spec.js';
 import { native } from '../native.js';
+import { withHostTerminalSize } from './foreground.js';
 import { checkCgroupUsable, containerCgroup, removeFailedCgroup } from '../cgroups/manager.js';
 import { connectConsoleSocket } from './console-socket.js';
 import { makeExecFifo } from './exec-fifo.js';
@@ -73,7 +74,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     if (opts.consoleSocket !== undefined) consoleSocket = await connectConsoleSocket(resolve(bundle, opts.consoleSocket));
     else if (spec.process?.terminal && !opts.detach) internalConsole = native().socketpair();
     const launched = await launchInit({
-      spec: runSpec,
+      spec: internalConsole && runSpec.process ? { ...runSpec, process: withHostTerminalSize(runSpec.process) } : runSpec,
       stateRoot: opts.root,
       debug: opts.debug,
       id: opts.id,

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { posix, resolve } from 'node:path';
 import { HakoError } from '../errors.js';
 import { native } from '../native.js';
+import { withHostTerminalSize } from './foreground.js';
 import { sendPidfd } from './pidfd-socket.js';
 import { openCgroup, type Cgroup, type CgroupRecord } from '../cgroups/manager.js';
 import type { LinuxNamespaceType, Process, Spec } from '../oci/types.js';
@@ -87,7 +88,7 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
       // (--ignore-paused) hako-init freezes there and the exec goes on when it is resumed.
       beforePlan: (pid) => cgroup?.place(pid),
       makePlan: ({ fds, seccomp }) =>
-        buildExecPlan(proc, {
+        buildExecPlan(internalConsole ? withHostTerminalSize(proc) : proc, {
           containerId: rec.id,
           namespacePaths,
           fds,

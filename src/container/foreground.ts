@@ -3,6 +3,7 @@
 import { ReadStream, isatty } from 'node:tty';
 import { Socket } from 'node:net';
 import { native } from '../native.js';
+import type { Process } from '../oci/types.js';
 import { writeAll } from '../output.js';
 
 // Every signal a runtime forwards (runc: all but SIGCHLD, SIGWINCH and SIGURG); Node
@@ -54,6 +55,22 @@ export function proxyPipes(pipes: { stdin: number; stdout: number; stderr: numbe
 /** The host's terminal, as runc finds it: the first of stdin, stdout, stderr that is one. */
 function hostConsole(): number | undefined {
   return [0, 1, 2].find((fd) => isatty(fd));
+}
+
+/**
+ * A foreground terminal's process without a consoleSize of its own gets the size of
+ * hako's terminal from the start: hako-init sizes the pty before the process runs, so
+ * the process never sees 0x0 (resizing after the fact would race with its start).
+ */
+export function withHostTerminalSize(proc: Process): Process {
+  const host = hostConsole();
+  if (proc.consoleSize !== undefined || host === undefined) return proc;
+  try {
+    const ws = native().getWinsize(host);
+    return ws.rows > 0 && ws.cols > 0 ? { ...proc, consoleSize: { height: ws.rows, width: ws.cols } } : proc;
+  } catch {
+    return proc;
+  }
 }
 
 /** Proxy the container's pty master to our terminal (raw mode, window size); resolves when it closes. */

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type { Test } from 'tap';
 import { native } from '../../src/native.js';
 import { REPO_ROOT } from './paths.js';
-import { integrationSkip, mountsUnder, runtimeCommand, type CommandResult, type Teardownable } from './runtime.js';
+import { integrationSkip, mountsUnder, runCommand, runtimeCommand, type CommandResult, type Teardownable } from './runtime.js';
 
 /** The hako executable under test ($HAKO_BIN, else dist/hako); may not exist (see hakoSkip). */
 export const HAKO = path.resolve(process.env.HAKO_BIN ?? path.join(REPO_ROOT, 'dist', 'hako'));
@@ -546,4 +546,48 @@ export async function consoleReceiver(t: Teardownable, dir: string, opts: Consol
       return exited;
     },
   };
+}
+
+// Runs a command with a real terminal as its stdio: a pty made here, 33x101, echo and
+// canonical mode on, the command's controlling terminal. Reports its status, what it
+// wrote, whether the terminal was seen raw (no echo) while it ran, and whether the
+// terminal's settings were the same afterwards.
+const TTY_DRIVER_PY = `
+import json, os, select, subprocess, sys, termios, fcntl, struct
+master, slave = os.openpty()
+fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
+before = termios.tcgetattr(slave)
+p = subprocess.Popen(sys.argv[1:], stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                     preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+out = b""
+raw_seen = False
+while True:
+    r, _, _ = select.select([master], [], [], 0.05)
+    if not raw_seen and p.poll() is None:
+        raw_seen = not (termios.tcgetattr(slave)[3] & termios.ECHO)
+    if r:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        out += chunk
+    elif p.poll() is not None:
+        break
+code = p.wait()
+after = termios.tcgetattr(slave)
+print(json.dumps({"code": code, "out": out.decode(errors="replace"), "rawSeen": raw_seen, "restored": after == before}))
+`;
+
+
+export interface TerminalRun {
+  code: number;
+  out: string;
+  rawSeen: boolean;
+  restored: boolean;
+}
+
+export async function onTerminal(t: Test, argv: string[]): Promise<TerminalRun> {
+  const r = await runCommand('python3', ['-c', TTY_DRIVER_PY, ...argv], { timeoutMs: 30_000 });
+  t.equal(r.code, 0, 'the terminal driver ran', { stderr: r.stderr });
+  return JSON.parse(r.stdout) as TerminalRun;
 }

@@ -18,6 +18,7 @@ import {
   errorMessage,
   HAKO,
   hakoSkip,
+  onTerminal,
   hk,
   isAlive,
   procInfo,
@@ -367,6 +368,17 @@ t.test('foreground -t: a pty from the container, proxied to our stdout', { skip 
   t.equal(r.code, 3, 'the shell\'s status', { stderr: r.stderr });
   t.match(r.stdout, /^\/dev\/pts\/\d+\r?\n/, 'its terminal is a pty of the container\'s devpts');
   t.match(r.stdout, 'all-ttys', 'fds 0-2 are the pty');
+  await finish(t, c);
+});
+
+t.test('foreground -t on a real terminal: its size, raw mode while running, the terminal given back', { skip }, async (t) => {
+  const c = await container(t);
+  const got = await onTerminal(t, [HAKO, '--root', c.root, 'exec', '-t', c.id, '/bin/sh', '-c', 'tty; stty size; sleep 0.5; exit 4']);
+  t.equal(got.code, 4, 'the shell\'s status', got);
+  t.match(got.out, /\/dev\/pts\/\d+\r?\n/, 'the shell\'s terminal is a pty');
+  t.match(got.out, /\b33 101\r?\n/, 'of the size of hako\'s terminal');
+  t.ok(got.rawSeen, 'hako\'s terminal was raw (no echo) while the process ran');
+  t.ok(got.restored, 'hako\'s terminal settings are as they were after it exits');
   await finish(t, c);
 });
 

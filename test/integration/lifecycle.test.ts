@@ -22,6 +22,7 @@ import {
   hakoSkip,
   hk,
   isAlive,
+  onTerminal,
   processesWith,
   procInfo,
   readIfExists,
@@ -281,6 +282,18 @@ t.test('run in the foreground: stdin is forwarded, stdout and stderr kept apart'
     await checkNothingLeft(t, { bundleDir: bundle.dir });
   });
   t.end();
+});
+
+t.test('run -t in the foreground on a real terminal: its size from the start, raw while running, given back', { skip }, async (t) => {
+  const bundle = await makeBundle(t, { args: ['/bin/sh', '-c', 'tty; stty size; sleep 0.5; exit 6'], edit: (s) => void (s.process!.terminal = true) });
+  const root = await makeStateRoot(t, HAKO);
+  const got = await onTerminal(t, [HAKO, '--root', root, 'run', '--bundle', bundle.dir, containerId('tty')]);
+  t.equal(got.code, 6, 'the shell\'s status', got);
+  t.match(got.out, /\/dev\/pts\/\d+\r?\n/, 'the shell\'s terminal is a pty');
+  t.match(got.out, /\b33 101\r?\n/, 'of the size of hako\'s terminal when it starts');
+  t.ok(got.rawSeen, 'hako\'s terminal was raw while the container ran');
+  t.ok(got.restored, 'hako\'s terminal settings are as they were after it exits');
+  await checkNothingLeft(t, { bundleDir: bundle.dir, stateRoot: root });
 });
 
 // ---------------------------------------------------------------------------------------
