@@ -217,6 +217,20 @@ bool decode_record(uint16_t tag, std::string_view payload, Plan* p) {
       break;
     }
     case TAG_PERSONALITY: p->personality = r.u32(); break;
+    case TAG_MEMORY_POLICY: {
+      MemoryPolicy m;
+      m.mode = r.u32();
+      m.flags = r.u32();
+      uint32_t n = r.u32();
+      if (n > CPU_SETSIZE_MAX) return false;
+      for (; r.ok() && n > 0; n--) {
+        uint32_t node = r.u32();
+        if (node >= CPU_SETSIZE_MAX) return false;
+        m.nodes.push_back(node);
+      }
+      p->memory_policy = std::move(m);
+      break;
+    }
     case TAG_FDS:
       p->fds.console_socket = r.i32();
       p->fds.exec_fifo = r.i32();
@@ -468,6 +482,12 @@ static void write_plan_json(std::string& o, const Plan& p) {
   }
   if (p.cpu_affinity) json_list(root.key("cpuAffinity"), *p.cpu_affinity, [&](uint32_t c) { json_num(o, c); });
   if (p.personality) json_num(root.key("personality"), *p.personality);
+  if (p.memory_policy) {
+    Obj x(root.key("memoryPolicy"));
+    json_num(x.key("mode"), p.memory_policy->mode);
+    json_num(x.key("flags"), p.memory_policy->flags);
+    json_list(x.key("nodes"), p.memory_policy->nodes, [&](uint32_t n) { json_num(o, n); });
+  }
 }
 
 }  // namespace hako

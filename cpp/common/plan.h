@@ -63,6 +63,7 @@ enum PlanTag : uint16_t {
   TAG_IO_PRIORITY = 34,      // STRUCT {u32 class (IOPRIO_CLASS_*), u32 priority (0-7)}; absent: leave it
   TAG_CPU_AFFINITY = 35,     // STRUCT {u32 n, n x u32 cpu}: sched_setaffinity before execve; absent: leave it
   TAG_PERSONALITY = 36,      // U32: personality(2) persona (PER_LINUX, PER_LINUX32); absent: leave it
+  TAG_MEMORY_POLICY = 37,    // STRUCT {u32 mode, u32 flags, u32 n, n x u32 node}: set_mempolicy; absent: leave it
 };
 
 enum PlanFlag : uint64_t {
@@ -200,7 +201,14 @@ struct IoPriority {
   uint32_t priority = 0;  // 0 (highest) to 7
 };
 
-inline constexpr uint32_t CPU_SETSIZE_MAX = 1024;  // the CPUs a cpu_set_t holds
+inline constexpr uint32_t CPU_SETSIZE_MAX = 1024;  // the CPUs a cpu_set_t holds (and the NUMA nodes hako takes)
+
+// linux.memoryPolicy for set_mempolicy(mode | flags, nodes).
+struct MemoryPolicy {
+  uint32_t mode = 0;            // MPOL_DEFAULT 0, PREFERRED 1, BIND 2, INTERLEAVE 3, LOCAL 4, PREFERRED_MANY 5, WEIGHTED_INTERLEAVE 6
+  uint32_t flags = 0;           // MPOL_F_NUMA_BALANCING, MPOL_F_RELATIVE_NODES, MPOL_F_STATIC_NODES
+  std::vector<uint32_t> nodes;  // each < CPU_SETSIZE_MAX; empty: no node mask
+};
 
 struct Fds {
   int32_t console_socket = -1;  // connected --console-socket, or the internal one for foreground run
@@ -241,6 +249,7 @@ struct Plan {
   std::optional<IoPriority> io_priority;
   std::optional<std::vector<uint32_t>> cpu_affinity;  // each < CPU_SETSIZE_MAX, at least one
   std::optional<uint32_t> personality;
+  std::optional<MemoryPolicy> memory_policy;
 
   bool has(PlanFlag f) const { return (flags & f) != 0; }
 };

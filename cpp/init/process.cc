@@ -570,6 +570,31 @@ Result set_cpu_affinity(const Plan& plan) {
   return std::nullopt;
 }
 
+Result set_memory_policy(const Plan& plan) {
+  if (!plan.memory_policy) return std::nullopt;
+  const MemoryPolicy& m = *plan.memory_policy;
+  // A bit mask of CPU_SETSIZE_MAX nodes; the kernel reads maxnode - 1 bits of it.
+  constexpr size_t WORDS = CPU_SETSIZE_MAX / 64;
+  unsigned long mask[WORDS] = {};
+  std::string list;
+  for (uint32_t node : m.nodes) {
+    mask[node / 64] |= 1ul << (node % 64);
+    if (!list.empty()) list += ',';
+    list += std::to_string(node);
+  }
+  const bool none = m.nodes.empty();
+  long r = ::syscall(SYS_set_mempolicy, static_cast<int>(m.mode | m.flags), none ? nullptr : mask,
+                     none ? 0ul : static_cast<unsigned long>(CPU_SETSIZE_MAX + 1));
+  if (r < 0) {
+    static const char* const modes[] = {"MPOL_DEFAULT", "MPOL_PREFERRED",      "MPOL_BIND",
+                                        "MPOL_INTERLEAVE", "MPOL_LOCAL", "MPOL_PREFERRED_MANY",
+                                        "MPOL_WEIGHTED_INTERLEAVE"};
+    std::string mode = m.mode < sizeof modes / sizeof modes[0] ? modes[m.mode] : "mode " + std::to_string(m.mode);
+    return errno_error("mempolicy", "set_mempolicy " + mode + " (flags " + hex(m.flags) + ", nodes \"" + list + "\")");
+  }
+  return std::nullopt;
+}
+
 Result set_personality(const Plan& plan) {
   if (!plan.personality) return std::nullopt;
   if (::personality(*plan.personality) < 0) {
@@ -583,6 +608,8 @@ Result become_the_process(const Plan& plan, bool user_ns, std::string* path) {
   // (a real-time policy or a lower nice needs CAP_SYS_NICE), before any seccomp filter.
   if (Result r = set_scheduler(plan)) return r;
   if (Result r = set_io_priority(plan)) return r;
+  // The memory policy at runc 1.4's point: after those, before the filter.
+  if (Result r = set_memory_policy(plan)) return r;
   // Seccomp at runc's points: without no_new_privs loading a filter takes CAP_SYS_ADMIN,
   // so before anything drops it; with no_new_privs as late as possible, so that the
   // filter has to allow as few of hako-init's own calls as possible.

@@ -78,11 +78,14 @@ Result set_io_priority(const Plan& plan);
 // execCPUAffinity.final).
 Result set_cpu_affinity(const Plan& plan);
 
+// set_mempolicy(mode | flags, nodes) when the plan has a memory policy.
+Result set_memory_policy(const Plan& plan);
+
 // personality(plan.personality) when the plan has one.
 Result set_personality(const Plan& plan);
 
 // What the init and an exec'd process share at the end of their setup, in runc's order:
-// the scheduler and the I/O priority, seccomp (early without no_new_privs), the cwd (as root, then as the user), the bounding
+// the scheduler, the I/O priority and the memory policy, seccomp (early without no_new_privs), the cwd (as root, then as the user), the bounding
 // set, the user switch, the cwd check, capabilities, no_new_privs, the args[0] lookup
 // (into *path), seccomp (late with no_new_privs); the personality before the lookup for
 // an exec'd process, last for the init.

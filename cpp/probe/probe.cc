@@ -701,6 +701,37 @@ void section_cpu_affinity(JsonWriter& j) {
   j.end_object();
 }
 
+// get_mempolicy(&mode, nodes, ...): the calling thread's NUMA memory policy.
+void section_memory_policy(JsonWriter& j) {
+  j.key("memory_policy");
+  int mode = 0;
+  unsigned long nodes[1024 / 64] = {};
+  if (syscall(SYS_get_mempolicy, &mode, nodes, 1024ul + 1, nullptr, 0ul) < 0) {
+    j.null();
+    return;
+  }
+  static const char* const names[] = {"MPOL_DEFAULT", "MPOL_PREFERRED",      "MPOL_BIND",
+                                      "MPOL_INTERLEAVE", "MPOL_LOCAL", "MPOL_PREFERRED_MANY",
+                                      "MPOL_WEIGHTED_INTERLEAVE"};
+  const int flag_bits = (1 << 15) | (1 << 14) | (1 << 13);  // MPOL_F_STATIC_NODES, RELATIVE_NODES, NUMA_BALANCING
+  int base = mode & ~flag_bits;
+  j.begin_object();
+  j.field("mode", base >= 0 && base < 7 ? names[base] : "unknown");
+  j.key("flags");
+  j.begin_array();
+  if (mode & (1 << 13)) j.string("MPOL_F_NUMA_BALANCING");
+  if (mode & (1 << 14)) j.string("MPOL_F_RELATIVE_NODES");
+  if (mode & (1 << 15)) j.string("MPOL_F_STATIC_NODES");
+  j.end_array();
+  j.key("nodes");
+  j.begin_array();
+  for (int n = 0; n < 1024; n++) {
+    if (nodes[n / 64] & (1ul << (n % 64))) j.number(n);
+  }
+  j.end_array();
+  j.end_object();
+}
+
 const char* file_type(mode_t mode) {
   switch (mode & S_IFMT) {
     case S_IFREG: return "file";
@@ -795,6 +826,7 @@ std::string write_report(int argc, char** argv, const Options& opts) {
   section_scheduler(j);
   section_io_priority(j);
   section_cpu_affinity(j);
+  section_memory_policy(j);
   section_stat(j, opts.stat_paths, true);
   section_stat(j, opts.lstat_paths, false);
   section_write(j, opts.write_paths);

@@ -103,6 +103,7 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
           capLastCap: readHostFacts().capLastCap,
           ...(seccomp ? { seccomp } : {}),
           ...(spec.linux?.personality ? { personality: spec.linux.personality } : {}),
+          ...(spec.linux?.memoryPolicy ? { memoryPolicy: spec.linux.memoryPolicy } : {}),
         }),
     });
     if (opts.pidfdSocket) await sendPidfd(opts.pidfdSocket, launched.initPid, 'setns');

@@ -132,22 +132,23 @@ function deadlineProblems(runtime: number, deadline: number, period: number, at:
   return out;
 }
 
-/** The highest CPU a cpu_set_t holds, as runc's parser. */
+/** The highest CPU a cpu_set_t holds, as runc's parser (which reads NUMA node lists too). */
 export const MAX_CPU = 1023;
 
 /**
- * A CPU list ("0-3,7", spaces and empty elements allowed) as sorted CPU numbers, or why
- * it is refused, as runc's toCPUSet: a range must not run backwards, no CPU above
- * MAX_CPU, and a non-empty list must name at least one CPU. "" is undefined: no change.
+ * A CPU (or NUMA node) list ("0-3,7", spaces and empty elements allowed) as sorted
+ * numbers, or why it is refused, as runc's toCPUSet: a range must not run backwards,
+ * nothing above MAX_CPU, and a non-empty list must name at least one. "" is undefined:
+ * no change.
  */
-export function parseCpuList(text: string): { cpus?: number[]; error?: string } {
+export function parseCpuList(text: string, unit: 'CPU' | 'node' = 'CPU'): { cpus?: number[]; error?: string } {
   if (text === '') return {};
   const set = new Set<number>();
   const number = (v: string): number | string => {
     const t = v.trim();
-    if (!/^[0-9]+$/.test(t)) return `${JSON.stringify(t)} is not a CPU number`;
+    if (!/^[0-9]+$/.test(t)) return `${JSON.stringify(t)} is not a ${unit} number`;
     const n = Number(t);
-    return n > MAX_CPU ? `CPU ${t} is above ${MAX_CPU}, the highest supported` : n;
+    return n > MAX_CPU ? `${unit} ${t} is above ${MAX_CPU}, the highest supported` : n;
   };
   for (const raw of text.split(',')) {
     const part = raw.trim();
@@ -160,7 +161,7 @@ export function parseCpuList(text: string): { cpus?: number[]; error?: string } 
     if (start > end) return { error: `invalid range ${JSON.stringify(part)}` };
     for (let c = start; c <= end; c++) set.add(c);
   }
-  if (set.size === 0) return { error: `no CPUs found in ${JSON.stringify(text)}` };
+  if (set.size === 0) return { error: `no ${unit}s found in ${JSON.stringify(text)}` };
   return { cpus: [...set].sort((a, b) => a - b) };
 }
 
@@ -449,12 +450,17 @@ export const rootfsPropagation: SpecCheck = (spec, opts) => {
   return [problem('/linux/rootfsPropagation', `${JSON.stringify(prop)} is not safe without pivot_root (--no-pivot)`)];
 };
 
-/** set_mempolicy(2): some modes take no nodes, others need at least one. */
+/**
+ * set_mempolicy(2), as runc 1.4 checks it: the node list parses as a CPU list does; some
+ * modes take no nodes, others need at least one (MPOL_PREFERRED takes either).
+ */
 export const memoryPolicy: SpecCheck = (spec) => {
   const mp = spec.linux?.memoryPolicy;
   if (mp === undefined) return [];
-  const hasNodes = /[0-9]/.test(mp.nodes ?? '');
   const at = '/linux/memoryPolicy/nodes';
+  const { cpus: nodes, error } = parseCpuList(mp.nodes ?? '', 'node');
+  if (error !== undefined) return [problem(at, error)];
+  const hasNodes = nodes !== undefined;
   switch (mp.mode) {
     case 'MPOL_DEFAULT':
     case 'MPOL_LOCAL':

@@ -19,10 +19,11 @@
 // - process.execCPUAffinity is not planned for the init: the runtime-spec says it does not
 //   apply to the container's init (runc: the same); it is the default of later execs.
 // - linux.personality.flags are ignored, as runc ignores them (validate warns).
+// - linux.memoryPolicy is set as runc 1.4 sets it (runc 1.3 has no such field).
 import { posix } from 'node:path';
 import { HakoError } from '../errors.js';
 import { isBindMount } from '../oci/mount-options.js';
-import type { LinuxCapabilities, LinuxIOPriority, LinuxNamespaceType, LinuxPersonality, Mount, Process, Scheduler, Spec } from '../oci/types.js';
+import type { LinuxCapabilities, LinuxIOPriority, LinuxMemoryPolicy, LinuxNamespaceType, LinuxPersonality, Mount, Process, Scheduler, Spec } from '../oci/types.js';
 import { parseCpuList } from '../oci/semantic.js';
 import { expandCgroupMount } from './cgroup-mount.js';
 import { devSymlinks, setupDevices } from './devices.js';
@@ -43,10 +44,13 @@ import {
   type JoinNamespace,
   type LaunchPlan,
   MS,
+  MPOL_FLAG,
+  MPOL_MODE,
   MountExt,
   PERSONALITY_DOMAIN,
   type PlanCapabilities,
   type PlanIoPriority,
+  type PlanMemoryPolicy,
   PlanFlag,
   type PlanMount,
   type PlanRlimit,
@@ -254,6 +258,22 @@ export function planPersonality(p: LinuxPersonality): number {
   return domain;
 }
 
+/** linux.memoryPolicy for set_mempolicy (also the exec plan's). */
+export function planMemoryPolicy(mp: LinuxMemoryPolicy): PlanMemoryPolicy {
+  const at = '/linux/memoryPolicy';
+  const mode = MPOL_MODE[mp.mode];
+  if (mode === undefined) throw new HakoError(`memory policy mode "${mp.mode}" is not known`, { pointer: `${at}/mode` });
+  let flags = 0;
+  (mp.flags ?? []).forEach((name, i) => {
+    const bit = MPOL_FLAG[name];
+    if (bit === undefined) throw new HakoError(`memory policy flag "${name}" is not known`, { pointer: `${at}/flags/${i}` });
+    flags |= bit;
+  });
+  const { cpus: nodes, error } = parseCpuList(mp.nodes ?? '', 'node');
+  if (error !== undefined) throw new HakoError(`bad node list: ${error}`, { pointer: `${at}/nodes` });
+  return { mode, flags, nodes: nodes ?? [] };
+}
+
 /** A CPU list (execCPUAffinity) as CPU numbers; undefined for "" or absent (no change). */
 export function planCpuList(text: string | undefined, at: string): number[] | undefined {
   if (text === undefined) return undefined;
@@ -356,5 +376,6 @@ export function buildLaunchPlan(spec: Spec, opts: PlanOptions): LaunchPlan {
   if (proc.scheduler !== undefined) plan.scheduler = planScheduler(proc.scheduler, '/process/scheduler');
   if (proc.ioPriority !== undefined) plan.ioPriority = planIoPriority(proc.ioPriority, '/process/ioPriority');
   if (spec.linux?.personality !== undefined) plan.personality = planPersonality(spec.linux.personality);
+  if (spec.linux?.memoryPolicy !== undefined) plan.memoryPolicy = planMemoryPolicy(spec.linux.memoryPolicy);
   return plan;
 }

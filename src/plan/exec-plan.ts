@@ -3,16 +3,17 @@
 // container has (user first) by its /proc/<init>/ns path, clones the process into them
 // (CLONE_PARENT, the joined pid namespace), which sets up only the process: console,
 // keyring, seccomp, cwd, user, capabilities, no_new_privs, scheduler, I/O priority, CPU
-// affinity, personality, then execve (PlanFlag.EXEC).
+// affinity, personality, memory policy, then execve (PlanFlag.EXEC).
 // A pure function, as buildLaunchPlan is.
 import { HakoError } from '../errors.js';
-import type { LinuxNamespaceType, LinuxPersonality, Process } from '../oci/types.js';
+import type { LinuxMemoryPolicy, LinuxNamespaceType, LinuxPersonality, Process } from '../oci/types.js';
 import {
   NAMESPACE_CLONE_FLAGS,
   NAMESPACE_JOIN_ORDER,
   capabilities,
   planCpuList,
   planIoPriority,
+  planMemoryPolicy,
   planPersonality,
   planScheduler,
   rlimits,
@@ -35,6 +36,8 @@ export interface ExecPlanOptions {
   seccomp?: PlanOptions['seccomp'];
   /** the container's linux.personality (runc's exec'd process takes it too) */
   personality?: LinuxPersonality;
+  /** the container's linux.memoryPolicy (runc 1.4's exec'd process takes it too) */
+  memoryPolicy?: LinuxMemoryPolicy;
 }
 
 /** The plan for running `proc` inside a container. Throws HakoError for what it cannot plan. */
@@ -79,6 +82,7 @@ export function buildExecPlan(proc: Process, opts: ExecPlanOptions): LaunchPlan 
   const final = planCpuList(proc.execCPUAffinity?.final, '/execCPUAffinity/final');
   if (final !== undefined) plan.cpuAffinity = final;
   if (opts.personality !== undefined) plan.personality = planPersonality(opts.personality);
+  if (opts.memoryPolicy !== undefined) plan.memoryPolicy = planMemoryPolicy(opts.memoryPolicy);
   return plan;
 }
 

@@ -44,6 +44,7 @@ export const PlanTag = {
   IO_PRIORITY: 34,
   CPU_AFFINITY: 35,
   PERSONALITY: 36,
+  MEMORY_POLICY: 37,
 } as const;
 
 /** Plan.flags bits (enum PlanFlag). */
@@ -235,6 +236,16 @@ export interface PlanIoPriority {
   priority: number;
 }
 
+/** linux.memoryPolicy for set_mempolicy(2). */
+export interface PlanMemoryPolicy {
+  /** MPOL_* mode (MPOL_MODE) */
+  mode: number;
+  /** MPOL_F_* mode flags (MPOL_FLAG) */
+  flags: number;
+  /** NUMA nodes (each below 1024); empty: no node mask */
+  nodes: number[];
+}
+
 export interface LaunchPlan {
   containerId: string;
   /** absolute host path of the root filesystem */
@@ -284,6 +295,8 @@ export interface LaunchPlan {
   cpuAffinity?: number[];
   /** personality(2) persona (PER_LINUX, PER_LINUX32); absent: leave it */
   personality?: number;
+  /** set_mempolicy before execve; absent: leave it */
+  memoryPolicy?: PlanMemoryPolicy;
 }
 
 /** A plan with every field at plan.h's default. */
@@ -427,6 +440,24 @@ export const IOPRIO_CLASS: Readonly<Record<string, number>> = {
 export const PERSONALITY_DOMAIN: Readonly<Record<string, number>> = {
   LINUX: 0x0000,
   LINUX32: 0x0008,
+};
+
+/** <linux/mempolicy.h> modes */
+export const MPOL_MODE: Readonly<Record<string, number>> = {
+  MPOL_DEFAULT: 0,
+  MPOL_PREFERRED: 1,
+  MPOL_BIND: 2,
+  MPOL_INTERLEAVE: 3,
+  MPOL_LOCAL: 4,
+  MPOL_PREFERRED_MANY: 5,
+  MPOL_WEIGHTED_INTERLEAVE: 6,
+};
+
+/** <linux/mempolicy.h> mode flags */
+export const MPOL_FLAG: Readonly<Record<string, number>> = {
+  MPOL_F_NUMA_BALANCING: 1 << 13,
+  MPOL_F_RELATIVE_NODES: 1 << 14,
+  MPOL_F_STATIC_NODES: 1 << 15,
 };
 
 /** The CPUs a cpu_set_t holds (CPU_SETSIZE): runc refuses higher numbers too. */

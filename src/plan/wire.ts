@@ -220,6 +220,12 @@ export function encodePlan(plan: LaunchPlan): Buffer {
     add(PlanTag.CPU_AFFINITY, p);
   }
   if (plan.personality !== undefined) add(PlanTag.PERSONALITY, P().u32('personality', plan.personality));
+  if (plan.memoryPolicy !== undefined) {
+    const m = plan.memoryPolicy;
+    const p = P().u32('memoryPolicy.mode', m.mode).u32('memoryPolicy.flags', m.flags).u32('memoryPolicy.nodes count', m.nodes.length);
+    m.nodes.forEach((n, i) => p.u32(`memoryPolicy.nodes[${i}]`, n));
+    add(PlanTag.MEMORY_POLICY, p);
+  }
 
   const header = Buffer.alloc(16);
   header.write(PLAN_MAGIC, 0, 'latin1');
@@ -286,6 +292,7 @@ export interface PlanJson {
   ioPriority?: { class: number; priority: number };
   cpuAffinity?: number[];
   personality?: number;
+  memoryPolicy?: { mode: number; flags: number; nodes: number[] };
 }
 
 /** The plan as the JSON value plan_to_json produces (keys in the same order). */
@@ -356,6 +363,7 @@ export function planJson(p: LaunchPlan): PlanJson {
     ...(p.ioPriority !== undefined ? { ioPriority: { class: p.ioPriority.class, priority: p.ioPriority.priority } } : {}),
     ...(p.cpuAffinity !== undefined ? { cpuAffinity: [...p.cpuAffinity] } : {}),
     ...(p.personality !== undefined ? { personality: p.personality } : {}),
+    ...(p.memoryPolicy !== undefined ? { memoryPolicy: { mode: p.memoryPolicy.mode, flags: p.memoryPolicy.flags, nodes: [...p.memoryPolicy.nodes] } } : {}),
   };
 }
 

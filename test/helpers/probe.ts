@@ -136,6 +136,8 @@ export interface ProbeReport {
   io_priority: { value: number; class: string; priority: number } | null;
   /** sched_getaffinity(0): the CPUs, and as a list like "0-1,3". */
   cpu_affinity: { cpus: number[]; list: string } | null;
+  /** get_mempolicy: the mode ("MPOL_BIND", ...), its MPOL_F_* flags and nodes; null if it failed. */
+  memory_policy: { mode: string; flags: string[]; nodes: number[] } | null;
   /** --stat PATH results, keyed by PATH (follows symlinks). */
   stat: Record<string, ProbeStat>;
   /** --lstat PATH results, keyed by PATH. */

@@ -1,6 +1,7 @@
-// process.scheduler, process.ioPriority, process.execCPUAffinity and linux.personality
-// under dist/hako, seen by the probe inside: for `run` (the init) and for `exec`, with a
-// -p process file and with the container's values as the fallback (runc 1.3's rules).
+// process.scheduler, process.ioPriority, process.execCPUAffinity, linux.personality and
+// linux.memoryPolicy under dist/hako, seen by the probe inside: for `run` (the init) and
+// for `exec`, with a -p process file and with the container's values as the fallback
+// (runc 1.3's rules; runc 1.4's for the memory policy).
 // Needs root, dist/hako and the probe; every container is deleted at teardown.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -184,7 +185,7 @@ t.test('run: SCHED_FIFO priority 1', { skip }, async (t) => {
   t.match(budget.report?.scheduler, { policy: 'SCHED_FIFO', priority: 1 }, 'SCHED_FIFO, priority 1');
 });
 
-t.test('run: the kernel\'s refusal names the step; validation names the pointer first', { skip }, async (t) => {
+t.test('run: validation names the pointer before anything is made', { skip }, async (t) => {
   const dl = await runProbe(t, (spec) => (spec.process!.scheduler = { policy: 'SCHED_DEADLINE', deadline: 1000000 }));
   t.equal(dl.code, 1, 'SCHED_DEADLINE without runtime is refused');
   t.match(errorMessage(dl), '/process/scheduler/runtime: must be at least 1024', 'by pointer, before anything is made');
@@ -263,5 +264,40 @@ t.test('exec -p: refusals name the pointer or the step, and leave the container 
   t.match(errorMessage(final), `error setting final CPU affinity to CPUs ${absent}: invalid argument`, 'the final affinity\'s failure said');
   const state = JSON.parse((await hk(c.root, ['state', c.id])).stdout) as { status: string };
   t.equal(state.status, 'running', 'the container still runs');
+  await finish(t, c);
+});
+
+// linux.memoryPolicy as runc 1.4 sets it (runc 1.3 has no such field). This machine has
+// NUMA node 0 only, which is all the policies below need.
+const nodeOnline = readIfExists('/sys/devices/system/node/online').trim();
+const numa = nodeOnline === '' ? 'no NUMA nodes listed in /sys/devices/system/node' : false;
+
+t.test('run: memory policy MPOL_BIND and MPOL_INTERLEAVE with flags', { skip: skip || numa }, async (t) => {
+  const bind = await runProbe(t, (spec) => (spec.linux!.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' }));
+  t.equal(bind.code, 0, 'run exits 0', { stderr: bind.stderr });
+  t.same(bind.report?.memory_policy, { mode: 'MPOL_BIND', flags: [], nodes: [0] }, 'MPOL_BIND on node 0');
+  const inter = await runProbe(t, (spec) => (spec.linux!.memoryPolicy = { mode: 'MPOL_INTERLEAVE', nodes: '0', flags: ['MPOL_F_STATIC_NODES'] }));
+  t.equal(inter.code, 0, 'run exits 0', { stderr: inter.stderr });
+  t.same(inter.report?.memory_policy, { mode: 'MPOL_INTERLEAVE', flags: ['MPOL_F_STATIC_NODES'], nodes: [0] }, 'MPOL_INTERLEAVE, static nodes');
+  const local = await runProbe(t, (spec) => (spec.linux!.memoryPolicy = { mode: 'MPOL_LOCAL' }));
+  t.equal(local.code, 0, 'run exits 0', { stderr: local.stderr });
+  t.match(local.report?.memory_policy, { mode: 'MPOL_LOCAL' }, 'MPOL_LOCAL');
+  const none = await runProbe(t, () => {});
+  t.match(none.report?.memory_policy, { mode: 'MPOL_DEFAULT', nodes: [] }, 'without one: the default');
+});
+
+t.test('run: a memory policy on a node the machine lacks is refused by the kernel, with the step named', { skip: skip || numa }, async (t) => {
+  const r = await runProbe(t, (spec) => (spec.linux!.memoryPolicy = { mode: 'MPOL_BIND', nodes: '1023' }));
+  t.equal(r.code, 1, 'run fails');
+  t.match(errorMessage(r), 'set_mempolicy MPOL_BIND (flags 0x0, nodes "1023"): invalid argument', 'the mode and nodes named');
+  t.notOk(existsSync(path.join(r.root, r.id)), 'no state left');
+});
+
+t.test('exec: the container\'s memory policy applies to an exec\'d process too', { skip: skip || numa }, async (t) => {
+  const c = await running(t, (spec) => (spec.linux!.memoryPolicy = { mode: 'MPOL_PREFERRED', nodes: '0' }));
+  t.match(c.initReport.memory_policy, { mode: 'MPOL_PREFERRED', nodes: [0] }, 'the init');
+  const r = await execProcessFile(c, () => {});
+  t.equal(r.code, 0, 'exec -p exits 0', { stderr: r.stderr });
+  t.match(parseProbeReport(r.stdout).memory_policy, { mode: 'MPOL_PREFERRED', nodes: [0] }, 'the exec\'d process');
   await finish(t, c);
 });

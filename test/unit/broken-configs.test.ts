@@ -545,6 +545,9 @@ t.test('semantic faults are reported where they are', async (t) => {
     { name: 'arg index 6', doc: set(clone(base()), '/linux/seccomp/syscalls/1/args/0/index', 6), expect: ['/linux/seccomp/syscalls/1/args/0/index'] },
     { name: 'MPOL_BIND without nodes', doc: remove(clone(base()), '/linux/memoryPolicy/nodes'), expect: ['/linux/memoryPolicy/nodes'] },
     { name: 'MPOL_LOCAL with nodes', doc: set(clone(base()), '/linux/memoryPolicy/mode', 'MPOL_LOCAL'), expect: ['/linux/memoryPolicy/nodes'] },
+    { name: 'memoryPolicy backwards node range', doc: set(clone(base()), '/linux/memoryPolicy/nodes', '1-0'), expect: ['/linux/memoryPolicy/nodes'], message: 'invalid range "1-0"' },
+    { name: 'memoryPolicy node 1024', doc: set(clone(base()), '/linux/memoryPolicy/nodes', '1024'), expect: ['/linux/memoryPolicy/nodes'], message: 'node 1024 is above 1023, the highest supported' },
+    { name: 'memoryPolicy nodes of spaces', doc: set(clone(base()), '/linux/memoryPolicy/nodes', '   '), expect: ['/linux/memoryPolicy/nodes'], message: 'no nodes found in "   "' },
     { name: 'closID ..', doc: set(clone(base()), '/linux/intelRdt/closID', '..'), expect: ['/linux/intelRdt/closID'] },
     { name: 'closID with a slash', doc: set(clone(base()), '/linux/intelRdt/closID', 'a/b'), expect: ['/linux/intelRdt/closID'] },
   );

@@ -638,3 +638,16 @@ t.test('scheduler, I/O priority, personality; execCPUAffinity is not the init\'s
   t.equal(pointerOf(() => build((s) => (s.process!.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 8 }))), '/process/ioPriority/priority');
   t.equal(pointerOf(() => build((s) => (s.linux!.personality = { domain: 'LINUX64' as 'LINUX' }))), '/linux/personality/domain');
 });
+
+t.test('memoryPolicy: mode | flags and the node list (runc 1.4)', async (t) => {
+  t.same(build((s) => (s.linux!.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0, 2-3', flags: ['MPOL_F_STATIC_NODES', 'MPOL_F_NUMA_BALANCING'] })).memoryPolicy, {
+    mode: 2,
+    flags: (1 << 15) | (1 << 13),
+    nodes: [0, 2, 3],
+  });
+  t.same(build((s) => (s.linux!.memoryPolicy = { mode: 'MPOL_LOCAL' })).memoryPolicy, { mode: 4, flags: 0, nodes: [] }, 'no nodes: an empty list');
+  t.equal(build().memoryPolicy, undefined, 'absent: left alone');
+  t.equal(pointerOf(() => build((s) => (s.linux!.memoryPolicy = { mode: 'MPOL_BIND', nodes: '3-1' }))), '/linux/memoryPolicy/nodes');
+  t.equal(pointerOf(() => build((s) => (s.linux!.memoryPolicy = { mode: 'MPOL_X' as 'MPOL_BIND', nodes: '0' }))), '/linux/memoryPolicy/mode');
+  t.equal(pointerOf(() => build((s) => (s.linux!.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0', flags: ['MPOL_F_X' as 'MPOL_F_STATIC_NODES'] }))), '/linux/memoryPolicy/flags/0');
+});

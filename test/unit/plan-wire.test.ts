@@ -122,6 +122,7 @@ function fullPlan(): LaunchPlan {
     ioPriority: { class: 3, priority: 7 },
     cpuAffinity: [0, 5, 1023],
     personality: 0x0008,
+    memoryPolicy: { mode: 2, flags: 1 << 15, nodes: [0, 1023] },
   };
 }
 
@@ -193,7 +194,7 @@ t.test('optional records and struct layouts', async (t) => {
   t.equal(one(PlanTag.USER), '00000000' + '00000000' + 'ffffffff', 'umask unset by default');
   t.equal(one(PlanTag.SECCOMP), '06000000' + 'ffffffff' + '08000000' + '0600000000000000', 'seccomp: flags, listener socket, the program\'s length and bytes');
   t.equal(byTag.has(PlanTag.HOSTNAME), false, 'absent hostname: no record');
-  for (const tag of [PlanTag.SCHEDULER, PlanTag.IO_PRIORITY, PlanTag.CPU_AFFINITY, PlanTag.PERSONALITY]) {
+  for (const tag of [PlanTag.SCHEDULER, PlanTag.IO_PRIORITY, PlanTag.CPU_AFFINITY, PlanTag.PERSONALITY, PlanTag.MEMORY_POLICY]) {
     t.equal(byTag.has(tag), false, `absent: no record for tag ${tag} (leave the process's as it is)`);
   }
   const attrs = new Map(
@@ -204,6 +205,7 @@ t.test('optional records and struct layouts', async (t) => {
         ioPriority: { class: 2, priority: 6 },
         cpuAffinity: [1, 3],
         personality: 8,
+        memoryPolicy: { mode: 3, flags: 1 << 14, nodes: [2] },
       }),
     ),
   );
@@ -215,6 +217,12 @@ t.test('optional records and struct layouts', async (t) => {
   t.equal(attrs.get(PlanTag.IO_PRIORITY)!.toString('hex'), '02000000' + '06000000', 'I/O priority: class, level');
   t.equal(attrs.get(PlanTag.CPU_AFFINITY)!.toString('hex'), '02000000' + '01000000' + '03000000', 'CPU affinity: a counted list of CPUs');
   t.equal(attrs.get(PlanTag.PERSONALITY)!.toString('hex'), '08000000', 'personality: the persona');
+  t.equal(attrs.get(PlanTag.MEMORY_POLICY)!.toString('hex'), '03000000' + '00400000' + '01000000' + '02000000', 'memory policy: mode, flags, a counted list of nodes');
+  t.equal(
+    records(encodePlan({ ...emptyPlan(), memoryPolicy: { mode: 4, flags: 0, nodes: [] } })).find(([tag]) => tag === PlanTag.MEMORY_POLICY)![1].toString('hex'),
+    '04000000' + '00000000' + '00000000',
+    'a memory policy without nodes',
+  );
   t.equal(byTag.has(PlanTag.HOOK), false, 'no hooks: no record');
 
   const withHooks: LaunchPlan = {
@@ -268,6 +276,7 @@ t.test('values that do not fit, and NUL bytes, are refused with the field named'
     ['scheduler.runtime', (p) => (p.scheduler = { policy: 6, flags: 0n, nice: 0, priority: 0, runtime: -1n, deadline: 0n, period: 0n })],
     ['cpuAffinity[1]', (p) => (p.cpuAffinity = [0, -1])],
     ['personality', (p) => (p.personality = 2 ** 32)],
+    ['memoryPolicy.nodes[0]', (p) => (p.memoryPolicy = { mode: 2, flags: 0, nodes: [1.5] })],
     ['mounts[0].data', (p) => (p.mounts = [{ flags: 0n, propagation: 0n, attrSet: 0n, attrClr: 0n, ext: 0, source: '', destination: '/', type: '', data: 'x\0' }])],
   ];
   for (const [field, edit] of bad) {
@@ -294,7 +303,7 @@ t.test('planToJson: plan_to_json\'s keys, order and number forms', async (t) => 
   t.equal(f.capabilities!.permitted, '18446744073709551615');
   t.equal(f.timeOffsets[0]!.secs, '-9223372036854775808');
   t.equal(f.oomScoreAdj, -1000, 'oomScoreAdj is a JSON number, as plan_to_json prints it');
-  t.same(Object.keys(f).slice(-11), ['oomScoreAdj', 'consoleSize', 'capabilities', 'seccomp', 'fds', 'hooks', 'hookStates', 'scheduler', 'ioPriority', 'cpuAffinity', 'personality']);
+  t.same(Object.keys(f).slice(-12), ['oomScoreAdj', 'consoleSize', 'capabilities', 'seccomp', 'fds', 'hooks', 'hookStates', 'scheduler', 'ioPriority', 'cpuAffinity', 'personality', 'memoryPolicy']);
   t.same(f.scheduler, { policy: 6, flags: '127', nice: -20, priority: 4294967295, runtime: '1024', deadline: '9223372036854775807', period: '18446744073709551615' }, 'the scheduler\'s 64-bit fields as strings');
   t.same(f.hooks[1], { kind: 1, timeout: 4294967295, hasEnv: 0, path: '/h2', args: [], env: [] }, 'hooks as plan_to_json prints them');
   t.same(f.seccomp, { flags: 46, listenerSocket: 7, program: '2000000004000000060000000000ff7f' }, 'the seccomp program as hex');
@@ -367,6 +376,7 @@ t.test('round trip: encodePlan -> hako-init --decode-plan -> planJson', { skip: 
     ['an I/O level above 7', { ioPriority: { class: 2, priority: 8 } }, PlanTag.IO_PRIORITY],
     ['no CPUs', { cpuAffinity: [] }, PlanTag.CPU_AFFINITY],
     ['a CPU past CPU_SETSIZE', { cpuAffinity: [1024] }, PlanTag.CPU_AFFINITY],
+    ['a NUMA node past 1023', { memoryPolicy: { mode: 2, flags: 0, nodes: [1024] } }, PlanTag.MEMORY_POLICY],
   ];
   for (const [what, edit, tag] of badAttributes) {
     const r = decode(encodePlan({ ...emptyPlan(), args: ['x'], ...edit }));
@@ -379,5 +389,6 @@ function withProcessAttributes(spec: ReturnType<typeof defaultSpec>): ReturnType
   spec.process!.scheduler = { policy: 'SCHED_DEADLINE', flags: ['SCHED_FLAG_RESET_ON_FORK', 'SCHED_FLAG_DL_OVERRUN'], runtime: 10000, deadline: 20000, period: 30000 };
   spec.process!.ioPriority = { class: 'IOPRIO_CLASS_RT', priority: 0 };
   spec.linux!.personality = { domain: 'LINUX32' };
+  spec.linux!.memoryPolicy = { mode: 'MPOL_INTERLEAVE', nodes: '0-1', flags: ['MPOL_F_STATIC_NODES'] };
   return spec;
 }
