@@ -44,6 +44,8 @@ export interface Addon {
   deviceProgramCount(cgroupDir: string): number;
   /** pidfd_open(pid, 0) */
   pidfdOpen(pid: number): number;
+  /** sched_setaffinity(pid) to exactly these CPUs (each below 1024) */
+  setAffinity(pid: number, cpus: readonly number[]): void;
   /**
    * libseccomp (loaded on first use; throws "seccomp: libseccomp.so.2 not found: ..."):
    * the BPF program of request, and the indexes of the rules whose syscall name it does

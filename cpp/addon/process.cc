@@ -1,10 +1,11 @@
 // Process and terminal primitives Node lacks: waiting for a child libuv did not spawn
 // (the container's init, ours through CLONE_PARENT), the subreaper bit, socketpairs and
-// fd passing, window sizes, pidfds.
+// fd passing, window sizes, pidfds, CPU affinity.
 #include "process.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -219,6 +220,29 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(fd));
 }
 
+// setAffinity(pid, cpus) -> sched_setaffinity(pid) to exactly those CPUs: exec's
+// execCPUAffinity.initial, set on hako-init before it is placed in the container's cgroup.
+Napi::Value SetAffinity(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  pid_t pid = static_cast<pid_t>(info[0].As<Napi::Number>().Int32Value());
+  Napi::Array cpus = info[1].As<Napi::Array>();
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (uint32_t i = 0; i < cpus.Length(); i++) {
+    int64_t cpu = cpus.Get(i).As<Napi::Number>().Int64Value();
+    if (cpu < 0 || cpu >= CPU_SETSIZE) {
+      throw_errno(env, EINVAL, "sched_setaffinity");
+      return env.Undefined();
+    }
+    CPU_SET(static_cast<int>(cpu), &set);
+  }
+  if (::sched_setaffinity(pid, sizeof set, &set) < 0) {
+    throw_errno(env, errno, "sched_setaffinity");
+    return env.Undefined();
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterProcess(Napi::Env env, Napi::Object exports) {
@@ -232,6 +256,7 @@ void RegisterProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("getWinsize", Napi::Function::New(env, GetWinsize, "getWinsize"));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
+  exports.Set("setAffinity", Napi::Function::New(env, SetAffinity, "setAffinity"));
 }
 
 }  // namespace hako

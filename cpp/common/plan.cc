@@ -184,6 +184,53 @@ bool decode_record(uint16_t tag, std::string_view payload, Plan* p) {
       p->hook_states.push_back(std::move(s));
       break;
     }
+    case TAG_SCHEDULER: {
+      Scheduler sc;
+      sc.policy = r.u32();
+      sc.flags = r.u64();
+      sc.nice = r.i32();
+      sc.priority = r.u32();
+      sc.runtime = r.u64();
+      sc.deadline = r.u64();
+      sc.period = r.u64();
+      p->scheduler = sc;
+      break;
+    }
+    case TAG_IO_PRIORITY: {
+      IoPriority io;
+      io.io_class = r.u32();
+      io.priority = r.u32();
+      if (io.io_class < 1 || io.io_class > 3 || io.priority > 7) return false;
+      p->io_priority = io;
+      break;
+    }
+    case TAG_CPU_AFFINITY: {
+      std::vector<uint32_t> cpus;
+      uint32_t n = r.u32();
+      if (n == 0 || n > CPU_SETSIZE_MAX) return false;
+      for (; r.ok() && n > 0; n--) {
+        uint32_t cpu = r.u32();
+        if (cpu >= CPU_SETSIZE_MAX) return false;
+        cpus.push_back(cpu);
+      }
+      p->cpu_affinity = std::move(cpus);
+      break;
+    }
+    case TAG_PERSONALITY: p->personality = r.u32(); break;
+    case TAG_MEMORY_POLICY: {
+      MemoryPolicy m;
+      m.mode = r.u32();
+      m.flags = r.u32();
+      uint32_t n = r.u32();
+      if (n > CPU_SETSIZE_MAX) return false;
+      for (; r.ok() && n > 0; n--) {
+        uint32_t node = r.u32();
+        if (node >= CPU_SETSIZE_MAX) return false;
+        m.nodes.push_back(node);
+      }
+      p->memory_policy = std::move(m);
+      break;
+    }
     case TAG_FDS:
       p->fds.console_socket = r.i32();
       p->fds.exec_fifo = r.i32();
@@ -418,6 +465,29 @@ static void write_plan_json(std::string& o, const Plan& p) {
     json_str(x.key("head"), s.head);
     json_str(x.key("tail"), s.tail);
   });
+  if (p.scheduler) {
+    Obj x(root.key("scheduler"));
+    json_num(x.key("policy"), p.scheduler->policy);
+    json_u64(x.key("flags"), p.scheduler->flags);
+    json_num(x.key("nice"), p.scheduler->nice);
+    json_num(x.key("priority"), p.scheduler->priority);
+    json_u64(x.key("runtime"), p.scheduler->runtime);
+    json_u64(x.key("deadline"), p.scheduler->deadline);
+    json_u64(x.key("period"), p.scheduler->period);
+  }
+  if (p.io_priority) {
+    Obj x(root.key("ioPriority"));
+    json_num(x.key("class"), p.io_priority->io_class);
+    json_num(x.key("priority"), p.io_priority->priority);
+  }
+  if (p.cpu_affinity) json_list(root.key("cpuAffinity"), *p.cpu_affinity, [&](uint32_t c) { json_num(o, c); });
+  if (p.personality) json_num(root.key("personality"), *p.personality);
+  if (p.memory_policy) {
+    Obj x(root.key("memoryPolicy"));
+    json_num(x.key("mode"), p.memory_policy->mode);
+    json_num(x.key("flags"), p.memory_policy->flags);
+    json_list(x.key("nodes"), p.memory_policy->nodes, [&](uint32_t n) { json_num(o, n); });
+  }
 }
 
 }  // namespace hako

@@ -59,6 +59,11 @@ enum PlanTag : uint16_t {
   TAG_SECCOMP = 30,          // STRUCT {u32 flags, i32 listener_socket, str program}: Seccomp (below)
   TAG_HOOK = 31,             // STRUCT Hook (below): a createContainer/startContainer hook, in order
   TAG_HOOK_STATE = 32,       // STRUCT {u32 kind, str head, str tail}: HookState (below)
+  TAG_SCHEDULER = 33,        // STRUCT Scheduler (below); absent: leave the policy alone
+  TAG_IO_PRIORITY = 34,      // STRUCT {u32 class (IOPRIO_CLASS_*), u32 priority (0-7)}; absent: leave it
+  TAG_CPU_AFFINITY = 35,     // STRUCT {u32 n, n x u32 cpu}: sched_setaffinity before execve; absent: leave it
+  TAG_PERSONALITY = 36,      // U32: personality(2) persona (PER_LINUX, PER_LINUX32); absent: leave it
+  TAG_MEMORY_POLICY = 37,    // STRUCT {u32 mode, u32 flags, u32 n, n x u32 node}: set_mempolicy; absent: leave it
 };
 
 enum PlanFlag : uint64_t {
@@ -181,6 +186,30 @@ struct HookState {
   std::string tail;  // ,"bundle":...}
 };
 
+// process.scheduler as sched_setattr(2) takes it (struct sched_attr).
+struct Scheduler {
+  uint32_t policy = 0;    // SCHED_OTHER 0, FIFO 1, RR 2, BATCH 3, ISO 4, IDLE 5, DEADLINE 6
+  uint64_t flags = 0;     // SCHED_FLAG_*
+  int32_t nice = 0;
+  uint32_t priority = 0;  // real-time priority (FIFO, RR)
+  uint64_t runtime = 0, deadline = 0, period = 0;  // nanoseconds (DEADLINE)
+};
+// wire: u32 policy, u64 flags, i32 nice, u32 priority, u64 runtime, u64 deadline, u64 period
+
+struct IoPriority {
+  uint32_t io_class = 0;  // IOPRIO_CLASS_RT 1, BE 2, IDLE 3
+  uint32_t priority = 0;  // 0 (highest) to 7
+};
+
+inline constexpr uint32_t CPU_SETSIZE_MAX = 1024;  // the CPUs a cpu_set_t holds (and the NUMA nodes hako takes)
+
+// linux.memoryPolicy for set_mempolicy(mode | flags, nodes).
+struct MemoryPolicy {
+  uint32_t mode = 0;            // MPOL_DEFAULT 0, PREFERRED 1, BIND 2, INTERLEAVE 3, LOCAL 4, PREFERRED_MANY 5, WEIGHTED_INTERLEAVE 6
+  uint32_t flags = 0;           // MPOL_F_NUMA_BALANCING, MPOL_F_RELATIVE_NODES, MPOL_F_STATIC_NODES
+  std::vector<uint32_t> nodes;  // each < CPU_SETSIZE_MAX; empty: no node mask
+};
+
 struct Fds {
   int32_t console_socket = -1;  // connected --console-socket, or the internal one for foreground run
   int32_t exec_fifo = -1;       // O_PATH fd of <state>/exec.fifo (-1 for run without a fifo)
@@ -216,6 +245,11 @@ struct Plan {
   Fds fds;
   std::vector<Hook> hooks;
   std::vector<HookState> hook_states;
+  std::optional<Scheduler> scheduler;
+  std::optional<IoPriority> io_priority;
+  std::optional<std::vector<uint32_t>> cpu_affinity;  // each < CPU_SETSIZE_MAX, at least one
+  std::optional<uint32_t> personality;
+  std::optional<MemoryPolicy> memory_policy;
 
   bool has(PlanFlag f) const { return (flags & f) != 0; }
 };

@@ -7,9 +7,11 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/keyctl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -471,7 +473,143 @@ Result set_no_new_privs(const Plan& plan) {
   return std::nullopt;
 }
 
+namespace {
+
+// struct sched_attr of <linux/sched/types.h> (SCHED_ATTR_SIZE_VER1), spelled out: that
+// header redefines glibc's struct sched_param.
+struct SchedAttr {
+  uint32_t size;
+  uint32_t sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime;
+  uint64_t sched_deadline;
+  uint64_t sched_period;
+  uint32_t sched_util_min;
+  uint32_t sched_util_max;
+};
+static_assert(sizeof(SchedAttr) == 56, "SCHED_ATTR_SIZE_VER1");
+
+const char* policy_name(uint32_t policy) {
+  static const char* const names[] = {"SCHED_OTHER", "SCHED_FIFO", "SCHED_RR",      "SCHED_BATCH",
+                                      "SCHED_ISO",   "SCHED_IDLE", "SCHED_DEADLINE"};
+  return policy < sizeof names / sizeof names[0] ? names[policy] : "an unknown policy";
+}
+
+// What the kernel most likely refused, where EPERM alone would leave the user guessing.
+std::string scheduler_hint(const Scheduler& s, int err) {
+  if (err != EPERM) return "";
+  if (s.policy == SCHED_FIFO || s.policy == SCHED_RR) {
+    return " (a real-time policy needs CAP_SYS_NICE and, on a kernel with CONFIG_RT_GROUP_SCHED, a real-time "
+           "budget in the container's cgroup: linux.resources.cpu.realtimeRuntime > 0)";
+  }
+  if (s.policy == SCHED_DEADLINE) {
+    return " (SCHED_DEADLINE needs CAP_SYS_NICE and a process allowed on every CPU of its root domain: not with "
+           "linux.resources.cpu.cpus)";
+  }
+  return "";
+}
+
+}  // namespace
+
+Result set_scheduler(const Plan& plan) {
+  if (!plan.scheduler) return std::nullopt;
+  const Scheduler& s = *plan.scheduler;
+  SchedAttr attr = {};
+  attr.size = sizeof attr;
+  attr.sched_policy = s.policy;
+  attr.sched_flags = s.flags;
+  attr.sched_nice = s.nice;
+  attr.sched_priority = s.priority;
+  attr.sched_runtime = s.runtime;
+  attr.sched_deadline = s.deadline;
+  attr.sched_period = s.period;
+  if (::syscall(SYS_sched_setattr, 0, &attr, 0u) < 0) {
+    int err = errno;
+    std::string what = std::string(policy_name(s.policy)) + ", nice " + std::to_string(s.nice) + ", priority " +
+                       std::to_string(s.priority);
+    if (s.policy == SCHED_DEADLINE) {
+      what += ", runtime " + std::to_string(s.runtime) + ", deadline " + std::to_string(s.deadline) + ", period " +
+              std::to_string(s.period);
+    }
+    return step_error(err, "scheduler", "error setting scheduler (" + what + ")" + scheduler_hint(s, err));
+  }
+  return std::nullopt;
+}
+
+Result set_io_priority(const Plan& plan) {
+  if (!plan.io_priority) return std::nullopt;
+  // <linux/ioprio.h>: the class in the top bits, the level below. runc names the process
+  // group (who 0); the process leads a group of its own here (setsid), so naming the
+  // process itself is the same thing, and cannot reach anything else.
+  constexpr int IOPRIO_WHO_PROCESS = 1;
+  constexpr int IOPRIO_CLASS_SHIFT = 13;
+  uint32_t value = (plan.io_priority->io_class << IOPRIO_CLASS_SHIFT) | plan.io_priority->priority;
+  if (::syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, value) < 0) {
+    static const char* const classes[] = {"none", "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"};
+    return errno_error("ioprio", std::string("failed to set io priority (") + classes[plan.io_priority->io_class & 3] +
+                                     ", priority " + std::to_string(plan.io_priority->priority) + ")");
+  }
+  return std::nullopt;
+}
+
+Result set_cpu_affinity(const Plan& plan) {
+  if (!plan.cpu_affinity) return std::nullopt;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::string list;
+  for (uint32_t cpu : *plan.cpu_affinity) {
+    CPU_SET(cpu, &set);
+    if (!list.empty()) list += ',';
+    list += std::to_string(cpu);
+  }
+  if (::sched_setaffinity(0, sizeof set, &set) < 0) {
+    return errno_error("cpu_affinity", "error setting final CPU affinity to CPUs " + list);
+  }
+  return std::nullopt;
+}
+
+Result set_memory_policy(const Plan& plan) {
+  if (!plan.memory_policy) return std::nullopt;
+  const MemoryPolicy& m = *plan.memory_policy;
+  // A bit mask of CPU_SETSIZE_MAX nodes; the kernel reads maxnode - 1 bits of it.
+  constexpr size_t WORDS = CPU_SETSIZE_MAX / 64;
+  unsigned long mask[WORDS] = {};
+  std::string list;
+  for (uint32_t node : m.nodes) {
+    mask[node / 64] |= 1ul << (node % 64);
+    if (!list.empty()) list += ',';
+    list += std::to_string(node);
+  }
+  const bool none = m.nodes.empty();
+  long r = ::syscall(SYS_set_mempolicy, static_cast<int>(m.mode | m.flags), none ? nullptr : mask,
+                     none ? 0ul : static_cast<unsigned long>(CPU_SETSIZE_MAX + 1));
+  if (r < 0) {
+    static const char* const modes[] = {"MPOL_DEFAULT", "MPOL_PREFERRED",      "MPOL_BIND",
+                                        "MPOL_INTERLEAVE", "MPOL_LOCAL", "MPOL_PREFERRED_MANY",
+                                        "MPOL_WEIGHTED_INTERLEAVE"};
+    std::string mode = m.mode < sizeof modes / sizeof modes[0] ? modes[m.mode] : "mode " + std::to_string(m.mode);
+    return errno_error("mempolicy", "set_mempolicy " + mode + " (flags " + hex(m.flags) + ", nodes \"" + list + "\")");
+  }
+  return std::nullopt;
+}
+
+Result set_personality(const Plan& plan) {
+  if (!plan.personality) return std::nullopt;
+  if (::personality(*plan.personality) < 0) {
+    return errno_error("personality", "personality " + hex(*plan.personality));
+  }
+  return std::nullopt;
+}
+
 Result become_the_process(const Plan& plan, bool user_ns, std::string* path) {
+  // The scheduler and the I/O priority first, as runc: as root with every capability
+  // (a real-time policy or a lower nice needs CAP_SYS_NICE), before any seccomp filter.
+  if (Result r = set_scheduler(plan)) return r;
+  if (Result r = set_io_priority(plan)) return r;
+  // The memory policy at runc 1.4's point: after those, before the filter.
+  if (Result r = set_memory_policy(plan)) return r;
   // Seccomp at runc's points: without no_new_privs loading a filter takes CAP_SYS_ADMIN,
   // so before anything drops it; with no_new_privs as late as possible, so that the
   // filter has to allow as few of hako-init's own calls as possible.
@@ -491,8 +629,17 @@ Result become_the_process(const Plan& plan, bool user_ns, std::string* path) {
   if (Result r = verify_cwd()) return r;
   if (Result r = apply_capabilities(plan)) return r;
   if (Result r = set_no_new_privs(plan)) return r;
+  // The personality at runc's points: an exec'd process sets it before the args[0]
+  // lookup (and so before a late filter), the init after every filter.
+  const bool exec = plan.has(FLAG_EXEC);
+  if (exec) {
+    if (Result r = set_personality(plan)) return r;
+  }
   if (Result r = look_up_executable(plan, path)) return r;
-  if (nnp) return load_seccomp(plan);
+  if (nnp) {
+    if (Result r = load_seccomp(plan)) return r;
+  }
+  if (!exec) return set_personality(plan);
   return std::nullopt;
 }
 

@@ -68,10 +68,27 @@ std::vector<std::string> process_env(const Plan& plan);
 // prctl(PR_SET_NO_NEW_PRIVS) when the plan asks for it.
 Result set_no_new_privs(const Plan& plan);
 
+// sched_setattr(0, plan.scheduler) when the plan has one.
+Result set_scheduler(const Plan& plan);
+
+// ioprio_set(IOPRIO_WHO_PROCESS, 0, class << 13 | priority) when the plan has one.
+Result set_io_priority(const Plan& plan);
+
+// sched_setaffinity(0) to plan.cpu_affinity when the plan has it (exec's
+// execCPUAffinity.final).
+Result set_cpu_affinity(const Plan& plan);
+
+// set_mempolicy(mode | flags, nodes) when the plan has a memory policy.
+Result set_memory_policy(const Plan& plan);
+
+// personality(plan.personality) when the plan has one.
+Result set_personality(const Plan& plan);
+
 // What the init and an exec'd process share at the end of their setup, in runc's order:
-// seccomp (early without no_new_privs), the cwd (as root, then as the user), the bounding
+// the scheduler, the I/O priority and the memory policy, seccomp (early without no_new_privs), the cwd (as root, then as the user), the bounding
 // set, the user switch, the cwd check, capabilities, no_new_privs, the args[0] lookup
-// (into *path), seccomp (late with no_new_privs).
+// (into *path), seccomp (late with no_new_privs); the personality before the lookup for
+// an exec'd process, last for the init.
 Result become_the_process(const Plan& plan, bool user_ns, std::string* path);
 
 }  // namespace hako

@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -649,6 +650,88 @@ void section_scheduler(JsonWriter& j) {
   j.end_object();
 }
 
+// ioprio_get(IOPRIO_WHO_PROCESS, 0): the class and level (<linux/ioprio.h>).
+void section_io_priority(JsonWriter& j) {
+  j.key("io_priority");
+  long v = syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 0);
+  if (v < 0) {
+    j.null();
+    return;
+  }
+  int io_class = static_cast<int>(v >> 13);
+  static const char* const names[] = {"IOPRIO_CLASS_NONE", "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"};
+  j.begin_object();
+  j.field("value", static_cast<int64_t>(v));
+  j.field("class", io_class < 4 ? names[io_class] : "unknown");
+  j.field("priority", static_cast<int64_t>(v & 0x1fff));
+  j.end_object();
+}
+
+// sched_getaffinity(0): the CPUs the process may run on, as a sorted list and as "0-1,3".
+void section_cpu_affinity(JsonWriter& j) {
+  j.key("cpu_affinity");
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) < 0) {
+    j.null();
+    return;
+  }
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  std::string list;
+  for (size_t i = 0; i < cpus.size();) {
+    size_t k = i;
+    while (k + 1 < cpus.size() && cpus[k + 1] == cpus[k] + 1) k++;
+    if (!list.empty()) list += ',';
+    list += std::to_string(cpus[i]);
+    if (k > i) {
+      list += '-';
+      list += std::to_string(cpus[k]);
+    }
+    i = k + 1;
+  }
+  j.begin_object();
+  j.key("cpus");
+  j.begin_array();
+  for (int cpu : cpus) j.number(cpu);
+  j.end_array();
+  j.field("list", list);
+  j.end_object();
+}
+
+// get_mempolicy(&mode, nodes, ...): the calling thread's NUMA memory policy.
+void section_memory_policy(JsonWriter& j) {
+  j.key("memory_policy");
+  int mode = 0;
+  unsigned long nodes[1024 / 64] = {};
+  if (syscall(SYS_get_mempolicy, &mode, nodes, 1024ul + 1, nullptr, 0ul) < 0) {
+    j.null();
+    return;
+  }
+  static const char* const names[] = {"MPOL_DEFAULT", "MPOL_PREFERRED",      "MPOL_BIND",
+                                      "MPOL_INTERLEAVE", "MPOL_LOCAL", "MPOL_PREFERRED_MANY",
+                                      "MPOL_WEIGHTED_INTERLEAVE"};
+  const int flag_bits = (1 << 15) | (1 << 14) | (1 << 13);  // MPOL_F_STATIC_NODES, RELATIVE_NODES, NUMA_BALANCING
+  int base = mode & ~flag_bits;
+  j.begin_object();
+  j.field("mode", base >= 0 && base < 7 ? names[base] : "unknown");
+  j.key("flags");
+  j.begin_array();
+  if (mode & (1 << 13)) j.string("MPOL_F_NUMA_BALANCING");
+  if (mode & (1 << 14)) j.string("MPOL_F_RELATIVE_NODES");
+  if (mode & (1 << 15)) j.string("MPOL_F_STATIC_NODES");
+  j.end_array();
+  j.key("nodes");
+  j.begin_array();
+  for (int n = 0; n < 1024; n++) {
+    if (nodes[n / 64] & (1ul << (n % 64))) j.number(n);
+  }
+  j.end_array();
+  j.end_object();
+}
+
 const char* file_type(mode_t mode) {
   switch (mode & S_IFMT) {
     case S_IFREG: return "file";
@@ -741,6 +824,9 @@ std::string write_report(int argc, char** argv, const Options& opts) {
   section_cgroup(j);
   section_personality(j);
   section_scheduler(j);
+  section_io_priority(j);
+  section_cpu_affinity(j);
+  section_memory_policy(j);
   section_stat(j, opts.stat_paths, true);
   section_stat(j, opts.lstat_paths, false);
   section_write(j, opts.write_paths);

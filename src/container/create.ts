@@ -154,11 +154,6 @@ function checkTerminal(spec: Spec, opts: CreateOptions): void {
 // Fields of runtime-spec 1.3 that hako does not carry out yet: refused by name rather than
 // silently ignored (a container asking for them would not get what it asked for).
 const NOT_YET: readonly [string, (s: Spec) => unknown][] = [
-  ['/process/scheduler', (s) => s.process?.scheduler],
-  ['/process/ioPriority', (s) => s.process?.ioPriority],
-  ['/process/execCPUAffinity', (s) => s.process?.execCPUAffinity],
-  ['/linux/personality', (s) => s.linux?.personality],
-  ['/linux/memoryPolicy', (s) => s.linux?.memoryPolicy],
   ['/linux/netDevices', (s) => s.linux?.netDevices],
   ['/linux/intelRdt', (s) => s.linux?.intelRdt],
 ];

@@ -13,6 +13,7 @@ import { sendPidfd } from './pidfd-socket.js';
 import { openCgroup, type Cgroup, type CgroupRecord } from '../cgroups/manager.js';
 import type { LinuxNamespaceType, Process, Spec } from '../oci/types.js';
 import { buildExecPlan } from '../plan/exec-plan.js';
+import { planCpuList } from '../plan/build.js';
 import { readHostFacts } from '../plan/host.js';
 import { connectConsoleSocket } from './console-socket.js';
 import { preservedFds } from './create.js';
@@ -63,6 +64,7 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
   const preserved = preservedFds(opts.preserveFds);
   const cgroup = placement(rec, opts.subCgroups ?? []);
   const namespacePaths = (rec.namespacePaths ?? {}) as Partial<Record<LinuxNamespaceType, string>>;
+  const initialCpus = planCpuList(proc.execCPUAffinity?.initial, '/execCPUAffinity/initial');
 
   let consoleSocket: Socket | undefined;
   let internalConsole: [number, number] | undefined;
@@ -86,7 +88,12 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
       agentState: { status, pid: rec.pid },
       // As create does for stage 0: all it forks follows. In a paused container
       // (--ignore-paused) hako-init freezes there and the exec goes on when it is resumed.
-      beforePlan: (pid) => cgroup?.place(pid),
+      // execCPUAffinity.initial: where hako-init runs before it moves to the container's
+      // cgroup, as runc starts its init on those CPUs (final comes after the move).
+      beforePlan: (pid) => {
+        if (initialCpus !== undefined) setInitialAffinity(pid, initialCpus);
+        return cgroup?.place(pid);
+      },
       makePlan: ({ fds, seccomp }) =>
         buildExecPlan(internalConsole ? withHostTerminalSize(proc) : proc, {
           containerId: rec.id,
@@ -96,6 +103,8 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
           noNewKeyring: rec.noNewKeyring === true,
           capLastCap: readHostFacts().capLastCap,
           ...(seccomp ? { seccomp } : {}),
+          ...(spec.linux?.personality ? { personality: spec.linux.personality } : {}),
+          ...(spec.linux?.memoryPolicy ? { memoryPolicy: spec.linux.memoryPolicy } : {}),
         }),
     });
     if (opts.pidfdSocket) await sendPidfd(opts.pidfdSocket, launched.initPid, 'setns');
@@ -115,7 +124,8 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
 
 
 // What a process leaves out comes from the container's process, as runc's newInitConfig
-// does it: capabilities, the AppArmor profile and the SELinux label. Not rlimits (runc's
+// does it: capabilities, the AppArmor profile, the SELinux label, the scheduler, the I/O
+// priority and the exec CPU affinity. Not rlimits (runc's
 // exec'd process then keeps the caller's: the differential test shows it), nor
 // no_new_privs (runc always takes the process's).
 function withConfigDefaults(proc: Process, config: Process | undefined): Process {
@@ -124,7 +134,22 @@ function withConfigDefaults(proc: Process, config: Process | undefined): Process
   if (!out.capabilities && config.capabilities) out.capabilities = config.capabilities;
   if (!out.apparmorProfile && config.apparmorProfile) out.apparmorProfile = config.apparmorProfile;
   if (!out.selinuxLabel && config.selinuxLabel) out.selinuxLabel = config.selinuxLabel;
+  if (!out.scheduler && config.scheduler) out.scheduler = config.scheduler;
+  if (!out.ioPriority && config.ioPriority) out.ioPriority = config.ioPriority;
+  if (!out.execCPUAffinity && config.execCPUAffinity) out.execCPUAffinity = config.execCPUAffinity;
   return out;
+}
+
+function setInitialAffinity(pid: number, cpus: number[]): void {
+  try {
+    native().setAffinity(pid, cpus);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new HakoError(`error setting initial CPU affinity to CPUs ${cpus.join(',')}: ${e.message}`, {
+      pointer: '/execCPUAffinity/initial',
+      errno: e.code,
+    });
+  }
 }
 
 // runc's rules (runner.checkTerminal): a detached terminal needs a console socket; a

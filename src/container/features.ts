@@ -1,7 +1,7 @@
 // The OCI features document: only what hako implements at this commit.
 // Each later piece of work (confinement, cgroups, hooks) extends these lists.
 import { readFileSync } from 'node:fs';
-import { CAPABILITIES } from '../plan/launch-plan.js';
+import { CAPABILITIES, MPOL_FLAG, MPOL_MODE } from '../plan/launch-plan.js';
 import { native } from '../native.js';
 import type { Features, LinuxFeatures, LinuxSeccompFlag } from '../oci/types.js';
 import { OCI_VERSION } from '../oci/default-spec.js';
@@ -83,6 +83,8 @@ export function hakoFeatures(version: string, commit: string): Features {
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },
+      // as runc 1.4 lists them: the modes and mode flags hako passes to set_mempolicy
+      memoryPolicy: { modes: Object.keys(MPOL_MODE).sort(), flags: Object.keys(MPOL_FLAG).sort() },
       mountExtensions: { idmap: { enabled: false } },
       netDevices: { enabled: false },
     },

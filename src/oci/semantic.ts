@@ -85,28 +85,101 @@ export const rlimits: ProcessCheck = (proc, base) => {
   return out;
 };
 
-/** sched_setattr(2) rules, as runc checks them. */
+/**
+ * sched_setattr(2) rules: runc's (nice range for the fair policies, priority only for the
+ * real-time ones, runtime/deadline/period only for SCHED_DEADLINE), and what the kernel
+ * would refuse with a bare EINVAL once the container is half made (a real-time priority
+ * outside 1..99; a deadline task without a runtime of at least 1024 ns, runtime <=
+ * deadline <= period).
+ */
 export const scheduler: ProcessCheck = (proc, base) => {
   const s = proc.scheduler;
   if (s === undefined) return [];
   const at = `${base}/scheduler`;
   const out: Problem[] = [];
   const nice = s.nice ?? 0;
+  const realtime = s.policy === 'SCHED_FIFO' || s.policy === 'SCHED_RR';
   if ((s.policy === 'SCHED_OTHER' || s.policy === 'SCHED_BATCH') && (nice < -20 || nice > 19)) {
     out.push(problem(`${at}/nice`, `must be between -20 and 19 with ${s.policy}`));
   }
-  if ((s.priority ?? 0) !== 0 && s.policy !== 'SCHED_FIFO' && s.policy !== 'SCHED_RR') {
+  const priority = s.priority ?? 0;
+  if (priority !== 0 && !realtime) {
     out.push(problem(`${at}/priority`, 'can only be set with SCHED_FIFO or SCHED_RR'));
+  }
+  if (realtime && (priority < 1 || priority > 99)) {
+    out.push(problem(`${at}/priority`, `must be between 1 and 99 with ${s.policy}`));
   }
   if (s.policy !== 'SCHED_DEADLINE') {
     for (const key of ['runtime', 'deadline', 'period'] as const) {
       if ((s[key] ?? 0) !== 0) out.push(problem(`${at}/${key}`, 'can only be set with SCHED_DEADLINE'));
     }
+  } else {
+    out.push(...deadlineProblems(s.runtime ?? 0, s.deadline ?? 0, s.period ?? 0, at));
   }
   return out;
 };
 
-const PROCESS_CHECKS: ProcessCheck[] = [rlimits, scheduler];
+/** The kernel's __checkparam_dl, less the period bounds its sysctls set. */
+function deadlineProblems(runtime: number, deadline: number, period: number, at: string): Problem[] {
+  const out: Problem[] = [];
+  const tooBig = 2 ** 63;
+  if (runtime < 1024) out.push(problem(`${at}/runtime`, 'must be at least 1024 (nanoseconds) with SCHED_DEADLINE'));
+  if (deadline === 0) out.push(problem(`${at}/deadline`, 'is required with SCHED_DEADLINE'));
+  else if (deadline >= tooBig) out.push(problem(`${at}/deadline`, 'must be below 2^63'));
+  else if (deadline < runtime) out.push(problem(`${at}/deadline`, `must not be less than runtime (${runtime})`));
+  if (period >= tooBig) out.push(problem(`${at}/period`, 'must be below 2^63'));
+  else if (period !== 0 && period < deadline) out.push(problem(`${at}/period`, `must be 0 or not less than deadline (${deadline})`));
+  return out;
+}
+
+/** The highest CPU a cpu_set_t holds, as runc's parser (which reads NUMA node lists too). */
+export const MAX_CPU = 1023;
+
+/**
+ * A CPU (or NUMA node) list ("0-3,7", spaces and empty elements allowed) as sorted
+ * numbers, or why it is refused, as runc's toCPUSet: a range must not run backwards,
+ * nothing above MAX_CPU, and a non-empty list must name at least one. "" is undefined:
+ * no change.
+ */
+export function parseCpuList(text: string, unit: 'CPU' | 'node' = 'CPU'): { cpus?: number[]; error?: string } {
+  if (text === '') return {};
+  const set = new Set<number>();
+  const number = (v: string): number | string => {
+    const t = v.trim();
+    if (!/^[0-9]+$/.test(t)) return `${JSON.stringify(t)} is not a ${unit} number`;
+    const n = Number(t);
+    return n > MAX_CPU ? `${unit} ${t} is above ${MAX_CPU}, the highest supported` : n;
+  };
+  for (const raw of text.split(',')) {
+    const part = raw.trim();
+    if (part === '') continue;
+    const dash = part.indexOf('-');
+    const start = number(dash < 0 ? part : part.slice(0, dash));
+    if (typeof start === 'string') return { error: start };
+    const end = dash < 0 ? start : number(part.slice(dash + 1));
+    if (typeof end === 'string') return { error: end };
+    if (start > end) return { error: `invalid range ${JSON.stringify(part)}` };
+    for (let c = start; c <= end; c++) set.add(c);
+  }
+  if (set.size === 0) return { error: `no ${unit}s found in ${JSON.stringify(text)}` };
+  return { cpus: [...set].sort((a, b) => a - b) };
+}
+
+/** execCPUAffinity: each list must parse (runc's rules). */
+export const execCPUAffinity: ProcessCheck = (proc, base) => {
+  const a = proc.execCPUAffinity;
+  if (a === undefined) return [];
+  const out: Problem[] = [];
+  for (const key of ['initial', 'final'] as const) {
+    const text = a[key];
+    if (text === undefined) continue;
+    const { error } = parseCpuList(text);
+    if (error !== undefined) out.push(problem(`${base}/execCPUAffinity/${key}`, error));
+  }
+  return out;
+};
+
+const PROCESS_CHECKS: ProcessCheck[] = [rlimits, scheduler, execCPUAffinity];
 
 /** Semantic checks of a process object; pointers start at `base` ("" for process.json). */
 export function processProblems(proc: Process, base = ''): Problem[] {
@@ -377,12 +450,17 @@ export const rootfsPropagation: SpecCheck = (spec, opts) => {
   return [problem('/linux/rootfsPropagation', `${JSON.stringify(prop)} is not safe without pivot_root (--no-pivot)`)];
 };
 
-/** set_mempolicy(2): some modes take no nodes, others need at least one. */
+/**
+ * set_mempolicy(2), as runc 1.4 checks it: the node list parses as a CPU list does; some
+ * modes take no nodes, others need at least one (MPOL_PREFERRED takes either).
+ */
 export const memoryPolicy: SpecCheck = (spec) => {
   const mp = spec.linux?.memoryPolicy;
   if (mp === undefined) return [];
-  const hasNodes = /[0-9]/.test(mp.nodes ?? '');
   const at = '/linux/memoryPolicy/nodes';
+  const { cpus: nodes, error } = parseCpuList(mp.nodes ?? '', 'node');
+  if (error !== undefined) return [problem(at, error)];
+  const hasNodes = nodes !== undefined;
   switch (mp.mode) {
     case 'MPOL_DEFAULT':
     case 'MPOL_LOCAL':
@@ -464,6 +542,9 @@ export function semanticWarnings(spec: Spec): Problem[] {
       out.push(problem(pointer('mounts', i, 'destination'), 'is relative: taken as relative to "/" (deprecated)'));
     }
   });
+  if (nonEmpty(spec.linux?.personality?.flags)) {
+    out.push(problem('/linux/personality/flags', 'is ignored: no personality flags are supported (runc ignores them too)'));
+  }
   const userns = findNamespace(spec, 'user');
   if (isJoined(userns) && (nonEmpty(spec.linux?.uidMappings) || nonEmpty(spec.linux?.gidMappings))) {
     out.push(problem('/linux/uidMappings', 'is ignored: the user namespace is joined by path, and its own mappings apply'));

@@ -16,10 +16,15 @@
 //   (runc logs a warning; unknownCapabilities() lists them for the caller to warn).
 // - A uint64 rlimit above 2^64-1 (JSON rounding of 18446744073709551615) is RLIM_INFINITY.
 // - Id-mapped mounts are refused: the plan has no field for their mappings yet.
+// - process.execCPUAffinity is not planned for the init: the runtime-spec says it does not
+//   apply to the container's init (runc: the same); it is the default of later execs.
+// - linux.personality.flags are ignored, as runc ignores them (validate warns).
+// - linux.memoryPolicy is set as runc 1.4 sets it (runc 1.3 has no such field).
 import { posix } from 'node:path';
 import { HakoError } from '../errors.js';
 import { isBindMount } from '../oci/mount-options.js';
-import type { LinuxCapabilities, LinuxNamespaceType, Mount, Process, Spec } from '../oci/types.js';
+import type { LinuxCapabilities, LinuxIOPriority, LinuxMemoryPolicy, LinuxNamespaceType, LinuxPersonality, Mount, Process, Scheduler, Spec } from '../oci/types.js';
+import { parseCpuList } from '../oci/semantic.js';
 import { expandCgroupMount } from './cgroup-mount.js';
 import { devSymlinks, setupDevices } from './devices.js';
 import type { HostFacts } from './host.js';
@@ -35,19 +40,28 @@ import {
   CLONE_NEWTIME,
   CLONE_NEWUSER,
   CLONE_NEWUTS,
+  IOPRIO_CLASS,
   type JoinNamespace,
   type LaunchPlan,
   MS,
+  MPOL_FLAG,
+  MPOL_MODE,
   MountExt,
+  PERSONALITY_DOMAIN,
   type PlanCapabilities,
+  type PlanIoPriority,
+  type PlanMemoryPolicy,
   PlanFlag,
   type PlanMount,
   type PlanRlimit,
+  type PlanScheduler,
   type PlanSeccomp,
   type PlanSymlink,
   type PlanTimeOffset,
   RLIMIT,
   RLIM_INFINITY,
+  SCHED_FLAG,
+  SCHED_POLICY,
   capabilityNumber,
 } from './launch-plan.js';
 import { PROPAGATION_TABLE, parseMountOptions } from './mount-flags.js';
@@ -201,6 +215,73 @@ export function capabilities(caps: LinuxCapabilities, lastCap: number | undefine
   };
 }
 
+/** process.scheduler as sched_setattr's attributes; `at` is its JSON pointer (also the exec plan's). */
+export function planScheduler(s: Scheduler, at: string): PlanScheduler {
+  const policy = SCHED_POLICY[s.policy];
+  if (policy === undefined) throw new HakoError(`scheduler policy "${s.policy}" is not known`, { pointer: `${at}/policy` });
+  let flags = 0n;
+  (s.flags ?? []).forEach((name, i) => {
+    const bit = SCHED_FLAG[name];
+    if (bit === undefined) throw new HakoError(`scheduler flag "${name}" is not known`, { pointer: `${at}/flags/${i}` });
+    flags |= bit;
+  });
+  const u64 = (v: number | undefined, key: string): bigint => {
+    if (v === undefined) return 0n;
+    if (!Number.isSafeInteger(v) || v < 0) throw new HakoError(`${v} is not an unsigned 64-bit integer`, { pointer: `${at}/${key}` });
+    return BigInt(v);
+  };
+  return {
+    policy,
+    flags,
+    nice: s.nice ?? 0,
+    priority: s.priority ?? 0,
+    runtime: u64(s.runtime, 'runtime'),
+    deadline: u64(s.deadline, 'deadline'),
+    period: u64(s.period, 'period'),
+  };
+}
+
+/** process.ioPriority for ioprio_set (also the exec plan's). */
+export function planIoPriority(io: LinuxIOPriority, at: string): PlanIoPriority {
+  const cls = IOPRIO_CLASS[io.class];
+  if (cls === undefined) throw new HakoError(`I/O priority class "${io.class}" is not known`, { pointer: `${at}/class` });
+  if (!Number.isInteger(io.priority) || io.priority < 0 || io.priority > 7) {
+    throw new HakoError(`I/O priority ${io.priority} is not between 0 and 7`, { pointer: `${at}/priority` });
+  }
+  return { class: cls, priority: io.priority };
+}
+
+/** linux.personality as personality(2)'s persona (flags ignored, as runc; also the exec plan's). */
+export function planPersonality(p: LinuxPersonality): number {
+  const domain = PERSONALITY_DOMAIN[p.domain];
+  if (domain === undefined) throw new HakoError(`personality domain "${p.domain}" is not known`, { pointer: '/linux/personality/domain' });
+  return domain;
+}
+
+/** linux.memoryPolicy for set_mempolicy (also the exec plan's). */
+export function planMemoryPolicy(mp: LinuxMemoryPolicy): PlanMemoryPolicy {
+  const at = '/linux/memoryPolicy';
+  const mode = MPOL_MODE[mp.mode];
+  if (mode === undefined) throw new HakoError(`memory policy mode "${mp.mode}" is not known`, { pointer: `${at}/mode` });
+  let flags = 0;
+  (mp.flags ?? []).forEach((name, i) => {
+    const bit = MPOL_FLAG[name];
+    if (bit === undefined) throw new HakoError(`memory policy flag "${name}" is not known`, { pointer: `${at}/flags/${i}` });
+    flags |= bit;
+  });
+  const { cpus: nodes, error } = parseCpuList(mp.nodes ?? '', 'node');
+  if (error !== undefined) throw new HakoError(`bad node list: ${error}`, { pointer: `${at}/nodes` });
+  return { mode, flags, nodes: nodes ?? [] };
+}
+
+/** A CPU list (execCPUAffinity) as CPU numbers; undefined for "" or absent (no change). */
+export function planCpuList(text: string | undefined, at: string): number[] | undefined {
+  if (text === undefined) return undefined;
+  const { cpus, error } = parseCpuList(text);
+  if (error !== undefined) throw new HakoError(`bad CPU list: ${error}`, { pointer: at });
+  return cpus;
+}
+
 function timeOffsets(spec: Spec): PlanTimeOffset[] {
   const offsets = spec.linux?.timeOffsets ?? {};
   return Object.keys(offsets)
@@ -292,5 +373,9 @@ export function buildLaunchPlan(spec: Spec, opts: PlanOptions): LaunchPlan {
   if (proc.consoleSize !== undefined) plan.consoleSize = { rows: proc.consoleSize.height, cols: proc.consoleSize.width };
   if (proc.capabilities !== undefined) plan.capabilities = capabilities(proc.capabilities, opts.host.capLastCap);
   if (opts.seccomp !== undefined) plan.seccomp = { flags: opts.seccomp.flags, listenerSocket: opts.seccomp.listenerSocket, program: opts.seccomp.program };
+  if (proc.scheduler !== undefined) plan.scheduler = planScheduler(proc.scheduler, '/process/scheduler');
+  if (proc.ioPriority !== undefined) plan.ioPriority = planIoPriority(proc.ioPriority, '/process/ioPriority');
+  if (spec.linux?.personality !== undefined) plan.personality = planPersonality(spec.linux.personality);
+  if (spec.linux?.memoryPolicy !== undefined) plan.memoryPolicy = planMemoryPolicy(spec.linux.memoryPolicy);
   return plan;
 }

@@ -2,11 +2,23 @@
 // runc's setns init, it creates nothing: hako-init's stage 0 joins every namespace the
 // container has (user first) by its /proc/<init>/ns path, clones the process into them
 // (CLONE_PARENT, the joined pid namespace), which sets up only the process: console,
-// keyring, seccomp, cwd, user, capabilities, no_new_privs, then execve (PlanFlag.EXEC).
+// keyring, seccomp, cwd, user, capabilities, no_new_privs, scheduler, I/O priority, CPU
+// affinity, personality, memory policy, then execve (PlanFlag.EXEC).
 // A pure function, as buildLaunchPlan is.
 import { HakoError } from '../errors.js';
-import type { LinuxNamespaceType, Process } from '../oci/types.js';
-import { NAMESPACE_CLONE_FLAGS, NAMESPACE_JOIN_ORDER, capabilities, rlimits, type PlanOptions } from './build.js';
+import type { LinuxMemoryPolicy, LinuxNamespaceType, LinuxPersonality, Process } from '../oci/types.js';
+import {
+  NAMESPACE_CLONE_FLAGS,
+  NAMESPACE_JOIN_ORDER,
+  capabilities,
+  planCpuList,
+  planIoPriority,
+  planMemoryPolicy,
+  planPersonality,
+  planScheduler,
+  rlimits,
+  type PlanOptions,
+} from './build.js';
 import { type LaunchPlan, PlanFlag, UMASK_UNSET, emptyPlan } from './launch-plan.js';
 
 export interface ExecPlanOptions {
@@ -22,6 +34,10 @@ export interface ExecPlanOptions {
   capLastCap?: number;
   /** the container's linux.seccomp, compiled */
   seccomp?: PlanOptions['seccomp'];
+  /** the container's linux.personality (runc's exec'd process takes it too) */
+  personality?: LinuxPersonality;
+  /** the container's linux.memoryPolicy (runc 1.4's exec'd process takes it too) */
+  memoryPolicy?: LinuxMemoryPolicy;
 }
 
 /** The plan for running `proc` inside a container. Throws HakoError for what it cannot plan. */
@@ -59,6 +75,14 @@ export function buildExecPlan(proc: Process, opts: ExecPlanOptions): LaunchPlan 
   if (proc.consoleSize !== undefined) plan.consoleSize = { rows: proc.consoleSize.height, cols: proc.consoleSize.width };
   if (proc.capabilities !== undefined) plan.capabilities = capabilities(proc.capabilities, opts.capLastCap);
   if (opts.seccomp !== undefined) plan.seccomp = { flags: opts.seccomp.flags, listenerSocket: opts.seccomp.listenerSocket, program: opts.seccomp.program };
+  if (proc.scheduler !== undefined) plan.scheduler = planScheduler(proc.scheduler, '/scheduler');
+  if (proc.ioPriority !== undefined) plan.ioPriority = planIoPriority(proc.ioPriority, '/ioPriority');
+  // execCPUAffinity.initial is not the process's: exec.ts sets it on hako-init before the
+  // cgroup move; final is set by the process once it is in the cgroup.
+  const final = planCpuList(proc.execCPUAffinity?.final, '/execCPUAffinity/final');
+  if (final !== undefined) plan.cpuAffinity = final;
+  if (opts.personality !== undefined) plan.personality = planPersonality(opts.personality);
+  if (opts.memoryPolicy !== undefined) plan.memoryPolicy = planMemoryPolicy(opts.memoryPolicy);
   return plan;
 }
 

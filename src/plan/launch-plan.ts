@@ -40,6 +40,11 @@ export const PlanTag = {
   SECCOMP: 30,
   HOOK: 31,
   HOOK_STATE: 32,
+  SCHEDULER: 33,
+  IO_PRIORITY: 34,
+  CPU_AFFINITY: 35,
+  PERSONALITY: 36,
+  MEMORY_POLICY: 37,
 } as const;
 
 /** Plan.flags bits (enum PlanFlag). */
@@ -209,6 +214,38 @@ export interface PlanHookState {
   tail: string;
 }
 
+/** process.scheduler as sched_setattr(2) takes it (struct sched_attr). */
+export interface PlanScheduler {
+  /** SCHED_* number (SCHED_POLICY) */
+  policy: number;
+  /** SCHED_FLAG_* bits */
+  flags: bigint;
+  nice: number;
+  priority: number;
+  /** nanoseconds, SCHED_DEADLINE only */
+  runtime: bigint;
+  deadline: bigint;
+  period: bigint;
+}
+
+/** process.ioPriority for ioprio_set(2). */
+export interface PlanIoPriority {
+  /** IOPRIO_CLASS number (IOPRIO_CLASS) */
+  class: number;
+  /** 0 (highest) to 7 */
+  priority: number;
+}
+
+/** linux.memoryPolicy for set_mempolicy(2). */
+export interface PlanMemoryPolicy {
+  /** MPOL_* mode (MPOL_MODE) */
+  mode: number;
+  /** MPOL_F_* mode flags (MPOL_FLAG) */
+  flags: number;
+  /** NUMA nodes (each below 1024); empty: no node mask */
+  nodes: number[];
+}
+
 export interface LaunchPlan {
   containerId: string;
   /** absolute host path of the root filesystem */
@@ -250,6 +287,16 @@ export interface LaunchPlan {
   hooks?: PlanHook[];
   /** absent: none */
   hookStates?: PlanHookState[];
+  /** absent: leave the scheduling policy alone */
+  scheduler?: PlanScheduler;
+  /** absent: leave the I/O priority alone */
+  ioPriority?: PlanIoPriority;
+  /** CPUs for sched_setaffinity before execve (exec's execCPUAffinity.final); absent: leave it */
+  cpuAffinity?: number[];
+  /** personality(2) persona (PER_LINUX, PER_LINUX32); absent: leave it */
+  personality?: number;
+  /** set_mempolicy before execve; absent: leave it */
+  memoryPolicy?: PlanMemoryPolicy;
 }
 
 /** A plan with every field at plan.h's default. */
@@ -359,6 +406,62 @@ export const RLIMIT: Readonly<Record<string, number>> = {
 };
 
 export const RLIM_INFINITY = 0xffffffffffffffffn;
+
+/** <linux/sched.h> scheduling policies, by their runtime-spec names */
+export const SCHED_POLICY: Readonly<Record<string, number>> = {
+  SCHED_OTHER: 0,
+  SCHED_FIFO: 1,
+  SCHED_RR: 2,
+  SCHED_BATCH: 3,
+  SCHED_ISO: 4,
+  SCHED_IDLE: 5,
+  SCHED_DEADLINE: 6,
+};
+
+/** <linux/sched.h> sched_attr.sched_flags */
+export const SCHED_FLAG: Readonly<Record<string, bigint>> = {
+  SCHED_FLAG_RESET_ON_FORK: 0x01n,
+  SCHED_FLAG_RECLAIM: 0x02n,
+  SCHED_FLAG_DL_OVERRUN: 0x04n,
+  SCHED_FLAG_KEEP_POLICY: 0x08n,
+  SCHED_FLAG_KEEP_PARAMS: 0x10n,
+  SCHED_FLAG_UTIL_CLAMP_MIN: 0x20n,
+  SCHED_FLAG_UTIL_CLAMP_MAX: 0x40n,
+};
+
+/** <linux/ioprio.h> classes */
+export const IOPRIO_CLASS: Readonly<Record<string, number>> = {
+  IOPRIO_CLASS_RT: 1,
+  IOPRIO_CLASS_BE: 2,
+  IOPRIO_CLASS_IDLE: 3,
+};
+
+/** <linux/personality.h> execution domains */
+export const PERSONALITY_DOMAIN: Readonly<Record<string, number>> = {
+  LINUX: 0x0000,
+  LINUX32: 0x0008,
+};
+
+/** <linux/mempolicy.h> modes */
+export const MPOL_MODE: Readonly<Record<string, number>> = {
+  MPOL_DEFAULT: 0,
+  MPOL_PREFERRED: 1,
+  MPOL_BIND: 2,
+  MPOL_INTERLEAVE: 3,
+  MPOL_LOCAL: 4,
+  MPOL_PREFERRED_MANY: 5,
+  MPOL_WEIGHTED_INTERLEAVE: 6,
+};
+
+/** <linux/mempolicy.h> mode flags */
+export const MPOL_FLAG: Readonly<Record<string, number>> = {
+  MPOL_F_NUMA_BALANCING: 1 << 13,
+  MPOL_F_RELATIVE_NODES: 1 << 14,
+  MPOL_F_STATIC_NODES: 1 << 15,
+};
+
+/** The CPUs a cpu_set_t holds (CPU_SETSIZE): runc refuses higher numbers too. */
+export const CPU_SETSIZE = 1024;
 
 /** <linux/time.h> clocks a time namespace can offset */
 export const CLOCK_MONOTONIC = 1;

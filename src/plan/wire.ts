@@ -10,7 +10,7 @@
 // keys, same order, 64-bit values as decimal strings): the round-trip test compares
 // it with `hako-init --decode-plan`.
 import { HakoError } from '../errors.js';
-import { type LaunchPlan, PLAN_MAGIC, PLAN_VERSION, PlanTag } from './launch-plan.js';
+import { type LaunchPlan, PLAN_MAGIC, PLAN_VERSION, type PlanScheduler, PlanTag } from './launch-plan.js';
 
 const U32_MAX = 0xffffffff;
 const U64_MAX = (1n << 64n) - 1n;
@@ -197,6 +197,35 @@ export function encodePlan(plan: LaunchPlan): Buffer {
     const at = `hookStates[${i}]`;
     add(PlanTag.HOOK_STATE, P().u32(`${at}.kind`, s.kind).str(`${at}.head`, s.head).str(`${at}.tail`, s.tail));
   });
+  if (plan.scheduler !== undefined) {
+    const s = plan.scheduler;
+    add(
+      PlanTag.SCHEDULER,
+      P()
+        .u32('scheduler.policy', s.policy)
+        .u64('scheduler.flags', s.flags)
+        .i32('scheduler.nice', s.nice)
+        .u32('scheduler.priority', s.priority)
+        .u64('scheduler.runtime', s.runtime)
+        .u64('scheduler.deadline', s.deadline)
+        .u64('scheduler.period', s.period),
+    );
+  }
+  if (plan.ioPriority !== undefined) {
+    add(PlanTag.IO_PRIORITY, P().u32('ioPriority.class', plan.ioPriority.class).u32('ioPriority.priority', plan.ioPriority.priority));
+  }
+  if (plan.cpuAffinity !== undefined) {
+    const p = P().u32('cpuAffinity count', plan.cpuAffinity.length);
+    plan.cpuAffinity.forEach((cpu, i) => p.u32(`cpuAffinity[${i}]`, cpu));
+    add(PlanTag.CPU_AFFINITY, p);
+  }
+  if (plan.personality !== undefined) add(PlanTag.PERSONALITY, P().u32('personality', plan.personality));
+  if (plan.memoryPolicy !== undefined) {
+    const m = plan.memoryPolicy;
+    const p = P().u32('memoryPolicy.mode', m.mode).u32('memoryPolicy.flags', m.flags).u32('memoryPolicy.nodes count', m.nodes.length);
+    m.nodes.forEach((n, i) => p.u32(`memoryPolicy.nodes[${i}]`, n));
+    add(PlanTag.MEMORY_POLICY, p);
+  }
 
   const header = Buffer.alloc(16);
   header.write(PLAN_MAGIC, 0, 'latin1');
@@ -259,6 +288,11 @@ export interface PlanJson {
   fds: { consoleSocket: number; execFifo: number; preserved: number };
   hooks: Array<{ kind: number; timeout: number; hasEnv: number; path: string; args: string[]; env: string[] }>;
   hookStates: Array<{ kind: number; head: string; tail: string }>;
+  scheduler?: { policy: number; flags: string; nice: number; priority: number; runtime: string; deadline: string; period: string };
+  ioPriority?: { class: number; priority: number };
+  cpuAffinity?: number[];
+  personality?: number;
+  memoryPolicy?: { mode: number; flags: number; nodes: number[] };
 }
 
 /** The plan as the JSON value plan_to_json produces (keys in the same order). */
@@ -325,6 +359,23 @@ export function planJson(p: LaunchPlan): PlanJson {
     fds: { consoleSocket: p.fds.consoleSocket, execFifo: p.fds.execFifo, preserved: p.fds.preserved },
     hooks: (p.hooks ?? []).map((h) => ({ kind: h.kind, timeout: h.timeout, hasEnv: h.hasEnv, path: h.path, args: [...h.args], env: [...h.env] })),
     hookStates: (p.hookStates ?? []).map((s) => ({ kind: s.kind, head: s.head, tail: s.tail })),
+    ...(p.scheduler !== undefined ? { scheduler: schedulerJson(p.scheduler) } : {}),
+    ...(p.ioPriority !== undefined ? { ioPriority: { class: p.ioPriority.class, priority: p.ioPriority.priority } } : {}),
+    ...(p.cpuAffinity !== undefined ? { cpuAffinity: [...p.cpuAffinity] } : {}),
+    ...(p.personality !== undefined ? { personality: p.personality } : {}),
+    ...(p.memoryPolicy !== undefined ? { memoryPolicy: { mode: p.memoryPolicy.mode, flags: p.memoryPolicy.flags, nodes: [...p.memoryPolicy.nodes] } } : {}),
+  };
+}
+
+function schedulerJson(s: PlanScheduler): NonNullable<PlanJson['scheduler']> {
+  return {
+    policy: s.policy,
+    flags: s.flags.toString(),
+    nice: s.nice,
+    priority: s.priority,
+    runtime: s.runtime.toString(),
+    deadline: s.deadline.toString(),
+    period: s.period.toString(),
   };
 }
 

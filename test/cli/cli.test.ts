@@ -180,6 +180,10 @@ t.test('features: OCI features JSON, 4-space indent, trailing newline, truthful'
   t.notOk(f.mountOptions.includes('idmap'), 'idmap is not implemented');
   t.ok(f.linux.capabilities.includes('CAP_SYS_ADMIN') && f.linux.capabilities[0] === 'CAP_CHOWN', 'the capabilities hako applies, in number order');
   t.same(f.mountOptions, [...f.mountOptions].sort(), 'sorted');
+  t.same(f.linux.memoryPolicy, {
+    modes: ['MPOL_BIND', 'MPOL_DEFAULT', 'MPOL_INTERLEAVE', 'MPOL_LOCAL', 'MPOL_PREFERRED', 'MPOL_PREFERRED_MANY', 'MPOL_WEIGHTED_INTERLEAVE'],
+    flags: ['MPOL_F_NUMA_BALANCING', 'MPOL_F_RELATIVE_NODES', 'MPOL_F_STATIC_NODES'],
+  }, 'memory policy modes and flags, sorted, as runc 1.4 lists them');
 });
 
 t.test('self-test: the embedded addon loads and hako-init runs from a sealed memfd', async (t) => {

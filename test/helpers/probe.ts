@@ -132,6 +132,12 @@ export interface ProbeReport {
   cgroup: ProbeCgroup[] | null;
   personality: { value: number; domain: 'LINUX' | 'LINUX32' | 'other' } | null;
   scheduler: { policy: string; reset_on_fork: boolean; priority: number | null; nice: number | null } | null;
+  /** ioprio_get(IOPRIO_WHO_PROCESS, 0): "IOPRIO_CLASS_BE", ... and the level; null if it failed. */
+  io_priority: { value: number; class: string; priority: number } | null;
+  /** sched_getaffinity(0): the CPUs, and as a list like "0-1,3". */
+  cpu_affinity: { cpus: number[]; list: string } | null;
+  /** get_mempolicy: the mode ("MPOL_BIND", ...), its MPOL_F_* flags and nodes; null if it failed. */
+  memory_policy: { mode: string; flags: string[]; nodes: number[] } | null;
   /** --stat PATH results, keyed by PATH (follows symlinks). */
   stat: Record<string, ProbeStat>;
   /** --lstat PATH results, keyed by PATH. */

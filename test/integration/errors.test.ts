@@ -303,10 +303,10 @@ errorCase({
 errorCase({
   name: 'runtime-spec fields hako does not implement yet are refused',
   edit: (spec) => {
-    spec.linux!.personality = { domain: 'LINUX32' };
-    spec.process!.ioPriority = { class: 'IOPRIO_CLASS_IDLE', priority: 0 };
+    spec.linux!.netDevices = { dummy0: {} };
+    spec.linux!.intelRdt = { closID: 'gold' };
   },
-  message: ['not supported by hako yet: /process/ioPriority, /linux/personality'],
+  message: ['not supported by hako yet: /linux/netDevices, /linux/intelRdt'],
 });
 
 // The log contract managers rely on (podman reads its oci-log, containerd the last error

@@ -47,6 +47,33 @@ t.test('buildExecPlan: refuses empty args', async (t) => {
   t.throws(() => buildExecPlan({ ...proc(), args: [] }, { containerId: 'c', namespacePaths: {}, fds, chownStdio: false }), HakoError);
 });
 
+t.test('buildExecPlan: scheduler, I/O priority, final CPU affinity, the container\'s personality', async (t) => {
+  const plan = buildExecPlan(
+    { ...proc(), scheduler: { policy: 'SCHED_FIFO', priority: 10 }, ioPriority: { class: 'IOPRIO_CLASS_RT', priority: 0 }, execCPUAffinity: { initial: '0-3', final: ' 1 , 3-4,' } },
+    { containerId: 'c', namespacePaths: {}, fds, chownStdio: false, personality: { domain: 'LINUX32' }, memoryPolicy: { mode: 'MPOL_PREFERRED', nodes: '0' } },
+  );
+  t.same(plan.memoryPolicy, { mode: 1, flags: 0, nodes: [0] }, 'the container\'s linux.memoryPolicy (runc 1.4)');
+  t.same(plan.scheduler, { policy: 1, flags: 0n, nice: 0, priority: 10, runtime: 0n, deadline: 0n, period: 0n }, 'SCHED_FIFO 10');
+  t.same(plan.ioPriority, { class: 1, priority: 0 }, 'IOPRIO_CLASS_RT 0');
+  t.same(plan.cpuAffinity, [1, 3, 4], 'final only (initial is set on hako-init by exec.ts), spaces and empty elements allowed as runc');
+  t.equal(plan.personality, 8, 'the container\'s linux.personality');
+  const bare = buildExecPlan(proc(), { containerId: 'c', namespacePaths: {}, fds, chownStdio: false });
+  t.same([bare.scheduler, bare.ioPriority, bare.cpuAffinity, bare.personality, bare.memoryPolicy], [undefined, undefined, undefined, undefined, undefined], 'absent: left alone');
+  t.same(buildExecPlan({ ...proc(), execCPUAffinity: { initial: '1', final: '' } }, { containerId: 'c', namespacePaths: {}, fds, chownStdio: false }).cpuAffinity, undefined, 'an empty final: no change (runc)');
+  const pointer = (p: Partial<Process>): string | undefined => {
+    try {
+      buildExecPlan({ ...proc(), ...p }, { containerId: 'c', namespacePaths: {}, fds, chownStdio: false });
+    } catch (err) {
+      return err instanceof HakoError ? err.where.pointer : 'not a HakoError';
+    }
+    return undefined;
+  };
+  t.equal(pointer({ execCPUAffinity: { final: '4-2' } }), '/execCPUAffinity/final', 'a backwards range');
+  t.equal(pointer({ execCPUAffinity: { final: '1024' } }), '/execCPUAffinity/final', 'a CPU past 1023');
+  t.equal(pointer({ scheduler: { policy: 'SCHED_BAD' as 'SCHED_RR' } }), '/scheduler/policy', 'process-file pointers have no /process');
+  t.equal(pointer({ ioPriority: { class: 'IOPRIO_CLASS_X' as 'IOPRIO_CLASS_BE', priority: 1 } }), '/ioPriority/class');
+});
+
 t.test('dedupEnv: first place, last value, as Go\'s Setenv', async (t) => {
   t.same(dedupEnv(['PATH=/a', 'X=1', 'PATH=/b', 'Y=', 'X=2=3']), ['PATH=/b', 'X=2=3', 'Y='], 'in place');
   t.throws(() => dedupEnv(['NOEQUALS']), /missing '='/);

@@ -614,3 +614,40 @@ t.test('a bind whose options only clear flags is marked for a remount', async (t
     'not a bind',
   );
 });
+
+t.test('scheduler, I/O priority, personality; execCPUAffinity is not the init\'s', async (t) => {
+  const p = build((s) => {
+    s.process!.scheduler = { policy: 'SCHED_DEADLINE', flags: ['SCHED_FLAG_RESET_ON_FORK', 'SCHED_FLAG_UTIL_CLAMP_MAX'], runtime: 1024, deadline: 2048, period: 4096 };
+    s.process!.ioPriority = { class: 'IOPRIO_CLASS_IDLE', priority: 7 };
+    s.process!.execCPUAffinity = { initial: '0', final: '1' };
+    s.linux!.personality = { domain: 'LINUX32', flags: ['IGNORED'] };
+  });
+  t.same(p.scheduler, { policy: 6, flags: 0x41n, nice: 0, priority: 0, runtime: 1024n, deadline: 2048n, period: 4096n }, 'sched_attr, flags as bits');
+  t.same(p.ioPriority, { class: 3, priority: 7 }, 'IOPRIO_CLASS_IDLE is 3');
+  t.equal(p.personality, 0x0008, 'PER_LINUX32; the flags ignored, as runc');
+  t.equal(p.cpuAffinity, undefined, 'execCPUAffinity does not apply to the init (runtime-spec)');
+  t.same(build((s) => (s.process!.scheduler = { policy: 'SCHED_BATCH', nice: 5 })).scheduler, { policy: 3, flags: 0n, nice: 5, priority: 0, runtime: 0n, deadline: 0n, period: 0n });
+  t.equal(build((s) => (s.linux!.personality = { domain: 'LINUX' })).personality, 0, 'PER_LINUX is planned too (not left alone)');
+  const none = build();
+  t.same([none.scheduler, none.ioPriority, none.personality, none.cpuAffinity], [undefined, undefined, undefined, undefined], 'absent: left alone');
+  // What the schema refuses first, the builder still names by pointer.
+  t.equal(pointerOf(() => build((s) => (s.process!.scheduler = { policy: 'SCHED_NORMAL' as 'SCHED_OTHER' }))), '/process/scheduler/policy');
+  t.equal(pointerOf(() => build((s) => (s.process!.scheduler = { policy: 'SCHED_OTHER', flags: ['SCHED_FLAG_X' as 'SCHED_FLAG_RECLAIM'] }))), '/process/scheduler/flags/0');
+  t.equal(pointerOf(() => build((s) => (s.process!.scheduler = { policy: 'SCHED_DEADLINE', runtime: -1 }))), '/process/scheduler/runtime');
+  t.equal(pointerOf(() => build((s) => (s.process!.ioPriority = { class: 'IOPRIO_CLASS_NONE' as 'IOPRIO_CLASS_BE', priority: 0 }))), '/process/ioPriority/class');
+  t.equal(pointerOf(() => build((s) => (s.process!.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 8 }))), '/process/ioPriority/priority');
+  t.equal(pointerOf(() => build((s) => (s.linux!.personality = { domain: 'LINUX64' as 'LINUX' }))), '/linux/personality/domain');
+});
+
+t.test('memoryPolicy: mode | flags and the node list (runc 1.4)', async (t) => {
+  t.same(build((s) => (s.linux!.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0, 2-3', flags: ['MPOL_F_STATIC_NODES', 'MPOL_F_NUMA_BALANCING'] })).memoryPolicy, {
+    mode: 2,
+    flags: (1 << 15) | (1 << 13),
+    nodes: [0, 2, 3],
+  });
+  t.same(build((s) => (s.linux!.memoryPolicy = { mode: 'MPOL_LOCAL' })).memoryPolicy, { mode: 4, flags: 0, nodes: [] }, 'no nodes: an empty list');
+  t.equal(build().memoryPolicy, undefined, 'absent: left alone');
+  t.equal(pointerOf(() => build((s) => (s.linux!.memoryPolicy = { mode: 'MPOL_BIND', nodes: '3-1' }))), '/linux/memoryPolicy/nodes');
+  t.equal(pointerOf(() => build((s) => (s.linux!.memoryPolicy = { mode: 'MPOL_X' as 'MPOL_BIND', nodes: '0' }))), '/linux/memoryPolicy/mode');
+  t.equal(pointerOf(() => build((s) => (s.linux!.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0', flags: ['MPOL_F_X' as 'MPOL_F_STATIC_NODES'] }))), '/linux/memoryPolicy/flags/0');
+});

@@ -118,6 +118,11 @@ function fullPlan(): LaunchPlan {
       { kind: PlanHookKind.CREATE_CONTAINER, head: '{"ociVersion":"1.3.0","id":"full-1","status":"creating","pid":', tail: ',"bundle":"/b","annotations":{"k":"v \\"q\\""}}' },
       { kind: PlanHookKind.START_CONTAINER, head: '{"status":"created","pid":', tail: '}' },
     ],
+    scheduler: { policy: 6, flags: 0x7fn, nice: -20, priority: 4294967295, runtime: 1024n, deadline: (1n << 63n) - 1n, period: 0xffffffffffffffffn },
+    ioPriority: { class: 3, priority: 7 },
+    cpuAffinity: [0, 5, 1023],
+    personality: 0x0008,
+    memoryPolicy: { mode: 2, flags: 1 << 15, nodes: [0, 1023] },
   };
 }
 
@@ -189,6 +194,35 @@ t.test('optional records and struct layouts', async (t) => {
   t.equal(one(PlanTag.USER), '00000000' + '00000000' + 'ffffffff', 'umask unset by default');
   t.equal(one(PlanTag.SECCOMP), '06000000' + 'ffffffff' + '08000000' + '0600000000000000', 'seccomp: flags, listener socket, the program\'s length and bytes');
   t.equal(byTag.has(PlanTag.HOSTNAME), false, 'absent hostname: no record');
+  for (const tag of [PlanTag.SCHEDULER, PlanTag.IO_PRIORITY, PlanTag.CPU_AFFINITY, PlanTag.PERSONALITY, PlanTag.MEMORY_POLICY]) {
+    t.equal(byTag.has(tag), false, `absent: no record for tag ${tag} (leave the process's as it is)`);
+  }
+  const attrs = new Map(
+    records(
+      encodePlan({
+        ...emptyPlan(),
+        scheduler: { policy: 3, flags: 1n, nice: -2, priority: 0, runtime: 5n, deadline: 6n, period: 7n },
+        ioPriority: { class: 2, priority: 6 },
+        cpuAffinity: [1, 3],
+        personality: 8,
+        memoryPolicy: { mode: 3, flags: 1 << 14, nodes: [2] },
+      }),
+    ),
+  );
+  t.equal(
+    attrs.get(PlanTag.SCHEDULER)!.toString('hex'),
+    '03000000' + '0100000000000000' + 'feffffff' + '00000000' + '0500000000000000' + '0600000000000000' + '0700000000000000',
+    'scheduler: policy, flags, nice, priority, runtime, deadline, period',
+  );
+  t.equal(attrs.get(PlanTag.IO_PRIORITY)!.toString('hex'), '02000000' + '06000000', 'I/O priority: class, level');
+  t.equal(attrs.get(PlanTag.CPU_AFFINITY)!.toString('hex'), '02000000' + '01000000' + '03000000', 'CPU affinity: a counted list of CPUs');
+  t.equal(attrs.get(PlanTag.PERSONALITY)!.toString('hex'), '08000000', 'personality: the persona');
+  t.equal(attrs.get(PlanTag.MEMORY_POLICY)!.toString('hex'), '03000000' + '00400000' + '01000000' + '02000000', 'memory policy: mode, flags, a counted list of nodes');
+  t.equal(
+    records(encodePlan({ ...emptyPlan(), memoryPolicy: { mode: 4, flags: 0, nodes: [] } })).find(([tag]) => tag === PlanTag.MEMORY_POLICY)![1].toString('hex'),
+    '04000000' + '00000000' + '00000000',
+    'a memory policy without nodes',
+  );
   t.equal(byTag.has(PlanTag.HOOK), false, 'no hooks: no record');
 
   const withHooks: LaunchPlan = {
@@ -238,6 +272,11 @@ t.test('values that do not fit, and NUL bytes, are refused with the field named'
     ['oomScoreAdj', (p) => (p.oomScoreAdj = -(1n << 63n) - 1n)],
     ['fds.execFifo', (p) => (p.fds.execFifo = 2 ** 31)],
     ['args[1]', (p) => (p.args = ['a', 'b\0c'])],
+    ['scheduler.nice', (p) => (p.scheduler = { policy: 0, flags: 0n, nice: 2 ** 31, priority: 0, runtime: 0n, deadline: 0n, period: 0n })],
+    ['scheduler.runtime', (p) => (p.scheduler = { policy: 6, flags: 0n, nice: 0, priority: 0, runtime: -1n, deadline: 0n, period: 0n })],
+    ['cpuAffinity[1]', (p) => (p.cpuAffinity = [0, -1])],
+    ['personality', (p) => (p.personality = 2 ** 32)],
+    ['memoryPolicy.nodes[0]', (p) => (p.memoryPolicy = { mode: 2, flags: 0, nodes: [1.5] })],
     ['mounts[0].data', (p) => (p.mounts = [{ flags: 0n, propagation: 0n, attrSet: 0n, attrClr: 0n, ext: 0, source: '', destination: '/', type: '', data: 'x\0' }])],
   ];
   for (const [field, edit] of bad) {
@@ -264,7 +303,8 @@ t.test('planToJson: plan_to_json\'s keys, order and number forms', async (t) => 
   t.equal(f.capabilities!.permitted, '18446744073709551615');
   t.equal(f.timeOffsets[0]!.secs, '-9223372036854775808');
   t.equal(f.oomScoreAdj, -1000, 'oomScoreAdj is a JSON number, as plan_to_json prints it');
-  t.same(Object.keys(f).slice(-7), ['oomScoreAdj', 'consoleSize', 'capabilities', 'seccomp', 'fds', 'hooks', 'hookStates']);
+  t.same(Object.keys(f).slice(-12), ['oomScoreAdj', 'consoleSize', 'capabilities', 'seccomp', 'fds', 'hooks', 'hookStates', 'scheduler', 'ioPriority', 'cpuAffinity', 'personality', 'memoryPolicy']);
+  t.same(f.scheduler, { policy: 6, flags: '127', nice: -20, priority: 4294967295, runtime: '1024', deadline: '9223372036854775807', period: '18446744073709551615' }, 'the scheduler\'s 64-bit fields as strings');
   t.same(f.hooks[1], { kind: 1, timeout: 4294967295, hasEnv: 0, path: '/h2', args: [], env: [] }, 'hooks as plan_to_json prints them');
   t.same(f.seccomp, { flags: 46, listenerSocket: 7, program: '2000000004000000060000000000ff7f' }, 'the seccomp program as hex');
   t.same(JSON.parse(planToJson(fullPlan())), f);
@@ -312,6 +352,7 @@ t.test('round trip: encodePlan -> hako-init --decode-plan -> planJson', { skip: 
     ['every tag', fullPlan()],
     ['default spec', buildLaunchPlan(defaultSpec(), opts)],
     ['rootless spec', buildLaunchPlan(defaultSpec({ rootless: true, uid: 1000, gid: 1000 }), opts)],
+    ['process attributes', buildLaunchPlan(withProcessAttributes(defaultSpec()), opts)],
   ];
   for (const [name, plan] of plans) {
     const r = decode(encodePlan(plan));
@@ -330,4 +371,24 @@ t.test('round trip: encodePlan -> hako-init --decode-plan -> planJson', { skip: 
     t.not(r.status, 0, `a seccomp program that is ${what} is refused`);
     t.match(r.stderr, /tag 30/, `${what}: the record is named`);
   }
+  const badAttributes: Array<[string, Partial<LaunchPlan>, number]> = [
+    ['an I/O class outside RT, BE, IDLE', { ioPriority: { class: 4, priority: 0 } }, PlanTag.IO_PRIORITY],
+    ['an I/O level above 7', { ioPriority: { class: 2, priority: 8 } }, PlanTag.IO_PRIORITY],
+    ['no CPUs', { cpuAffinity: [] }, PlanTag.CPU_AFFINITY],
+    ['a CPU past CPU_SETSIZE', { cpuAffinity: [1024] }, PlanTag.CPU_AFFINITY],
+    ['a NUMA node past 1023', { memoryPolicy: { mode: 2, flags: 0, nodes: [1024] } }, PlanTag.MEMORY_POLICY],
+  ];
+  for (const [what, edit, tag] of badAttributes) {
+    const r = decode(encodePlan({ ...emptyPlan(), args: ['x'], ...edit }));
+    t.not(r.status, 0, `${what} is refused`);
+    t.match(r.stderr, new RegExp(`tag ${tag}\\b`), `${what}: the record is named`);
+  }
 });
+
+function withProcessAttributes(spec: ReturnType<typeof defaultSpec>): ReturnType<typeof defaultSpec> {
+  spec.process!.scheduler = { policy: 'SCHED_DEADLINE', flags: ['SCHED_FLAG_RESET_ON_FORK', 'SCHED_FLAG_DL_OVERRUN'], runtime: 10000, deadline: 20000, period: 30000 };
+  spec.process!.ioPriority = { class: 'IOPRIO_CLASS_RT', priority: 0 };
+  spec.linux!.personality = { domain: 'LINUX32' };
+  spec.linux!.memoryPolicy = { mode: 'MPOL_INTERLEAVE', nodes: '0-1', flags: ['MPOL_F_STATIC_NODES'] };
+  return spec;
+}

@@ -115,6 +115,13 @@ t.test('semantic checks one by one', async (t) => {
     ], '...with a warning');
   });
 
+  t.test('personality flags: ignored with a warning, as runc', async (t) => {
+    t.same(configWarnings(spec((s) => (s.linux!.personality = { domain: 'LINUX32', flags: ['ADDR_NO_RANDOMIZE'] }))), [
+      { pointer: '/linux/personality/flags', message: 'is ignored: no personality flags are supported (runc ignores them too)' },
+    ]);
+    t.same(configWarnings(spec((s) => (s.linux!.personality = { domain: 'LINUX32' }))), [], 'no flags: no warning');
+  });
+
   t.test('timeOffsets', async (t) => {
     const offsets = { monotonic: { secs: 1 } };
     t.same(run(semantic.timeOffsets, spec()), []);
