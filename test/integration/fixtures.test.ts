@@ -5,7 +5,8 @@
 // What is changed in each fixture before it runs, and why (also printed per fixture):
 //   - root.path -> the bundle's own copy of the test rootfs ("rootfs"); root.readonly kept.
 //     (docker/podman name absolute overlay paths under /var/lib/fixture that do not exist.)
-//   - hooks dropped (docker-*: a prestart hook running /proc/<dockerd pid>/exe libnetwork-setkey).
+//   - hooks dropped (docker-*: a prestart hook running /proc/<dockerd pid>/exe libnetwork-setkey,
+//     a dockerd that is not running here; test/managers runs the real one under a private dockerd).
 //   - linux.namespaces[].path (cri-container-*: ipc/uts/net of /proc/23169) -> the same
 //     namespaces of a live sandbox container this test starts first.
 //   - mount sources under /var/lib/fixture (resolv.conf, hosts, hostname, .containerenv,
