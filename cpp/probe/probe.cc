@@ -3,7 +3,11 @@
 // Tests assert on this report. A static program: no exceptions, no third-party code.
 //
 //   hako-probe [--stat PATH]... [--lstat PATH]... [--write PATH]...
+//              [--notify-delay SECONDS] [--notify MESSAGE]...
 //              [--exit N] [--sleep SECONDS]
+//
+// After the report: wait --notify-delay, send each --notify MESSAGE as one datagram to
+// $NOTIFY_SOCKET (sd_notify: READY=1), then --sleep, then exit --exit.
 //
 // Conventions of the report (see write_report for the field list):
 //   - a value that could not be read is null (never a made-up default);
@@ -19,9 +23,11 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +35,7 @@
 #include <cerrno>
 #include <climits>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -170,11 +177,14 @@ struct Options {
   std::vector<std::string> write_paths;
   int exit_code = 0;
   std::optional<double> sleep_seconds;
+  std::vector<std::string> notify_messages;
+  std::optional<double> notify_delay;
 };
 
 void usage(FILE* to) {
   fputs(
       "usage: hako-probe [--stat PATH]... [--lstat PATH]... [--write PATH]...\n"
+      "                  [--notify-delay SECONDS] [--notify MESSAGE]...\n"
       "                  [--exit N] [--sleep SECONDS|inf]\n"
       "Prints one JSON object describing the process's view of its container.\n",
       to);
@@ -206,14 +216,16 @@ bool parse_options(int argc, char** argv, Options& opts) {
         return false;
       }
       opts.exit_code = static_cast<int>(*n);
-    } else if (arg == "--sleep") {
+    } else if (arg == "--sleep" || arg == "--notify-delay") {
       char* end = nullptr;
       double s = strtod(value, &end);
       if (*value == '\0' || *end != '\0' || !(s >= 0)) {
-        fprintf(stderr, "hako-probe: --sleep %s: want seconds >= 0 or inf\n", value);
+        fprintf(stderr, "hako-probe: %s %s: want seconds >= 0 or inf\n", argv[i - 1], value);
         return false;
       }
-      opts.sleep_seconds = s;
+      (arg == "--sleep" ? opts.sleep_seconds : opts.notify_delay) = s;
+    } else if (arg == "--notify") {
+      opts.notify_messages.emplace_back(value);
     } else {
       fprintf(stderr, "hako-probe: %s: unknown option\n", argv[i - 1]);
       usage(stderr);
@@ -872,6 +884,39 @@ void sleep_for(double seconds) {
   }
 }
 
+// sd_notify: each message as one datagram to $NOTIFY_SOCKET ("@name": abstract). A
+// failure is reported on stderr ("hako-probe: notify <socket>: ENOENT") and exits 3.
+bool send_notify_messages(const std::vector<std::string>& messages) {
+  const char* target = getenv("NOTIFY_SOCKET");
+  if (!target || !*target) {
+    fputs("hako-probe: notify: NOTIFY_SOCKET is not set\n", stderr);
+    return false;
+  }
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  size_t len = strlen(target);
+  if (len >= sizeof addr.sun_path) {
+    fprintf(stderr, "hako-probe: notify %s: ENAMETOOLONG\n", target);
+    return false;
+  }
+  memcpy(addr.sun_path, target, len);
+  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';
+  socklen_t addr_len = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + len);
+  hako::unique_fd fd(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    fprintf(stderr, "hako-probe: notify socket: %s\n", errno_name(errno).c_str());
+    return false;
+  }
+  for (const std::string& msg : messages) {
+    if (sendto(fd.get(), msg.data(), msg.size(), 0, reinterpret_cast<struct sockaddr*>(&addr), addr_len) < 0) {
+      fprintf(stderr, "hako-probe: notify %s: %s\n", target, errno_name(errno).c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 }  // namespace probe
 
@@ -880,6 +925,8 @@ int main(int argc, char** argv) {
   if (!probe::parse_options(argc, argv, opts)) return 2;
   std::string report = probe::write_report(argc, argv, opts);
   if (!probe::write_all(1, report)) return 1;
+  if (opts.notify_delay) probe::sleep_for(*opts.notify_delay);
+  if (!opts.notify_messages.empty() && !probe::send_notify_messages(opts.notify_messages)) return 3;
   if (opts.sleep_seconds) probe::sleep_for(*opts.sleep_seconds);
   return opts.exit_code;
 }
