@@ -59,6 +59,14 @@ export interface Addon {
   seccompArchToken(name: string): number;
   /** connect to a seccomp agent's unix socket and send payload with fd (SCM_RIGHTS), in one message */
   seccompSendToAgent(path: string, payload: string, fd: number): void;
+  /** socket(AF_UNIX, SOCK_DGRAM|SOCK_CLOEXEC) bound at path ("@name": abstract), the file chmod 0777 */
+  notifyListen(path: string): number;
+  /** an unbound datagram socket (close-on-exec) connected to path ("@name": abstract) */
+  notifyConnect(path: string): number;
+  /** send one datagram on a connected socket */
+  notifySend(fd: number, bytes: Uint8Array): void;
+  /** wait up to timeoutMs for one datagram (at most 4096 bytes kept), on the thread pool; null when none came */
+  notifyRecv(fd: number, timeoutMs: number): Promise<Buffer | null>;
   /** whether the kernel accepts these SECCOMP_FILTER_FLAG_* bits (no privilege needed) */
   seccompFlagSupported(flags: number): boolean;
 }

@@ -1,0 +1,187 @@
+// sd_notify forwarding: AF_UNIX datagram sockets, which Node does not offer. The socket
+// a container sends READY=1 to (bound in its state dir), and the one hako forwards it on
+// to the host's $NOTIFY_SOCKET. Every fd is close-on-exec; a path starting with '@' names
+// an abstract socket, as systemd and Go spell it.
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <cstddef>
+#include <string>
+
+#include "common/unique_fd.h"
+#include "errors.h"
+#include "notify.h"
+
+namespace hako {
+namespace {
+
+// The largest datagram kept whole; a longer one is cut to this, as runc reads it.
+constexpr size_t kDatagramMax = 4096;
+
+// Fills addr for path; false (errno ENAMETOOLONG or EINVAL) when it does not fit or is empty.
+bool unix_address(const std::string& path, sockaddr_un& addr, socklen_t& len) {
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (path.empty()) {
+    errno = EINVAL;
+    return false;
+  }
+  if (path.size() >= sizeof addr.sun_path) {
+    errno = ENAMETOOLONG;
+    return false;
+  }
+  memcpy(addr.sun_path, path.data(), path.size());
+  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';
+  len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
+  return true;
+}
+
+// notifyListen(path) -> fd: a datagram socket bound at path, the file made 0777 so any
+// user in the container may send to it.
+Napi::Value NotifyListen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  sockaddr_un addr;
+  socklen_t len;
+  if (!unix_address(path, addr, len)) {
+    throw_errno(env, errno, "bind", path.c_str());
+    return env.Undefined();
+  }
+  unique_fd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    throw_errno(env, errno, "socket", path.c_str());
+    return env.Undefined();
+  }
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    throw_errno(env, errno, "bind", path.c_str());
+    return env.Undefined();
+  }
+  if (path[0] != '@' && ::chmod(path.c_str(), 0777) != 0) {
+    throw_errno(env, errno, "chmod", path.c_str());
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd.release());
+}
+
+// notifyConnect(path) -> fd: an unbound datagram socket connected to path.
+Napi::Value NotifyConnect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  sockaddr_un addr;
+  socklen_t len;
+  if (!unix_address(path, addr, len)) {
+    throw_errno(env, errno, "connect", path.c_str());
+    return env.Undefined();
+  }
+  unique_fd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    throw_errno(env, errno, "socket", path.c_str());
+    return env.Undefined();
+  }
+  int r;
+  do r = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), len);
+  while (r != 0 && errno == EINTR);
+  if (r != 0) {
+    throw_errno(env, errno, "connect", path.c_str());
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd.release());
+}
+
+// notifySend(fd, bytes): one datagram on a connected socket.
+Napi::Value NotifySend(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Uint8Array bytes = info[1].As<Napi::Uint8Array>();
+  ssize_t n;
+  do n = ::send(fd, bytes.Data(), bytes.ByteLength(), MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) throw_errno(env, errno, "send");
+  return env.Undefined();
+}
+
+// Waits up to timeout ms for a datagram on the thread pool; resolves to its bytes, or
+// null when none came.
+class RecvWorker : public Napi::AsyncWorker {
+ public:
+  RecvWorker(Napi::Env env, int fd, int timeout)
+      : Napi::AsyncWorker(env), fd_(fd), timeout_(timeout), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    pollfd p{fd_, POLLIN, 0};
+    int r;
+    do r = ::poll(&p, 1, timeout_);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      fail(errno, "poll");
+      return;
+    }
+    if (r == 0) return;
+    ssize_t n;
+    do n = ::recv(fd_, buf_, sizeof buf_, MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EAGAIN) return;
+    if (n < 0) {
+      fail(errno, "recv");
+      return;
+    }
+    len_ = static_cast<size_t>(n);
+    got_ = true;
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (err_) {
+      std::string msg = std::string(syscall_) + " notify socket: " + strerror(err_);
+      Napi::Error error = Napi::Error::New(env, msg);
+      const char* name = strerrorname_np(err_);
+      error.Set("code", Napi::String::New(env, name ? name : "EUNKNOWN"));
+      error.Set("errno", Napi::Number::New(env, err_));
+      error.Set("syscall", Napi::String::New(env, syscall_));
+      deferred_.Reject(error.Value());
+      return;
+    }
+    if (!got_) {
+      deferred_.Resolve(env.Null());
+      return;
+    }
+    deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(env, buf_, len_));
+  }
+
+ private:
+  void fail(int err, const char* syscall) {
+    err_ = err;
+    syscall_ = syscall;
+  }
+  int fd_;
+  int timeout_;
+  Napi::Promise::Deferred deferred_;
+  uint8_t buf_[kDatagramMax];
+  size_t len_ = 0;
+  bool got_ = false;
+  int err_ = 0;
+  const char* syscall_ = "";
+};
+
+// notifyRecv(fd, timeoutMs) -> Promise<Buffer | null>
+Napi::Value NotifyRecv(const Napi::CallbackInfo& info) {
+  auto* w = new RecvWorker(info.Env(), info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+}  // namespace
+
+void RegisterNotify(Napi::Env env, Napi::Object exports) {
+  exports.Set("notifyListen", Napi::Function::New(env, NotifyListen, "notifyListen"));
+  exports.Set("notifyConnect", Napi::Function::New(env, NotifyConnect, "notifyConnect"));
+  exports.Set("notifySend", Napi::Function::New(env, NotifySend, "notifySend"));
+  exports.Set("notifyRecv", Napi::Function::New(env, NotifyRecv, "notifyRecv"));
+}
+
+}  // namespace hako

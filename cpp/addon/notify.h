@@ -1,0 +1,6 @@
+#pragma once
+#include <napi.h>
+
+namespace hako {
+void RegisterNotify(Napi::Env env, Napi::Object exports);
+}
