@@ -26,6 +26,7 @@ export function createOptions(ctx: CommandContext, detach: boolean): CreateOptio
     systemdCgroup: boolFlag(ctx.globals, 'systemd-cgroup'),
     debug: (msg) => ctx.log.debug(msg),
     ...(pidfdSocket ? { pidfdSocket: resolve(pidfdSocket) } : {}),
+    ...(process.env.NOTIFY_SOCKET ? { notifySocket: process.env.NOTIFY_SOCKET } : {}),
   };
 }
 

@@ -1,9 +1,14 @@
 // hako run [opts] <id>: create and start in one. Detached: return once the process runs.
 // Foreground: stdio (or the terminal) proxied, signals forwarded, the container's exit
 // status returned (128+signal when killed), then the container destroyed unless --keep.
+// With NOTIFY_SOCKET set, run waits for the container's READY and forwards it (§3.8 of the
+// contract): detached with MAINPID=<init's pid>, in the foreground with MAINPID=<hako's
+// pid> (the process systemd then watches), as runc 1.1.5.
+import { closeSync } from 'node:fs';
 import { createContainer, type Created } from '../container/create.js';
 import { becomeSubreaper, forwardSignals, proxyPipes, proxyTerminal, waitExitStatus } from '../container/foreground.js';
 import { destroy, startContainer } from '../container/lifecycle.js';
+import { forwardReadyQuietly, listenNotifySocket } from '../container/notify-socket.js';
 import { boolFlag, type CommandContext } from './context.js';
 import { createOptions, wrapFailure } from './create.js';
 
@@ -14,13 +19,33 @@ export async function run(ctx: CommandContext): Promise<number> {
   const created = await wrapFailure('run', () => createContainer(opts));
   // The terminal gets its size before the process starts, as runc does.
   const terminal = created.consoleMaster !== undefined ? proxyTerminal(created.consoleMaster) : undefined;
-  await wrapFailure('run', async () => startOrDestroy(ctx.root, created));
-  if (detach) return 0;
+  const notify = opts.notifySocket;
+  const listening = notify ? await wrapFailure('run', async () => listenOrDestroy(ctx.root, created)) : -1;
+  try {
+    await wrapFailure('run', async () => startOrDestroy(ctx.root, created));
+    if (detach) {
+      if (notify) await forwardReadyQuietly(listening, notify, created.record.pid, created.record);
+      return 0;
+    }
+    return await foreground(ctx, created, terminal, notify ? { listening, host: notify } : undefined);
+  } finally {
+    if (listening >= 0) closeSync(listening);
+  }
+}
 
+async function foreground(
+  ctx: CommandContext,
+  created: Created,
+  terminal: ReturnType<typeof proxyTerminal> | undefined,
+  notify: { listening: number; host: string } | undefined,
+): Promise<number> {
   const pid = created.record.pid;
   const stopForwarding = forwardSignals(pid);
   const output = terminal ? terminal.closed : created.launched.pipes ? proxyPipes(created.launched.pipes) : Promise.resolve();
-  const status = await waitExitStatus(pid);
+  const exited = waitExitStatus(pid);
+  // The socket stays open until the container exits, so its later notifications do not fail.
+  if (notify) await forwardReadyQuietly(notify.listening, notify.host, process.pid, created.record);
+  const status = await exited;
   await drain(output);
   stopForwarding();
   terminal?.restore();
@@ -36,20 +61,35 @@ export async function run(ctx: CommandContext): Promise<number> {
   return status;
 }
 
+/** The container's notify socket, bound before its process is released (a failure destroys it). */
+function listenOrDestroy(root: string, created: Created): number {
+  try {
+    return listenNotifySocket(created.dir);
+  } catch (err) {
+    killAndDestroy(root, created);
+    throw err;
+  }
+}
+
+function killAndDestroy(root: string, created: Created): void {
+  try {
+    process.kill(created.record.pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+  try {
+    destroy(root, created.record);
+  } catch {
+    // the first failure is the one to report
+  }
+}
+
 function startOrDestroy(root: string, created: Created): void {
   try {
     startContainer(root, created.record.id);
   } catch (err) {
-    try {
-      process.kill(created.record.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-    try {
-      destroy(root, created.record);
-    } catch {
-      // the start's failure (a poststart hook's, say) is the one to report
-    }
+    // the start's failure (a poststart hook's, say) is the one to report
+    killAndDestroy(root, created);
     throw err;
   }
 }

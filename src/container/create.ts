@@ -15,6 +15,7 @@ import { makeExecFifo } from './exec-fifo.js';
 import { checkContainerId } from './id.js';
 import { hookState, runHooks } from './hooks.js';
 import { launchInit, type Launched } from './launch.js';
+import { makeNotifyDir, withNotifySocket } from './notify-socket.js';
 import { writePidFile } from './pid-file.js';
 import { sendPidfd } from './pidfd-socket.js';
 import { makeContainerDir, removeContainerDir, writeContainer, type ContainerRecord } from './state-store.js';
@@ -38,6 +39,8 @@ export interface CreateOptions {
   pidfdSocket?: string;
   /** --systemd-cgroup */
   systemdCgroup?: boolean;
+  /** the host's NOTIFY_SOCKET: the container gets a socket of its own in the state dir to send READY to */
+  notifySocket?: string;
 }
 
 export interface Created {
@@ -57,16 +60,18 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   checkImplemented(spec);
   const listen = listenFds();
   const preserved = preservedFds(listen + opts.preserveFds);
-  const runSpec = listen > 0 ? withListenEnv(spec, listen) : spec;
+  const listenSpec = listen > 0 ? withListenEnv(spec, listen) : spec;
   const rootfs = realRootfs(bundle, spec);
   const cg = containerCgroup(spec, opts.id, opts.systemdCgroup === true);
 
   const dir = makeContainerDir(opts.root, opts.id);
+  const runSpec = opts.notifySocket ? withNotifySocket(listenSpec, resolve(dir)) : listenSpec;
   let fifo = -1;
   let consoleSocket: Socket | undefined;
   let internalConsole: [number, number] | undefined;
   let madeCgroups: string[] | undefined;
   try {
+    if (opts.notifySocket) makeNotifyDir(dir);
     checkCgroupUsable(cg.cgroup);
     madeCgroups = cg.cgroup.create();
     const hostRoot = hostRootIds(spec);

@@ -23,13 +23,15 @@ function hasOwnPidNamespace(rec: ContainerRecord): boolean {
   return (rec.config?.linux?.namespaces ?? []).some((ns) => ns.type === 'pid' && !ns.path);
 }
 
-export function startContainer(root: string, id: string): ContainerRecord {
+/** `beforeRelease` runs once the container is known to be created, before its process is released. */
+export function startContainer(root: string, id: string, beforeRelease?: (dir: string) => void): ContainerRecord {
   const rec = readContainer(root, id);
   const dir = containerDir(root, id);
   const status = liveStatus(rec, dir);
   if (status === 'stopped') throw new HakoError('cannot start a container that has stopped');
   if (status === 'running') throw new HakoError('cannot start an already running container');
   if (status !== 'created') throw new HakoError(`cannot start a container in the ${status} state`);
+  beforeRelease?.(dir);
   releaseExecFifo(dir, () => initAlive(rec));
   runPoststart(rec);
   return rec;
