@@ -50,3 +50,10 @@ t.test('state reaches neither yargs nor the validators', async (t) => {
   const reached = [...staticallyReached(meta, 'src/cli/state.ts')];
   t.same(reached.filter((f) => f.includes('yargs') || f.includes('ajv') || f.includes('src/oci/')), []);
 });
+
+t.test('start without NOTIFY_SOCKET pays nothing for it: the notify code is a dynamic import', async (t) => {
+  const meta = await metafile();
+  const reached = [...staticallyReached(meta, 'src/cli/start.ts')];
+  t.same(reached.filter((f) => f === 'src/container/notify-socket.ts'), []);
+  t.ok(meta.inputs['src/cli/start.ts']?.imports.some((i) => i.kind === 'dynamic-import' && i.path === 'src/container/notify-socket.ts'), 'reached only by import()');
+});

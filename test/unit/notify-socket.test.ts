@@ -1,0 +1,95 @@
+// NOTIFY_SOCKET's logic without a container: which datagram is forwarded and as what, the
+// spec the container runs with, and the addon's datagram sockets end to end (no root:
+// sockets in a temp dir, an init played by this process).
+import t from 'tap';
+import { closeSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultSpec } from '../../src/oci/default-spec.js';
+import {
+  forwardedMessages,
+  forwardReady,
+  hostNotifySocket,
+  listenNotifySocket,
+  makeNotifyDir,
+  notifySocketPath,
+  readyLine,
+  withNotifySocket,
+} from '../../src/container/notify-socket.js';
+import { devBuildDir, native } from '../../src/native.js';
+
+const addonSkip = existsSync(join(devBuildDir(), 'hako.node')) ? false : 'addon not built (npm run build)';
+
+t.test('readyLine: a datagram that starts with READY= gives its first line; others nothing', async (t) => {
+  const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+  t.equal(readyLine(b('READY=1')), 'READY=1');
+  t.equal(readyLine(b('READY=1\nSTATUS=up\n')), 'READY=1', 'the first line only');
+  t.equal(readyLine(b('READY=')), 'READY=');
+  t.equal(readyLine(b('STATUS=starting\nREADY=1')), undefined, 'READY not at the start: dropped (runc looks at the datagram)');
+  t.equal(readyLine(b('STATUS=up')), undefined);
+  t.equal(readyLine(b('ready=1')), undefined, 'case matters');
+  t.equal(readyLine(b('')), undefined);
+});
+
+t.test('forwardedMessages: the READY line then MAINPID, each ending in a newline', async (t) => {
+  t.same(forwardedMessages('READY=1', 4242), ['READY=1\n', 'MAINPID=4242\n']);
+});
+
+t.test('hostNotifySocket: unset and empty mean none', async (t) => {
+  t.equal(hostNotifySocket({}), undefined);
+  t.equal(hostNotifySocket({ NOTIFY_SOCKET: '' }), undefined);
+  t.equal(hostNotifySocket({ NOTIFY_SOCKET: '/run/systemd/notify' }), '/run/systemd/notify');
+});
+
+t.test('withNotifySocket: a read-only bind of <state>/notify at /run/notify after the bundle mounts, and the env', async (t) => {
+  const spec = defaultSpec();
+  spec.process!.env = ['PATH=/bin', 'NOTIFY_SOCKET=/somewhere/else', 'TERM=xterm'];
+  const before = JSON.stringify(spec);
+  const out = withNotifySocket(spec, '/run/hako/c1');
+  t.equal(JSON.stringify(spec), before, 'the input spec is not changed');
+  t.same(out.mounts!.slice(0, spec.mounts!.length), spec.mounts, 'the bundle mounts come first, unchanged');
+  t.same(out.mounts!.at(-1), { destination: '/run/notify', source: '/run/hako/c1/notify', options: ['bind', 'nosuid', 'noexec', 'nodev', 'ro'] });
+  t.same(out.process!.env, ['PATH=/bin', 'TERM=xterm', 'NOTIFY_SOCKET=/run/notify/notify.sock'], "the bundle's NOTIFY_SOCKET is replaced");
+  t.equal(notifySocketPath('/run/hako/c1'), '/run/hako/c1/notify/notify.sock');
+});
+
+t.test('listen, forward: READY with MAINPID reaches the host socket; other datagrams do not', { skip: addonSkip }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hako-notify-'));
+  const fds: number[] = [];
+  t.teardown(() => {
+    fds.forEach((fd) => closeSync(fd));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const host = join(dir, 'host.sock');
+  const hostFd = native().notifyListen(host);
+  fds.push(hostFd);
+  t.throws(() => listenNotifySocket(dir), /listen unixgram .*notify\/notify\.sock: bind .*No such file or directory/, 'no notify/ yet');
+  makeNotifyDir(dir);
+  t.equal(statSync(join(dir, 'notify')).mode & 0o7777, 0o755);
+  const listening = listenNotifySocket(dir);
+  fds.push(listening);
+  t.equal(statSync(notifySocketPath(dir)).mode & 0o777, 0o777, 'anyone in the container may send');
+
+  const container = native().notifyConnect(notifySocketPath(dir));
+  fds.push(container);
+  native().notifySend(container, Buffer.from('STATUS=starting'));
+  native().notifySend(container, Buffer.from('READY=1\nSTATUS=up'));
+  t.equal(await forwardReady(listening, host, 4242, () => true), true);
+  t.same((await native().notifyRecv(hostFd, 1000))?.toString(), 'READY=1\n');
+  t.same((await native().notifyRecv(hostFd, 1000))?.toString(), 'MAINPID=4242\n');
+  t.equal(await native().notifyRecv(hostFd, 50), null, 'nothing else');
+
+  let checks = 0;
+  t.equal(await forwardReady(listening, host, 1, () => ++checks < 3), false, 'an init gone before READY: nothing forwarded');
+  t.equal(await native().notifyRecv(hostFd, 50), null);
+  await t.rejects(forwardReady(listening, join(dir, 'none.sock'), 1, () => true), /dial unixgram .*none\.sock: connect/);
+});
+
+t.test('abstract host sockets ("@name")', { skip: addonSkip }, async (t) => {
+  const name = `@hako-notify-test-${process.pid}`;
+  const hostFd = native().notifyListen(name);
+  const out = native().notifyConnect(name);
+  t.teardown(() => [hostFd, out].forEach((fd) => closeSync(fd)));
+  native().notifySend(out, Buffer.from('READY=1\n'));
+  t.same((await native().notifyRecv(hostFd, 1000))?.toString(), 'READY=1\n');
+});
