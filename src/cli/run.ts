@@ -3,7 +3,9 @@
 // status returned (128+signal when killed), then the container destroyed unless --keep.
 // With NOTIFY_SOCKET set, run waits for the container's READY and forwards it (§3.8 of the
 // contract): detached with MAINPID=<init's pid>, in the foreground with MAINPID=<hako's
-// pid> (the process systemd then watches), as runc 1.1.5.
+// pid> (the process systemd then watches), as runc 1.1.5. Unlike runc 1.1.5, a foreground
+// run whose container exits without READY returns its status (runc waits for ever), and
+// a second READY is not forwarded with MAINPID=0 (runc's leftover reader may do that).
 import { closeSync } from 'node:fs';
 import { createContainer, type Created } from '../container/create.js';
 import { becomeSubreaper, forwardSignals, proxyPipes, proxyTerminal, waitExitStatus } from '../container/foreground.js';

@@ -130,6 +130,15 @@ t.test('foreground run: MAINPID is hako itself (the process systemd watches); ex
   await checkNothingLeft(t, { stateRoot: s.root, bundleDir: s.bundleDir, noChildren: true });
 });
 
+t.test('foreground run of a container that exits without READY: its status, nothing forwarded (runc 1.1.5 hangs here)', { skip }, async (t) => {
+  const s = await setup(t, ['/probe', '--exit', '5']);
+  const r = await spawnRuntime(HAKO, s.root, ['run', '--bundle', s.bundleDir, s.id], { env: envWith(s.listener.socketPath), timeoutMs: 20_000 });
+  t.equal(r.code, 5, 'the container exit status', { stderr: r.stderr });
+  t.same(s.listener.received, [], 'nothing reached the host');
+  await s.listener.close();
+  await checkNothingLeft(t, { stateRoot: s.root, bundleDir: s.bundleDir, noChildren: true });
+});
+
 t.test('a container that exits without READY: start returns 0 and nothing is forwarded', { skip }, async (t) => {
   const s = await setup(t, ['/probe', '--sleep', '0.5']);
   const pidFile = path.join(s.dir, 'pid');
