@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { HakoError } from '../errors.js';
 import { createContainer, type CreateOptions } from '../container/create.js';
+import { hostNotifySocket } from '../container/notify-socket.js';
 import { boolFlag, stringFlag, type CommandContext } from './context.js';
 
 export async function run(ctx: CommandContext): Promise<void> {
@@ -26,7 +27,7 @@ export function createOptions(ctx: CommandContext, detach: boolean): CreateOptio
     systemdCgroup: boolFlag(ctx.globals, 'systemd-cgroup'),
     debug: (msg) => ctx.log.debug(msg),
     ...(pidfdSocket ? { pidfdSocket: resolve(pidfdSocket) } : {}),
-    ...(process.env.NOTIFY_SOCKET ? { notifySocket: process.env.NOTIFY_SOCKET } : {}),
+    ...(hostNotifySocket() ? { notifySocket: hostNotifySocket() } : {}),
   };
 }
 
