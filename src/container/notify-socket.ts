@@ -86,20 +86,23 @@ export function forwardedMessages(line: string, mainPid: number): string[] {
 
 /**
  * Connect to the host's socket (an error when that fails), then wait on `listening` for
- * READY and forward it with MAINPID=mainPid; returns without forwarding once `alive()` is
- * false. `listening` stays open (the caller closes it).
+ * READY and forward it with MAINPID=mainPid. Once `alive()` is false, what is still queued
+ * is looked at (a READY sent just before the init exited counts), then it returns false.
+ * `listening` stays open (the caller closes it).
  */
 export async function forwardReady(listening: number, host: string, mainPid: number, alive: () => boolean): Promise<boolean> {
   const out = connectHost(host);
   try {
+    let initGone = false;
     for (;;) {
-      const datagram = await native().notifyRecv(listening, LIVENESS_MS);
+      const datagram = await native().notifyRecv(listening, initGone ? 0 : LIVENESS_MS);
       const line = datagram ? readyLine(datagram) : undefined;
       if (line !== undefined) {
         for (const msg of forwardedMessages(line, mainPid)) sendHost(out, host, msg);
         return true;
       }
-      if (!alive()) return false;
+      if (initGone && !datagram) return false;
+      initGone ||= !alive();
     }
   } finally {
     closeSync(out);

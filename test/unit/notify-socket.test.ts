@@ -82,6 +82,14 @@ t.test('listen, forward: READY with MAINPID reaches the host socket; other datag
   let checks = 0;
   t.equal(await forwardReady(listening, host, 1, () => ++checks < 3), false, 'an init gone before READY: nothing forwarded');
   t.equal(await native().notifyRecv(hostFd, 50), null);
+  const sendsReadyThenGoes = (): boolean => {
+    native().notifySend(container, Buffer.from('STATUS=bye'));
+    native().notifySend(container, Buffer.from('READY=1'));
+    return false;
+  };
+  t.equal(await forwardReady(listening, host, 7, sendsReadyThenGoes), true, 'a READY queued when the init is found gone is still forwarded');
+  t.same((await native().notifyRecv(hostFd, 1000))?.toString(), 'READY=1\n');
+  t.same((await native().notifyRecv(hostFd, 1000))?.toString(), 'MAINPID=7\n');
   await t.rejects(forwardReady(listening, join(dir, 'none.sock'), 1, () => true), /dial unixgram .*none\.sock: connect/);
 });
 
