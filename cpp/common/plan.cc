@@ -231,6 +231,7 @@ bool decode_record(uint16_t tag, std::string_view payload, Plan* p) {
       p->memory_policy = std::move(m);
       break;
     }
+    case TAG_CGROUP2_DIR: p->cgroup2_dir = std::string(payload); return true;
     case TAG_FDS:
       p->fds.console_socket = r.i32();
       p->fds.exec_fifo = r.i32();
@@ -488,6 +489,7 @@ static void write_plan_json(std::string& o, const Plan& p) {
     json_num(x.key("flags"), p.memory_policy->flags);
     json_list(x.key("nodes"), p.memory_policy->nodes, [&](uint32_t n) { json_num(o, n); });
   }
+  if (p.cgroup2_dir) json_str(root.key("cgroup2Dir"), *p.cgroup2_dir);
 }
 
 }  // namespace hako

@@ -64,6 +64,8 @@ enum PlanTag : uint16_t {
   TAG_CPU_AFFINITY = 35,     // STRUCT {u32 n, n x u32 cpu}: sched_setaffinity before execve; absent: leave it
   TAG_PERSONALITY = 36,      // U32: personality(2) persona (PER_LINUX, PER_LINUX32); absent: leave it
   TAG_MEMORY_POLICY = 37,    // STRUCT {u32 mode, u32 flags, u32 n, n x u32 node}: set_mempolicy; absent: leave it
+  TAG_CGROUP2_DIR = 38,      // STR: host path of the cgroup2 directory the init (or exec'd process) is
+                             // cloned into (Plan.cgroup2_dir); absent: hako moved stage 0 there itself
 };
 
 enum PlanFlag : uint64_t {
@@ -250,6 +252,14 @@ struct Plan {
   std::optional<std::vector<uint32_t>> cpu_affinity;  // each < CPU_SETSIZE_MAX, at least one
   std::optional<uint32_t> personality;
   std::optional<MemoryPolicy> memory_policy;
+  // The cgroup2 directory the process is born in: stage 0 clones it with clone3 and
+  // CLONE_INTO_CGROUP (where the kernel has no such clone, stage 0 writes itself into the
+  // directory's cgroup.procs and clones as before). Hako does not place stage 0 in the
+  // cgroup2 hierarchy then, so the cgroup namespace follows the clone: a new one is made
+  // by the clone itself (its root is the cgroup the process is born in), a joined one is
+  // joined by the cloned process, once it is in its cgroup. Absent: stage 0 is in every
+  // cgroup already (hako wrote it into cgroup.procs), namespaces as usual.
+  std::optional<std::string> cgroup2_dir;
 
   bool has(PlanFlag f) const { return (flags & f) != 0; }
 };

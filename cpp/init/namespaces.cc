@@ -57,7 +57,7 @@ bool uses_user_ns(const Plan& plan) {
 
 bool has_new_mount_ns(const Plan& plan) { return (plan.clone_flags & CLONE_NEWNS) != 0; }
 
-Result join_namespaces(const Plan& plan) {
+Result join_namespaces(const Plan& plan, LateNamespace* cgroup_ns_later) {
   std::vector<unique_fd> fds;
   fds.reserve(plan.join_ns.size());
   for (const JoinNs& j : plan.join_ns) {
@@ -67,6 +67,10 @@ Result join_namespaces(const Plan& plan) {
   }
   for (size_t i = 0; i < plan.join_ns.size(); i++) {
     const JoinNs& j = plan.join_ns[i];
+    if (j.clone_flag == CLONE_NEWCGROUP && cgroup_ns_later != nullptr) {
+      *cgroup_ns_later = LateNamespace{std::move(fds[i]), j.path};
+      continue;
+    }
     if (::setns(fds[i].get(), static_cast<int>(j.clone_flag)) < 0) {
       return errno_error("setns", "join " + ns_names(j.clone_flag) + " namespace " + quote(j.path));
     }
@@ -78,6 +82,13 @@ Result join_namespaces(const Plan& plan) {
   return std::nullopt;
 }
 
+Result join_late_namespace(LateNamespace& ns) {
+  if (!ns.fd) return std::nullopt;
+  if (::setns(ns.fd.get(), CLONE_NEWCGROUP) < 0) return errno_error("setns", "join cgroup namespace " + quote(ns.path));
+  ns.fd.reset();
+  return std::nullopt;
+}
+
 Result create_user_ns(const Plan& plan, SyncSocket& sync) {
   if (::unshare(CLONE_NEWUSER) < 0) return errno_error("unshare", "unshare the user namespace");
   if (!plan.has(FLAG_USERNS_MAPS)) return std::nullopt;
@@ -86,8 +97,8 @@ Result create_user_ns(const Plan& plan, SyncSocket& sync) {
   return become_root();
 }
 
-Result unshare_namespaces(const Plan& plan) {
-  uint64_t flags = plan.clone_flags & UNSHARE_MASK;
+Result unshare_namespaces(const Plan& plan, uint64_t left_to_clone) {
+  uint64_t flags = plan.clone_flags & UNSHARE_MASK & ~left_to_clone;
   if (flags != 0 && ::unshare(static_cast<int>(flags)) < 0) {
     return errno_error("unshare", "unshare namespaces (" + ns_names(flags) + ")");
   }

@@ -10,6 +10,7 @@ import { OCI_VERSION } from '../oci/default-spec.js';
 import { native } from '../native.js';
 import { withHostTerminalSize } from './foreground.js';
 import { checkCgroupUsable, containerCgroup, removeFailedCgroup } from '../cgroups/manager.js';
+import { planPlacement } from '../cgroups/placement.js';
 import { connectConsoleSocket } from './console-socket.js';
 import { makeExecFifo } from './exec-fifo.js';
 import { checkContainerId } from './id.js';
@@ -91,9 +92,10 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       preserved,
       consoleSocket: consoleSocket ?? internalConsole?.[1],
       execFifo: fifo,
-      // As runc: stage 0 joins the cgroup before it forks; resources are written when the
-      // init is set up and before the hooks (a pids limit does not count hako-init's stages).
-      beforePlan: (pid) => cg.cgroup.place(pid),
+      // As runc: stage 0 joins the cgroup before it forks (v1), or the init is cloned into it
+      // (cgroup2); resources are written when the init is set up and before the hooks (a
+      // pids limit does not count hako-init's stages).
+      placement: planPlacement(cg.cgroup.record.paths, (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'user')),
       procCgroup: cg.procCgroup,
       onRunHooks: async (initPid) => {
         cg.cgroup.setResources(spec.linux?.resources ?? {});

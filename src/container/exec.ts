@@ -1,6 +1,7 @@
 // exec: one more process in a created or running container. hako-init (from its sealed
 // copy) joins every namespace of the container by its init's /proc/<pid>/ns path, user
-// first, placed in the container's cgroup before it reads the plan, and clones the
+// first, placed in the container's cgroup before it reads the plan (or, for the cgroup2
+// hierarchy, cloning the process into it: cgroups/placement.ts), and clones the
 // process (CLONE_PARENT: a direct child of hako, so it re-parents to the caller's
 // subreaper), which sets up only the process part and execs (PlanFlag.EXEC).
 import { closeSync, existsSync, readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { native } from '../native.js';
 import { withHostTerminalSize } from './foreground.js';
 import { sendPidfd } from './pidfd-socket.js';
 import { openCgroup, type Cgroup, type CgroupRecord } from '../cgroups/manager.js';
+import { planPlacement } from '../cgroups/placement.js';
 import type { LinuxNamespaceType, Process, Spec } from '../oci/types.js';
 import { buildExecPlan } from '../plan/exec-plan.js';
 import { planCpuList } from '../plan/build.js';
@@ -86,13 +88,15 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
       consoleSocket: consoleSocket ?? internalConsole?.[1],
       // A seccomp agent (SCMP_ACT_NOTIFY) gets the exec'd process's pid and the container's state, as from runc.
       agentState: { status, pid: rec.pid },
-      // As create does for stage 0: all it forks follows. In a paused container
-      // (--ignore-paused) hako-init freezes there and the exec goes on when it is resumed.
+      // As create does: stage 0 is moved into the v1 hierarchies, the process is cloned into
+      // the cgroup2 one. In a paused container (--ignore-paused) hako-init (v1 freezer) or the
+      // process (cgroup2 freeze) is frozen there, and the exec goes on when it is resumed.
+      ...(cgroup ? { placement: planPlacement(cgroup.record.paths, namespacePaths.user !== undefined) } : {}),
       // execCPUAffinity.initial: where hako-init runs before it moves to the container's
-      // cgroup, as runc starts its init on those CPUs (final comes after the move).
+      // cgroup, as runc starts its init on those CPUs (final comes after the move, or after
+      // the clone into the cgroup2 directory, which resets it the same way).
       beforePlan: (pid) => {
         if (initialCpus !== undefined) setInitialAffinity(pid, initialCpus);
-        return cgroup?.place(pid);
       },
       makePlan: ({ fds, seccomp }) =>
         buildExecPlan(internalConsole ? withHostTerminalSize(proc) : proc, {

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { HakoError } from '../errors.js';
 import { native, sealedInit } from '../native.js';
+import { placeStage0, type Placement } from '../cgroups/placement.js';
 import type { ContainerProcessState, Spec } from '../oci/types.js';
 import { OCI_VERSION } from '../oci/default-spec.js';
 import { buildLaunchPlan, idMaps, type PlanOptions } from '../plan/build.js';
@@ -40,8 +41,14 @@ export interface LaunchRequest {
   execFifo?: number;
   /** prestart/createRuntime time: mounts are done, pivot_root is not */
   onRunHooks?: (initPid: number) => Promise<void>;
-  /** stage 0 runs, has read nothing yet: put it in the container's cgroup (all it forks follows) */
+  /** stage 0 runs, has read nothing yet, and is not in the container's cgroup yet */
   beforePlan?: (stage0Pid: number) => void | Promise<void>;
+  /**
+   * Into the container's cgroup: stage 0, which has read nothing yet, is moved into the
+   * placement's stage0Dirs (all it forks follows), and the plan names the cgroup2
+   * directory the process is cloned into.
+   */
+  placement?: Placement;
   /** /proc/self/cgroup as the placed init reads it (the cgroup mount binds those paths) */
   procCgroup?: string;
   /** exec: the container's state for a seccomp agent (default: creating, the new init's pid) */
@@ -90,6 +97,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
       });
   // createContainer and startContainer hooks: hako-init runs them (cpp/init/hooks.cc).
   if (!req.makePlan) Object.assign(plan, hookPlan(req.spec, req.id, req.bundle));
+  if (req.placement?.cloneInto !== undefined) plan.cgroup2Dir = req.placement.cloneInto;
 
   const memfd = sealedInit();
   let stage0: ChildProcess;
@@ -106,6 +114,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
   const progress = { initPid: 0 };
   try {
     if (req.beforePlan && stage0.pid !== undefined) await req.beforePlan(stage0.pid);
+    if (req.placement && stage0.pid !== undefined) placeStage0(req.placement, stage0.pid);
     channel.send(MSG.PLAN, encodePlan(plan));
     const handedOver = listener ? handOverListener(listener[0], req, progress) : undefined;
     const [initPid, sent] = await Promise.all([converse(channel, req, stage0, stage0Exit, progress), handedOver]);

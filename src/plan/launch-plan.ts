@@ -45,6 +45,7 @@ export const PlanTag = {
   CPU_AFFINITY: 35,
   PERSONALITY: 36,
   MEMORY_POLICY: 37,
+  CGROUP2_DIR: 38,
 } as const;
 
 /** Plan.flags bits (enum PlanFlag). */
@@ -297,6 +298,13 @@ export interface LaunchPlan {
   personality?: number;
   /** set_mempolicy before execve; absent: leave it */
   memoryPolicy?: PlanMemoryPolicy;
+  /**
+   * The cgroup2 directory the process is born in (clone3 CLONE_INTO_CGROUP; hako-init
+   * writes cgroup.procs itself where the kernel cannot clone into a cgroup). The cgroup
+   * namespace then comes with the clone: made by it, or joined by the cloned process.
+   * Absent: hako moved stage 0 into the cgroup2 hierarchy too (placement.ts).
+   */
+  cgroup2Dir?: string;
 }
 
 /** A plan with every field at plan.h's default. */

@@ -226,6 +226,7 @@ export function encodePlan(plan: LaunchPlan): Buffer {
     m.nodes.forEach((n, i) => p.u32(`memoryPolicy.nodes[${i}]`, n));
     add(PlanTag.MEMORY_POLICY, p);
   }
+  if (plan.cgroup2Dir !== undefined) add(PlanTag.CGROUP2_DIR, P().bytes('cgroup2Dir', plan.cgroup2Dir));
 
   const header = Buffer.alloc(16);
   header.write(PLAN_MAGIC, 0, 'latin1');
@@ -293,6 +294,7 @@ export interface PlanJson {
   cpuAffinity?: number[];
   personality?: number;
   memoryPolicy?: { mode: number; flags: number; nodes: number[] };
+  cgroup2Dir?: string;
 }
 
 /** The plan as the JSON value plan_to_json produces (keys in the same order). */
@@ -364,6 +366,7 @@ export function planJson(p: LaunchPlan): PlanJson {
     ...(p.cpuAffinity !== undefined ? { cpuAffinity: [...p.cpuAffinity] } : {}),
     ...(p.personality !== undefined ? { personality: p.personality } : {}),
     ...(p.memoryPolicy !== undefined ? { memoryPolicy: { mode: p.memoryPolicy.mode, flags: p.memoryPolicy.flags, nodes: [...p.memoryPolicy.nodes] } } : {}),
+    ...(p.cgroup2Dir !== undefined ? { cgroup2Dir: p.cgroup2Dir } : {}),
   };
 }
 

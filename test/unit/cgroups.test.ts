@@ -22,6 +22,7 @@ import { V1Cgroup } from '../../src/cgroups/v1.js';
 import { V2Cgroup } from '../../src/cgroups/v2.js';
 import { checkCgroupUsable, containerCgroup, removeFailedCgroup } from '../../src/cgroups/manager.js';
 import { mergeResources } from '../../src/cgroups/merge.js';
+import { placeStage0, planPlacement } from '../../src/cgroups/placement.js';
 import { memoryBytes, parseResources, resourcesFromFlags } from '../../src/cli/update.js';
 import { filterPsTable } from '../../src/cli/ps.js';
 import { parseDuration } from '../../src/cli/events.js';
@@ -356,6 +357,31 @@ function touch(dir: string, files: Record<string, string>): void {
   mkdirSync(dir, { recursive: true });
   for (const [f, v] of Object.entries(files)) writeFileSync(join(dir, f), v);
 }
+
+t.test('placement: the cgroup2 directory is cloned into, unless there is a user namespace', async (t) => {
+  const hybrid = layoutPaths(cgroupLayout(HYBRID_MOUNTINFO, HYBRID_CGROUP, 'c1'));
+  const cgroup2 = hybrid['']!;
+  t.ok(cgroup2, 'the hybrid layout has a cgroup2 placement');
+  const v1Dirs = uniqueDirs(hybrid).filter((d) => d !== cgroup2);
+  t.same(planPlacement(hybrid, false), { stage0Dirs: v1Dirs, cloneInto: cgroup2 }, 'hybrid: v1 by cgroup.procs, cgroup2 by the clone');
+  t.same(planPlacement(hybrid, true), { stage0Dirs: uniqueDirs(hybrid) }, 'hybrid with a user namespace: every hierarchy by cgroup.procs');
+  const v2 = layoutPaths(cgroupLayout(V2_MOUNTINFO, V2_CGROUP, 'c1'));
+  t.same(planPlacement(v2, false), { stage0Dirs: [], cloneInto: '/sys/fs/cgroup/user.slice/user-1000.slice/session-3.scope/c1' }, 'v2: nothing for hako to write');
+  t.same(planPlacement(v2, true), { stage0Dirs: ['/sys/fs/cgroup/user.slice/user-1000.slice/session-3.scope/c1'] }, 'v2 with a user namespace: cgroup.procs');
+  const v1only = layoutPaths(cgroupLayout(NESTED_MOUNTINFO, NESTED_CGROUP, 'c1'));
+  t.same(planPlacement(v1only, false), { stage0Dirs: uniqueDirs(v1only) }, 'no cgroup2 hierarchy: cgroup.procs everywhere');
+
+  const root = fakeTree(t);
+  const paths = { memory: join(root, 'memory'), '': join(root, 'unified') };
+  touch(paths.memory, { 'cgroup.procs': '' });
+  touch(paths[''], { 'cgroup.procs': '' });
+  placeStage0(planPlacement(paths, false), 4242);
+  t.equal(readFileSync(join(paths.memory, 'cgroup.procs'), 'utf8'), '4242', 'stage 0 written into the v1 hierarchy');
+  t.equal(readFileSync(join(paths[''], 'cgroup.procs'), 'utf8'), '', 'and not into the cgroup2 one');
+  placeStage0(planPlacement(paths, true), 4343);
+  t.equal(readFileSync(join(paths[''], 'cgroup.procs'), 'utf8'), '4343', 'with a user namespace: into the cgroup2 one too');
+  t.throws(() => placeStage0(planPlacement(paths, false), 0), { message: 'cannot place pid 0 in a cgroup' });
+});
 
 t.test('v1 driver writes each resource into its hierarchy; a missing hierarchy is named', async (t) => {
   const root = fakeTree(t);

@@ -123,6 +123,7 @@ function fullPlan(): LaunchPlan {
     cpuAffinity: [0, 5, 1023],
     personality: 0x0008,
     memoryPolicy: { mode: 2, flags: 1 << 15, nodes: [0, 1023] },
+    cgroup2Dir: '/sys/fs/cgroup/unified/full-1',
   };
 }
 
@@ -224,6 +225,9 @@ t.test('optional records and struct layouts', async (t) => {
     'a memory policy without nodes',
   );
   t.equal(byTag.has(PlanTag.HOOK), false, 'no hooks: no record');
+  t.equal(byTag.has(PlanTag.CGROUP2_DIR), false, 'no cgroup2Dir: no record (hako placed stage 0)');
+  const into = records(encodePlan({ ...emptyPlan(), cgroup2Dir: '/c' })).find(([tag]) => tag === PlanTag.CGROUP2_DIR);
+  t.equal(into?.[1].toString('hex'), ascii('/c'), 'cgroup2Dir: the path as a STR record');
 
   const withHooks: LaunchPlan = {
     ...emptyPlan(),
@@ -303,7 +307,7 @@ t.test('planToJson: plan_to_json\'s keys, order and number forms', async (t) => 
   t.equal(f.capabilities!.permitted, '18446744073709551615');
   t.equal(f.timeOffsets[0]!.secs, '-9223372036854775808');
   t.equal(f.oomScoreAdj, -1000, 'oomScoreAdj is a JSON number, as plan_to_json prints it');
-  t.same(Object.keys(f).slice(-12), ['oomScoreAdj', 'consoleSize', 'capabilities', 'seccomp', 'fds', 'hooks', 'hookStates', 'scheduler', 'ioPriority', 'cpuAffinity', 'personality', 'memoryPolicy']);
+  t.same(Object.keys(f).slice(-13), ['oomScoreAdj', 'consoleSize', 'capabilities', 'seccomp', 'fds', 'hooks', 'hookStates', 'scheduler', 'ioPriority', 'cpuAffinity', 'personality', 'memoryPolicy', 'cgroup2Dir']);
   t.same(f.scheduler, { policy: 6, flags: '127', nice: -20, priority: 4294967295, runtime: '1024', deadline: '9223372036854775807', period: '18446744073709551615' }, 'the scheduler\'s 64-bit fields as strings');
   t.same(f.hooks[1], { kind: 1, timeout: 4294967295, hasEnv: 0, path: '/h2', args: [], env: [] }, 'hooks as plan_to_json prints them');
   t.same(f.seccomp, { flags: 46, listenerSocket: 7, program: '2000000004000000060000000000ff7f' }, 'the seccomp program as hex');
