@@ -254,8 +254,10 @@ t.test('refused in stopped and paused containers', { skip }, async (t) => {
 });
 
 t.test('CVE-2019-5736: the process that joins runs from a sealed memfd', { skip }, async (t) => {
-  // In a paused container (--ignore-paused) hako-init is frozen in the container's cgroup
-  // before it has read its plan: its executable can be looked at from outside.
+  // In a paused container (--ignore-paused) hako-init is frozen in the container's cgroup:
+  // stage 0 before it has read its plan (moved into the v1 freezer), or on a v2 host the
+  // process it cloned into the frozen cgroup2 directory, not yet exec'd. Either way its
+  // executable can be looked at from outside.
   const c = await container(t);
   t.equal((await hk(c.root, ['pause', c.id])).code, 0, 'paused');
   const pidFile = path.join(c.dir, 'exec.pid');
@@ -263,11 +265,13 @@ t.test('CVE-2019-5736: the process that joins runs from a sealed memfd', { skip 
   const running = spawnRuntime(HAKO, c.root, ['exec', '-d', '--ignore-paused', '--pid-file', pidFile, c.id, '/bin/sleep', '1000'], {
     onSpawn: (pid) => (hakoPid = pid),
   });
+  // The freezing hierarchy: the v1 freezer where there is one, else cgroup2.
+  const initLines = readFileSync(`/proc/${c.pid}/cgroup`, 'utf8').split('\n');
+  const frozenBy = initLines.find((l) => /^\d+:freezer:/.test(l)) ?? initLines.find((l) => l.startsWith('0::'))!;
   const stage0 = await waitFor('hako-init frozen in the container\'s cgroup', () => {
-    const inCgroup = readFileSync(`/proc/${c.pid}/cgroup`, 'utf8');
     for (const task of hakoPid ? readdirSync(`/proc/${hakoPid}/task`) : []) {
       for (const child of readIfExists(`/proc/${hakoPid}/task/${task}/children`).split(' ').filter(Boolean)) {
-        if (readIfExists(`/proc/${child}/cgroup`) === inCgroup) return Number(child);
+        if (readIfExists(`/proc/${child}/cgroup`).split('\n').includes(frozenBy)) return Number(child);
       }
     }
     return false;
