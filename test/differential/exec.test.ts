@@ -109,6 +109,8 @@ t.test('exec under hako and runc: the same process', { skip }, async (t) => {
   await compare(t, 'no flags', {}, []);
   await compare(t, 'user, groups, env, cwd, cap', {}, ['-u', '1000:1000', '-g', '10', '-g', '20', '-e', 'A=1', '-e', 'PATH=/bin', '--cwd', '/tmp', '--cap', 'CAP_SYS_ADMIN']);
   await compare(t, 'root with an added cap, no_new_privs', {}, ['--cap', 'CAP_SYS_TIME', '--no-new-privs']);
+  // hako's exec'd process is cloned into the cgroup2 directory, then joins the cgroup namespace.
+  await compare(t, 'a cgroup namespace', { edit: (spec: Spec) => void spec.linux!.namespaces!.push({ type: 'cgroup' }) }, []);
   await compare(t, 'rlimits and a umask from the config', {
     edit: (spec: Spec) => {
       spec.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 512, hard: 2048 }, { type: 'RLIMIT_NPROC', soft: 100, hard: 200 }];

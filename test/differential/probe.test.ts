@@ -247,6 +247,26 @@ t.test('a user namespace (container 0 = host 100000, 65536 ids)', { skip }, asyn
   if (pair) compare(t, pair);
 });
 
+// hako clones the init into its cgroup2 directory (clone3 CLONE_INTO_CGROUP) and makes the
+// cgroup namespace with that clone: /proc/self/cgroup and the cgroup mounts inside must
+// read as under runc, which unshares it after joining every cgroup.
+t.test('a cgroup namespace', { skip }, async (t) => {
+  const pair = await runBoth(t, { edit: (spec) => spec.linux!.namespaces!.push({ type: 'cgroup' }) });
+  if (pair) compare(t, pair);
+});
+
+t.test('a cgroup namespace in a user namespace', { skip }, async (t) => {
+  const pair = await runBoth(t, {
+    edit: (spec) => {
+      spec.linux!.namespaces!.push({ type: 'user' }, { type: 'cgroup' });
+      spec.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      spec.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    },
+    prepare: (b) => chownTree(b.rootfs, 100000, 100000),
+  });
+  if (pair) compare(t, pair);
+});
+
 t.test('a non-root user with additionalGids, umask, rlimits, oomScoreAdj, a writable root', { skip }, async (t) => {
   const pair = await runBoth(t, {
     edit: (spec) => {
