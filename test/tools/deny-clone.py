@@ -6,6 +6,9 @@ the command starts inherits (hako, hako-init, the container):
         clone3(2) fails with ENOSYS, as under Docker's default seccomp profile or on a
         kernel older than 5.3. glibc (so node) falls back to clone(2); hako-init falls
         back from clone3(CLONE_INTO_CGROUP) to writing cgroup.procs.
+        clone3:E2BIG (any errno name) fails it with that errno instead: only for a
+        program that makes no thread (glibc falls back on ENOSYS alone), such as
+        hako-init run by test/tools/init-driver.py, which imports install() from here.
 
     python3 test/tools/deny-clone.py clone-parent <command> [args...]
         clone(2) with CLONE_PARENT fails with EPERM. Node never clones that way; hako-init
@@ -44,11 +47,12 @@ def insn(code, k, jt=0, jf=0):
 
 def program(mode):
     allow = insn(BPF_RET_K, SECCOMP_RET_ALLOW)
-    if mode == 'clone3':
+    if mode == 'clone3' or mode.startswith('clone3:'):
+        err = getattr(errno, mode[len('clone3:'):]) if ':' in mode else errno.ENOSYS
         return [
             insn(BPF_LD_W_ABS, 0),
             insn(BPF_JMP_JEQ_K, NR_CLONE3, 0, 1),
-            insn(BPF_RET_K, SECCOMP_RET_ERRNO | errno.ENOSYS),
+            insn(BPF_RET_K, SECCOMP_RET_ERRNO | err),
             allow,
         ]
     if mode == 'clone-parent':
@@ -64,24 +68,33 @@ def program(mode):
             insn(BPF_RET_K, SECCOMP_RET_ERRNO | errno.EPERM),
             allow,
         ]
-    raise SystemExit(f'deny-clone: unknown mode {mode!r} (clone3 or clone-parent)')
+    raise SystemExit(f'deny-clone: unknown mode {mode!r} (clone3, clone3:<ERRNO> or clone-parent)')
 
 
 class SockFprog(ctypes.Structure):
     _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.c_void_p)]
 
 
-def main():
-    if len(sys.argv) < 3:
-        print(__doc__.strip(), file=sys.stderr)
-        return 2
-    insns = program(sys.argv[1])
+def install(mode):
+    """Installs the filter for `mode` on the calling thread (and all it starts). Raises OSError."""
+    insns = program(mode)
     code = b''.join(insns)
     buf = ctypes.create_string_buffer(code, len(code))
     fprog = SockFprog(len(insns), ctypes.addressof(buf))
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
-        print(f'deny-clone: prctl(PR_SET_SECCOMP): {os.strerror(ctypes.get_errno())}', file=sys.stderr)
+        err = ctypes.get_errno()
+        raise OSError(err, f'prctl(PR_SET_SECCOMP): {os.strerror(err)}')
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    try:
+        install(sys.argv[1])
+    except OSError as e:
+        print(f'deny-clone: {e.strerror}', file=sys.stderr)
         return 1
     os.execv(sys.argv[2], sys.argv[2:])
 

@@ -17,8 +17,10 @@ Every scenario removes its rootfs copy and reaps its processes, also on failure.
 """
 import argparse
 import array
+import errno
 import fcntl
 import glob
+import importlib.util
 import json
 import os
 import select
@@ -65,6 +67,17 @@ MSG_NAMES = {1: 'PLAN', 2: 'MAPS_WRITTEN', 3: 'HOOKS_DONE', 10: 'NEED_MAPS', 11:
 
 RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_CORE = 7, 6, 4
 CAP_CHOWN, CAP_KILL, CAP_NET_BIND_SERVICE, CAP_SETPCAP, CAP_SYS_ADMIN = 0, 5, 10, 8, 21
+
+def load_deny_clone():
+    """test/tools/deny-clone.py as a module (its name is not an identifier)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'deny-clone.py')
+    spec = importlib.util.spec_from_file_location('deny_clone', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+DENY_CLONE = load_deny_clone()
 
 # ----------------------------------------------------------------- plan encoding
 
@@ -129,6 +142,8 @@ def encode_plan(p):
         rec(28, b''.join(u64(c[k]) for k in ('bounding', 'effective', 'permitted', 'inheritable', 'ambient')))
     f = p.get('fds', {})
     rec(29, i32(f.get('console_socket', -1)) + i32(f.get('exec_fifo', -1)) + u32(f.get('preserved', 0)))
+    if p.get('cgroup2_dir') is not None:
+        rec(38, bstr(p['cgroup2_dir']))
     return b'HAKOPLAN' + u32(1) + u32(len(recs)) + b''.join(recs)
 
 
@@ -215,9 +230,10 @@ def high_dup(fd):
 
 
 def launch(init, plan, *, preserve=(), console=False, fifo=True, userns_maps=None,
-           on_hooks=None, restore_signals=True, timeout=15):
+           on_hooks=None, restore_signals=True, timeout=15, deny=None):
     """Runs one container. preserve: fds to hand over at 3, 4, ...; userns_maps:
-    (uid_map, gid_map) text written on MSG_NEED_MAPS."""
+    (uid_map, gid_map) text written on MSG_NEED_MAPS; deny: a deny-clone.py mode whose
+    seccomp filter hako-init runs under (e.g. 'clone3:E2BIG')."""
     out = Outcome()
     tmp = tempfile.mkdtemp(prefix='hako-init-drv-')
     parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -254,6 +270,8 @@ def launch(init, plan, *, preserve=(), console=False, fifo=True, userns_maps=Non
         def place_fds():
             for target, src in sources.items():
                 os.dup2(src, target, inheritable=True)
+            if deny:
+                DENY_CLONE.install(deny)
 
         proc = subprocess.Popen([init, '--sync', str(sync_slot)], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -755,6 +773,56 @@ def sc_hooks_order(env):
         expect(seen['uts'] == out.probe['namespaces']['uts'], 'uts at hooks')
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def cgroup2_mount():
+    """(mount point, root within the hierarchy) of the first cgroup2 mount, or None."""
+    with open('/proc/self/mountinfo') as f:
+        for line in f:
+            fields = line.split()
+            dash = fields.index('-')
+            if fields[dash + 1] == 'cgroup2':
+                return fields[4], fields[3]
+    return None
+
+
+def sc_cgroup2(env):
+    """CGROUP2_DIR: the init is born in that cgroup2 directory, by clone3(CLONE_INTO_CGROUP)
+    or, where clone3 fails with ENOSYS, E2BIG or EINVAL, by stage 0 writing cgroup.procs;
+    with CLONE_NEWCGROUP the namespace's root is that cgroup; any other clone3 error is
+    reported with the directory named."""
+    mount = cgroup2_mount()
+    expect(mount is not None, 'no cgroup2 mount on this host')
+    mount_point, mount_root = mount
+    for deny in (None, 'clone3:ENOSYS', 'clone3:E2BIG', 'clone3:EINVAL', 'clone3:EPERM'):
+        for cgroup_ns in (False, True):
+            name = f'init-drv-cg-{os.getpid()}-{env.count}'
+            cg = os.path.join(mount_point, name)
+            os.mkdir(cg)
+            d, root = env.rootfs()
+            try:
+                base = env.plan(root)
+                flags = base['clone_flags'] | (CLONE_NEWCGROUP if cgroup_ns else 0)
+                out = launch(env.init, {**base, 'clone_flags': flags, 'cgroup2_dir': cg}, deny=deny)
+                what = f'{deny or "clone3 allowed"}, {"a" if cgroup_ns else "no"} cgroup namespace'
+                if deny == 'clone3:EPERM':
+                    ns = 'pid, cgroup' if cgroup_ns else 'pid'
+                    expect_error(out, 'clone3', errno.EPERM, f'clone the container\'s init ({ns}) into cgroup "{cg}"')
+                    continue
+                expect(out.ok(), f'{what}: failed: {out.error} {out.stderr!r}')
+                p = out.probe
+                expect(p is not None, f'{what}: no probe report: {out.stdout[:300]!r} {out.stderr!r}')
+                line = [c['path'] for c in p['cgroup'] if c['controllers'] == []]
+                want = '/' if cgroup_ns else os.path.join(mount_root, name)
+                expect(line == [want], f'{what}: the init read 0::{line}, not 0::{want}')
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
+                for _ in range(100):
+                    try:
+                        os.rmdir(cg)
+                        break
+                    except OSError:
+                        time.sleep(0.02)
 
 
 def sc_decode(env):
