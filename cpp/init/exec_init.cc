@@ -17,9 +17,10 @@ namespace hako {
 StepError run_exec(const Plan& plan, SyncSocket& sync) {
   const bool user_ns = uses_user_ns(plan);
   // execCPUAffinity.final: the process is in the container's cgroup by now (stage 0 was
-  // moved there before it read the plan, or the process was cloned into its cgroup2
-  // directory: either resets the affinity to what a cpuset allows), so this is after it,
-  // as in runc; and before any seccomp filter could refuse the call.
+  // moved there before it read the plan, which resets the affinity to what a cpuset
+  // allows; or the process was cloned into its cgroup2 directory, which recent kernels
+  // treat the same way), so this is after it, as in runc; and before any seccomp filter
+  // could refuse the call.
   HAKO_STEP(set_cpu_affinity(plan));
 
   // A session of its own, with a terminal or not: runc's exec'd process is a session
