@@ -262,6 +262,19 @@ t.test('CVE-2019-5736: the process that joins runs from a sealed memfd', { skip 
   t.equal((await hk(c.root, ['pause', c.id])).code, 0, 'paused');
   const pidFile = path.join(c.dir, 'exec.pid');
   let hakoPid = 0;
+  let frozenPid = 0;
+  // Runs before the container's own teardown (tap runs them last-in first-out): should the
+  // test fail while paused, the frozen hako-init and its hako would keep the cgroup busy.
+  t.teardown(async () => {
+    for (const pid of [frozenPid, hakoPid]) {
+      try {
+        if (pid) process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    await hk(c.root, ['resume', c.id]);
+  });
   const running = spawnRuntime(HAKO, c.root, ['exec', '-d', '--ignore-paused', '--pid-file', pidFile, c.id, '/bin/sleep', '1000'], {
     onSpawn: (pid) => (hakoPid = pid),
   });
@@ -276,6 +289,7 @@ t.test('CVE-2019-5736: the process that joins runs from a sealed memfd', { skip 
     }
     return false;
   });
+  frozenPid = stage0;
   const exe = readlinkSync(`/proc/${stage0}/exe`);
   t.match(exe, /^\/memfd:/, 'its executable is a memfd', { exe });
   const fd = openSync(`/proc/${stage0}/exe`, 'r');

@@ -58,7 +58,7 @@ cpu_update() {
   [ "$got" = 512 ] || [ "$got" = 20 ] || { echo "cpu.shares/weight seen in the container: '$got'"; return 1; }
 }
 stop_term() { dk stop -t 20 mgr-x2 > /dev/null && want Status mgr-x2 exited && want ExitCode mgr-x2 0; }
-kill_c() { dk kill mgr-x3 > /dev/null && want Status mgr-x3 exited && want ExitCode mgr-x3 137; }
+kill_c() { dk kill mgr-x3 > /dev/null && dk wait mgr-x3 > /dev/null && want Status mgr-x3 exited && want ExitCode mgr-x3 137; }
 
 if ! step daemon-start 0 '' start; then exit 1; fi
 (purge) > /dev/null 2>&1

@@ -27,7 +27,8 @@ stop_term() {
   pm stop --time 20 mgr-x2 || return 1
   want Status mgr-x2 exited && want ExitCode mgr-x2 0
 }
-kill_c() { pm kill mgr-x3 && want Status mgr-x3 exited && want ExitCode mgr-x3 137; }
+# "kill" returns once the signal is sent; the state follows when conmon reports the exit
+kill_c() { pm kill mgr-x3 && pm wait mgr-x3 > /dev/null && want Status mgr-x3 exited && want ExitCode mgr-x3 137; }
 
 (purge) > /dev/null 2>&1
 step image-load 0 '' load_image
