@@ -60,10 +60,7 @@ class EventfdWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
-    pollfd p{fd_, POLLIN, 0};
-    int r;
-    do r = ::poll(&p, 1, timeout_);
-    while (r < 0 && errno == EINTR);
+    int r = wait_readable(fd_, timeout_);
     if (r < 0) {
       err_ = errno;
       syscall_ = "poll";
@@ -81,12 +78,7 @@ class EventfdWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     if (err_) {
-      Napi::Error error = Napi::Error::New(env, std::string(syscall_) + " eventfd: " + strerror(err_));
-      const char* name = strerrorname_np(err_);
-      error.Set("code", Napi::String::New(env, name ? name : "EUNKNOWN"));
-      error.Set("errno", Napi::Number::New(env, err_));
-      error.Set("syscall", Napi::String::New(env, syscall_));
-      deferred_.Reject(error.Value());
+      deferred_.Reject(errno_error(env, err_, syscall_, "eventfd").Value());
       return;
     }
     deferred_.Resolve(Napi::Number::New(env, static_cast<double>(count_)));

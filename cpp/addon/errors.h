@@ -8,4 +8,10 @@ namespace hako {
 // message "<syscall> <path>: <strerror>", properties code ("ENOENT"), errno, syscall, path.
 void throw_errno(Napi::Env env, int err, const char* syscall, const char* path = nullptr);
 
+// The same Error, not thrown: for an AsyncWorker to reject its promise with.
+Napi::Error errno_error(Napi::Env env, int err, const char* syscall, const char* path = nullptr);
+
+// poll(2) for POLLIN on fd, retried on EINTR: 1 readable, 0 timed out, -1 with errno set.
+int wait_readable(int fd, int timeout_ms);
+
 }  // namespace hako

@@ -113,10 +113,7 @@ class RecvWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
-    pollfd p{fd_, POLLIN, 0};
-    int r;
-    do r = ::poll(&p, 1, timeout_);
-    while (r < 0 && errno == EINTR);
+    int r = wait_readable(fd_, timeout_);
     if (r < 0) {
       fail(errno, "poll");
       return;
@@ -136,13 +133,7 @@ class RecvWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     if (err_) {
-      std::string msg = std::string(syscall_) + " notify socket: " + strerror(err_);
-      Napi::Error error = Napi::Error::New(env, msg);
-      const char* name = strerrorname_np(err_);
-      error.Set("code", Napi::String::New(env, name ? name : "EUNKNOWN"));
-      error.Set("errno", Napi::Number::New(env, err_));
-      error.Set("syscall", Napi::String::New(env, syscall_));
-      deferred_.Reject(error.Value());
+      deferred_.Reject(errno_error(env, err_, syscall_, "notify socket").Value());
       return;
     }
     if (!got_) {

@@ -11,24 +11,20 @@ import { makeBundle, type BundleOptions } from '../helpers/rootfs.js';
 import { parseProbeReport, type ProbeReport } from '../helpers/probe.js';
 import { containerId, makeStateRoot, runtimeCommand } from '../helpers/runtime.js';
 import {
-  HAKO,
-  becomeSubreaper,
+  asContainerTests,
   differentialSkip,
+  HAKO,
   readIfExists,
   reapIfOurs,
-  reapZombieChildren,
   scratchDir,
   spawnRuntime,
   waitFor,
 } from '../helpers/lifecycle.js';
+import { FIXTURES_DIR } from '../helpers/paths.js';
 
 const RUNC = '/usr/bin/runc';
-const skip = differentialSkip();
-if (!skip) {
-  becomeSubreaper();
-  t.beforeEach(() => reapZombieChildren());
-}
-const FIXTURES = process.env.HAKO_FIXTURES_DIR ?? '/work/shared/fixtures/configs';
+const skip = asContainerTests(differentialSkip());
+const FIXTURES = FIXTURES_DIR;
 const DOCKER_FIXTURE = path.join(FIXTURES, 'docker-plain-1.json');
 
 interface Outcome {

@@ -11,23 +11,18 @@ import { parseProbeReport } from '../helpers/probe.js';
 import { containerId, makeStateRoot, runtimeCommand } from '../helpers/runtime.js';
 import { notifyListener } from '../helpers/notify-listener.js';
 import {
-  HAKO,
-  becomeSubreaper,
+  asContainerTests,
   differentialSkip,
+  HAKO,
   readIfExists,
   reapIfOurs,
-  reapZombieChildren,
   scratchDir,
   spawnRuntime,
   waitFor,
 } from '../helpers/lifecycle.js';
 
 const RUNC = '/usr/bin/runc';
-const skip = differentialSkip();
-if (!skip) {
-  becomeSubreaper();
-  t.beforeEach(() => reapZombieChildren());
-}
+const skip = asContainerTests(differentialSkip());
 
 const NOTIFYING = ['/probe', '--notify-delay', '0.5', '--notify', 'STATUS=starting', '--notify', 'READY=1\nSTATUS=up', '--sleep', 'inf'];
 

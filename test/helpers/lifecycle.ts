@@ -7,7 +7,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSyn
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { Test } from 'tap';
+import t, { type Test } from 'tap';
 import { native } from '../../src/native.js';
 import { REPO_ROOT } from './paths.js';
 import { integrationSkip, mountsUnder, runCommand, runtimeCommand, type CommandResult, type Teardownable } from './runtime.js';
@@ -24,6 +24,20 @@ export function hk(root: string, args: string[], input?: string): Promise<Comman
 export function errorMessage(r: { stderr: string }): string {
   const m = /msg="((?:[^"\\]|\\.)*)"/.exec(r.stderr);
   return m ? (JSON.parse(`"${m[1]}"`) as string) : r.stderr.trim();
+}
+
+/**
+ * The start of a test file that runs containers: unless `skip` says why they cannot run,
+ * this process becomes the subreaper of what it starts and, before each test, reaps the
+ * zombies an earlier test's teardown left (an init it killed is not a leak of the next
+ * test). Returns `skip`.
+ */
+export function asContainerTests(skip: string | false): string | false {
+  if (!skip) {
+    becomeSubreaper();
+    t.beforeEach(() => reapZombieChildren());
+  }
+  return skip;
 }
 
 /** Why a test that runs containers under dist/hako cannot run here, or false. */

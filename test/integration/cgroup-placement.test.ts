@@ -25,7 +25,7 @@ import { parseProbeReport, type ProbeReport } from '../helpers/probe.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { containerId, makeStateRoot, runCommand, runtimeCommand } from '../helpers/runtime.js';
 import {
-  becomeSubreaper,
+  asContainerTests,
   checkNothingLeft,
   chownTree,
   errorMessage,
@@ -34,18 +34,13 @@ import {
   killQuietly,
   readIfExists,
   reapIfOurs,
-  reapZombieChildren,
   scratchDir,
   spawnRuntime,
   waitFor,
 } from '../helpers/lifecycle.js';
 
 const cgroup2 = containerCgroup({ ociVersion: '1.0.2' }, 'x', false).cgroup.record.paths[''] !== undefined;
-const skip = hakoSkip() || (cgroup2 ? false : 'no cgroup2 hierarchy on this host');
-if (!skip) {
-  becomeSubreaper();
-  t.beforeEach(() => reapZombieChildren());
-}
+const skip = asContainerTests(hakoSkip() || (cgroup2 ? false : 'no cgroup2 hierarchy on this host'));
 
 const DENY_CLONE = path.join(REPO_ROOT, 'test/tools/deny-clone.py');
 

@@ -12,7 +12,7 @@ import { makeBundle, type Bundle, type BundleOptions } from '../helpers/rootfs.j
 import { parseProbeReport } from '../helpers/probe.js';
 import { containerId, makeStateRoot, runContainer } from '../helpers/runtime.js';
 import {
-  becomeSubreaper,
+  asContainerTests,
   checkNothingLeft,
   errorMessage,
   HAKO,
@@ -21,7 +21,6 @@ import {
   isAlive,
   processesWith,
   readIfExists,
-  reapZombieChildren,
   scratchDir,
   spawnRuntime,
   waitFor,
@@ -35,11 +34,7 @@ import { native } from '../../src/native.js';
 import { defaultSpec } from '../../src/oci/default-spec.js';
 import type { Spec } from '../../src/oci/types.js';
 
-const skip = hakoSkip();
-if (!skip) {
-  becomeSubreaper();
-  t.beforeEach(() => reapZombieChildren());
-}
+const skip = asContainerTests(hakoSkip());
 
 
 

@@ -12,24 +12,18 @@ import { parseProbeReport } from '../helpers/probe.js';
 import { containerId, integrationSkip, makeStateRoot, runtimeCommand } from '../helpers/runtime.js';
 import type { Spec } from '../../src/oci/types.js';
 import {
-  becomeSubreaper,
+  asContainerTests,
   checkNothingLeft,
   errorMessage,
   HAKO,
   hakoSkip,
   hostMountsAt,
   readIfExists,
-  reapZombieChildren,
   scratchDir,
   spawnRuntime,
 } from '../helpers/lifecycle.js';
 
-const skip = hakoSkip();
-if (!skip) {
-  becomeSubreaper();
-  // An init killed by an earlier test's teardown is this subreaper's zombie: not a leak of the next test.
-  t.beforeEach(() => reapZombieChildren());
-}
+const skip = asContainerTests(hakoSkip());
 
 
 function hostMountCount(): number {

@@ -11,30 +11,25 @@ import { makeBundle, type Bundle, type BundleOptions } from '../helpers/rootfs.j
 import { parseProbeReport, type ProbeReport } from '../helpers/probe.js';
 import { containerId, makeStateRoot } from '../helpers/runtime.js';
 import {
-  becomeSubreaper,
+  asContainerTests,
   checkNothingLeft,
   chownTree,
   consoleReceiver,
   errorMessage,
   HAKO,
   hakoSkip,
-  onTerminal,
   hk,
   isAlive,
+  onTerminal,
   procInfo,
   readIfExists,
   reapIfOurs,
-  reapZombieChildren,
   scratchDir,
   spawnRuntime,
   waitFor,
 } from '../helpers/lifecycle.js';
 
-const skip = hakoSkip();
-if (!skip) {
-  becomeSubreaper();
-  t.beforeEach(() => reapZombieChildren());
-}
+const skip = asContainerTests(hakoSkip());
 
 
 

@@ -20,32 +20,28 @@
 //   - linux.resources, cgroupsPath, sysctl, annotations, rlimits, user: kept as they are.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { FIXTURES_DIR } from '../helpers/paths.js';
 import t, { type Test } from 'tap';
 import { makeBundle, type Bundle } from '../helpers/rootfs.js';
 import { parseProbeReport, type ProbeReport } from '../helpers/probe.js';
 import { containerId, makeStateRoot } from '../helpers/runtime.js';
 import type { Spec } from '../../src/oci/types.js';
 import {
-  becomeSubreaper,
+  asContainerTests,
   checkNothingLeft,
   consoleReceiver,
+  type ConsoleReceiver,
   HAKO,
   hakoSkip,
   hk,
   readIfExists,
-  reapZombieChildren,
   scratchDir,
   spawnRuntime,
-  type ConsoleReceiver,
   waitFor,
 } from '../helpers/lifecycle.js';
 
-const FIXTURES = process.env.HAKO_FIXTURES_DIR ?? '/work/shared/fixtures/configs';
-const skip = hakoSkip() || (existsSync(FIXTURES) ? false : `${FIXTURES} not found`);
-if (!skip) {
-  becomeSubreaper();
-  t.beforeEach(() => reapZombieChildren());
-}
+const FIXTURES = FIXTURES_DIR;
+const skip = asContainerTests(hakoSkip() || (existsSync(FIXTURES) ? false : `${FIXTURES} not found`));
 
 const NS_FILE: Record<string, string> = { pid: 'pid', network: 'net', ipc: 'ipc', uts: 'uts', mount: 'mnt', user: 'user', cgroup: 'cgroup', time: 'time' };
 

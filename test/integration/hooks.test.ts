@@ -15,7 +15,7 @@ import type { Hook, Spec } from '../../src/oci/types.js';
 import { makeBundle, type Bundle } from '../helpers/rootfs.js';
 import { containerId, makeStateRoot, runContainer } from '../helpers/runtime.js';
 import {
-  becomeSubreaper,
+  asContainerTests,
   checkNothingLeft,
   chownTree,
   errorMessage,
@@ -24,20 +24,16 @@ import {
   hk,
   isAlive,
   readIfExists,
-  reapZombieChildren,
   scratchDir,
   spawnRuntime,
   waitFor,
 } from '../helpers/lifecycle.js';
+import { FIXTURES_DIR } from '../helpers/paths.js';
 
-const skip = hakoSkip();
-if (!skip) {
-  becomeSubreaper();
-  t.beforeEach(() => reapZombieChildren());
-}
+const skip = asContainerTests(hakoSkip());
 
 const NS = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts'];
-const DOCKER_FIXTURE = '/work/shared/fixtures/configs/docker-plain-1.json';
+const DOCKER_FIXTURE = path.join(FIXTURES_DIR, 'docker-plain-1.json');
 const dockerSkip = skip || (existsSync(DOCKER_FIXTURE) ? false : `${DOCKER_FIXTURE} not found`);
 /** Where the scratch dir appears inside the container (for startContainer). */
 const IN = '/hookdir';

@@ -11,24 +11,19 @@ import { makeBundle, type Bundle } from '../helpers/rootfs.js';
 import { parseProbeReport, type ProbeReport } from '../helpers/probe.js';
 import { containerId, makeStateRoot, mountsUnder, runtimeCommand } from '../helpers/runtime.js';
 import {
-  HAKO,
-  becomeSubreaper,
+  asContainerTests,
   checkNothingLeft,
   chownTree,
+  HAKO,
   hakoSkip,
   readIfExists,
-  reapZombieChildren,
   scratchDir,
+  type SpawnResult,
   spawnRuntime,
   waitFor,
-  type SpawnResult,
 } from '../helpers/lifecycle.js';
 
-const skip = hakoSkip();
-if (!skip) {
-  becomeSubreaper();
-  t.beforeEach(() => reapZombieChildren());
-}
+const skip = asContainerTests(hakoSkip());
 
 const hostNs = (ns: string): number => statSync(`/proc/self/ns/${ns}`).ino;
 

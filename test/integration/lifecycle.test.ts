@@ -14,7 +14,7 @@ import { makeBundle, type Bundle, type BundleOptions } from '../helpers/rootfs.j
 import { parseProbeReport, type ProbeReport } from '../helpers/probe.js';
 import { containerId, makeStateRoot, runContainer } from '../helpers/runtime.js';
 import {
-  becomeSubreaper,
+  asContainerTests,
   checkNothingLeft,
   consoleReceiver,
   errorMessage,
@@ -26,20 +26,14 @@ import {
   processesWith,
   procInfo,
   readIfExists,
-  reapZombieChildren,
   scratchDir,
-  spawnRuntime,
   type SpawnOptions,
   type SpawnResult,
+  spawnRuntime,
   waitFor,
 } from '../helpers/lifecycle.js';
 
-const skip = hakoSkip();
-if (!skip) {
-  becomeSubreaper();
-  // An init killed by an earlier test's teardown is this subreaper's zombie: not a leak of the next test.
-  t.beforeEach(() => reapZombieChildren());
-}
+const skip = asContainerTests(hakoSkip());
 
 const hkDetached = (root: string, args: string[], opts: SpawnOptions = {}): Promise<SpawnResult> =>
   spawnRuntime(HAKO, root, args, opts);

@@ -11,25 +11,20 @@ import { parseProbeReport, type ProbeReport } from '../helpers/probe.js';
 import { containerId, makeStateRoot } from '../helpers/runtime.js';
 import { notifyListener, type NotifyListener } from '../helpers/notify-listener.js';
 import {
-  becomeSubreaper,
+  asContainerTests,
   checkNothingLeft,
   errorMessage,
   HAKO,
   hakoSkip,
   hk,
   readIfExists,
-  reapZombieChildren,
   scratchDir,
-  spawnRuntime,
   type SpawnResult,
+  spawnRuntime,
   waitFor,
 } from '../helpers/lifecycle.js';
 
-const skip = hakoSkip();
-if (!skip) {
-  becomeSubreaper();
-  t.beforeEach(() => reapZombieChildren());
-}
+const skip = asContainerTests(hakoSkip());
 
 /** The probe as a Type=notify service: a status line, then (after a delay) READY, then sleep. */
 const NOTIFYING = ['/probe', '--notify-delay', '1', '--notify', 'STATUS=starting', '--notify', 'READY=1\nSTATUS=up', '--sleep', 'inf'];

@@ -11,7 +11,7 @@ import { makeBundle, type Bundle } from '../helpers/rootfs.js';
 import { parseProbeReport, type ProbeReport } from '../helpers/probe.js';
 import { containerId, makeStateRoot } from '../helpers/runtime.js';
 import {
-  becomeSubreaper,
+  asContainerTests,
   checkNothingLeft,
   errorMessage,
   HAKO,
@@ -19,17 +19,12 @@ import {
   hk,
   readIfExists,
   reapIfOurs,
-  reapZombieChildren,
   scratchDir,
   spawnRuntime,
   waitFor,
 } from '../helpers/lifecycle.js';
 
-const skip = hakoSkip();
-if (!skip) {
-  becomeSubreaper();
-  t.beforeEach(() => reapZombieChildren());
-}
+const skip = asContainerTests(hakoSkip());
 
 /** The CPUs this machine runs processes on (the tests pin to one of them). */
 function onlineCpus(): number[] {

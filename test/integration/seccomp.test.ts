@@ -10,17 +10,21 @@ import t, { type Test } from 'tap';
 import { makeBundle, type Bundle } from '../helpers/rootfs.js';
 import { parseProbeReport, type ProbeReport } from '../helpers/probe.js';
 import { containerId, makeStateRoot, runContainer, runtimeAvailable } from '../helpers/runtime.js';
-import { HAKO, becomeSubreaper, checkNothingLeft, hakoSkip, reapZombieChildren, scratchDir, spawnRuntime } from '../helpers/lifecycle.js';
+import {
+  asContainerTests,
+  checkNothingLeft,
+  HAKO,
+  hakoSkip,
+  scratchDir,
+  spawnRuntime,
+} from '../helpers/lifecycle.js';
 import type { LinuxSeccomp, LinuxSyscall, Spec } from '../../src/oci/types.js';
+import { FIXTURES_DIR } from '../helpers/paths.js';
 
-const skip = hakoSkip();
-if (!skip) {
-  becomeSubreaper();
-  t.beforeEach(() => reapZombieChildren());
-}
+const skip = asContainerTests(hakoSkip());
 
 const SIGSYS_EXIT = 128 + 31;
-const FIXTURES = process.env.HAKO_FIXTURES_DIR ?? '/work/shared/fixtures/configs';
+const FIXTURES = FIXTURES_DIR;
 const DOCKER_FIXTURE = path.join(FIXTURES, 'docker-plain-1.json');
 const RUNC = '/usr/bin/runc';
 

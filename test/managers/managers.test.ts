@@ -19,14 +19,12 @@ import { existsSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node
 import * as path from 'node:path';
 import t from 'tap';
 import { HAKO, hakoSkip } from '../helpers/lifecycle.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { REPO_ROOT, SHARED_DIR } from '../helpers/paths.js';
 
 const HERE = path.join(REPO_ROOT, 'test', 'managers');
-const TOOLKIT = [
-  process.env.HAKO_MANAGERS_TOOLKIT,
-  path.resolve(REPO_ROOT, '..', 'shared', 'tools', 'managers'),
-  '/work/shared/tools/managers',
-].find((d): d is string => d !== undefined && existsSync(path.join(d, 'lib.sh')));
+const TOOLKIT = [process.env.HAKO_MANAGERS_TOOLKIT, path.join(SHARED_DIR, 'tools', 'managers')].find(
+  (d): d is string => d !== undefined && existsSync(path.join(d, 'lib.sh')),
+);
 const MANAGERS = ['podman', 'ctr', 'cri', 'docker'] as const;
 const HAKO_DEFAULT_ROOT = '/run/hako';
 

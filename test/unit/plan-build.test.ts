@@ -26,6 +26,7 @@ import { encodePlan } from '../../src/plan/wire.js';
 import { defaultSpec } from '../../src/oci/default-spec.js';
 import type { Spec } from '../../src/oci/types.js';
 import { HakoError } from '../../src/errors.js';
+import { FIXTURES_DIR } from '../helpers/paths.js';
 
 // ---------------------------------------------------------------- host texts
 
@@ -582,7 +583,7 @@ t.test('idMaps: the map texts and setgroups', async (t) => {
 // ---------------------------------------------------------------- fixtures
 
 t.test('every shared fixture config builds a plan and encodes', async (t) => {
-  const dir = '/work/shared/fixtures/configs';
+  const dir = FIXTURES_DIR;
   let files: string[] = [];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.json') && !f.startsWith('process-'));

@@ -5,13 +5,12 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { checkConfig, checkFeatures, checkProcess, checkState, configWarnings, formatProblem } from '../../src/oci/validate.js';
 import { defaultSpec } from '../../src/oci/default-spec.js';
+import { FIXTURES_DIR } from '../helpers/paths.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const fixtures = resolve(repoRoot, '../shared/fixtures/configs');
+const fixtures = FIXTURES_DIR;
 const RUNC = '/usr/bin/runc';
 
 function readJson(file: string): unknown {

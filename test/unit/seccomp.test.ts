@@ -11,6 +11,7 @@ import type { LinuxSeccomp, LinuxSyscall } from '../../src/oci/types.js';
 import { SECCOMP_FILTER_FLAG, exactArgValues, hasRoundedArgValues, seccompProfile } from '../../src/plan/seccomp.js';
 import { type SeccompCompiler, compileSeccomp, planSeccomp, seccompCacheFile, seccompCacheKey } from '../../src/plan/seccomp-cache.js';
 import { devBuildDir, native } from '../../src/native.js';
+import { FIXTURES_DIR } from '../helpers/paths.js';
 
 const ALLOW = 0x7fff0000;
 const errno = (n: number) => (0x00050000 | n) >>> 0;
@@ -400,7 +401,7 @@ t.test('libseccomp: every operator, on 64-bit values', { skip: addonSkip }, asyn
   t.equal(runFilter(two.program, NR.mkdirat, [1n, 3n]), ALLOW);
 });
 
-const DOCKER = join(process.env.HAKO_FIXTURES_DIR ?? '/work/shared/fixtures/configs', 'docker-plain-1.json');
+const DOCKER = join(FIXTURES_DIR, 'docker-plain-1.json');
 
 t.test("libseccomp: Docker's default profile", { skip: addonSkip || (existsSync(DOCKER) ? false : `${DOCKER} not found`) }, async (t) => {
   const file = DOCKER;
