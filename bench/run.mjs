@@ -3,7 +3,7 @@
 // Side-by-side start-up comparisons: whole processes, A and B alternating in each pair,
 // medians of each side and the median of the per-pair ratios (the machine is shared and noisy).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -137,6 +137,7 @@ function lifecycle(runtime, root, bundle) {
 
 // A running container (its init sleeps) for the exec case; deleted with the others at the end.
 const running = [];
+const cleanups = [];
 function runningContainer(runtime, root, bundle) {
   const id = `x${process.pid}-${seq++}`;
   for (const args of [['create', '--bundle', bundle, id], ['start', id]]) {
@@ -169,6 +170,32 @@ function createdInitMemory(runtime, root, bundle) {
   }
 }
 
+// Docker's default seccomp profile (from the shared fixtures) on the trivial bundle.
+function dockerSeccompBundle() {
+  const fixtures = [process.env.HAKO_FIXTURES_DIR, join(root, '..', 'shared', 'fixtures', 'configs'), '/work/shared/fixtures/configs'].find(
+    (d) => d && existsSync(join(d, 'docker-plain-1.json')),
+  );
+  if (!fixtures) return undefined;
+  const dir = trivialBundle();
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  config.linux.seccomp = JSON.parse(readFileSync(join(fixtures, 'docker-plain-1.json'), 'utf8')).linux.seccomp;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  return dir;
+}
+
+/** hako's compiled seccomp programs under the state root, removed: the next create compiles again. */
+function dropSeccompCache(root) {
+  for (const f of readdirSync(root)) if (f.startsWith('.seccomp-')) rmSync(join(root, f), { force: true });
+}
+
+function runOnce(runtime, root, bundle, before) {
+  return () => {
+    before?.();
+    const r = spawnSync(runtime, ['--root', root, 'run', '--bundle', bundle, `s${seq++}`], { stdio: 'ignore' });
+    if (r.status !== 0) throw new Error(`${runtime} run exited ${r.status}`);
+  };
+}
+
 if (!existsSync(hako)) throw new Error(`${hako} is missing: npm run build`);
 console.log(`hako: ${hako}\nrunc: ${runc}\nnode: ${node24}\nruns: ${runs} alternating pairs; times are medians, ratio is the median of per-pair ratios\n`);
 const asRoot = process.getuid() === 0;
@@ -183,6 +210,23 @@ if (asRoot) {
       a: { label: 'hako exec (true)', argv: [hako, '--root', stateRoot, 'exec', h, 'true'], status: 0 },
       b: { label: 'runc exec (true)', argv: [runc, '--root', stateRoot, 'exec', r, 'true'], status: 0 },
     });
+  }
+  const wanted = (name) => !opts.only || name.includes(opts.only);
+  const seccompBundle = ['run-docker-seccomp-warm-vs-runc', 'run-docker-seccomp-cold-vs-runc'].some(wanted) ? dockerSeccompBundle() : undefined;
+  if (seccompBundle) {
+    cleanups.push(() => rmSync(seccompBundle, { recursive: true, force: true }));
+    cases.push(
+      {
+        name: 'run-docker-seccomp-warm-vs-runc',
+        a: { label: 'hako run (true), Docker profile, cache warm', run: runOnce(hako, stateRoot, seccompBundle) },
+        b: { label: 'runc run (true), Docker profile', run: runOnce(runc, stateRoot, seccompBundle) },
+      },
+      {
+        name: 'run-docker-seccomp-cold-vs-runc',
+        a: { label: 'hako run (true), Docker profile, cache removed', run: runOnce(hako, stateRoot, seccompBundle, () => dropSeccompCache(stateRoot)) },
+        b: { label: 'runc run (true), Docker profile', run: runOnce(runc, stateRoot, seccompBundle) },
+      },
+    );
   }
   cases.push(
     {
@@ -213,6 +257,7 @@ try {
   }
 } finally {
   for (const stop of running) stop();
+  for (const clean of cleanups) clean();
   if (execBundle) rmSync(execBundle, { recursive: true, force: true });
   rmSync(stateRoot, { recursive: true, force: true });
   if (bundle) rmSync(bundle, { recursive: true, force: true });
