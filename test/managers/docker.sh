@@ -65,6 +65,7 @@ if ! step daemon-start 0 '' start; then exit 1; fi
 step image-load 0 '' load_image
 step run-stdin 0 '^piped-in$' run_stdin
 step exit-code-127 127 'stat /nonexistent: no such file or directory' drun --rm localhost/bb /nonexistent
+step not-in-path-127 127 'executable file not found in \$PATH' drun --rm localhost/bb no-such-command
 step prestart-hook-spec 0 'libnetwork-setkey' hook_in_spec
 step run-d 0 '' drun -d --name mgr-x1 localhost/bb sleep 1000
 need run-d prestart-hook-effect && step prestart-hook-effect 0 '' hook_effect

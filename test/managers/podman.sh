@@ -34,6 +34,7 @@ kill_c() { pm kill mgr-x3 && pm wait mgr-x3 > /dev/null && want Status mgr-x3 ex
 step image-load 0 '' load_image
 step run-stdin 0 '^piped-in$' run_stdin
 step exit-code-127 127 'stat /nonexistent: no such file or directory' pm run --rm localhost/bb /nonexistent
+step not-in-path-127 127 'executable file not found in \$PATH' pm run --rm localhost/bb no-such-command
 step error-stderr 127 'stat /nonexistent: no such file or directory' error_stderr
 step run-d 0 '' pm run -d --name mgr-x1 localhost/bb sleep 1000
 need run-d top && step top 0 'sleep 1000' pm top mgr-x1
