@@ -39,11 +39,20 @@ daemons=(
   "$MGR_DIR/cri/containerd.pid|$MGR_DIR/cri/config.toml"
   "$MGR_DIR/docker/launch.pid|$MGR_DIR/docker/daemon.json"
 )
+# The cgroup parents the managers name (/docker, /libpod_parent, /k8s.io, ...) are made
+# by the runtimes and left, as runc leaves them: the empty ones this run made go at the end.
+cgroup_dirs() { find /sys/fs/cgroup -mindepth 1 -type d 2> /dev/null | sort; }
+cgroups_before=$(mktemp)
+cgroup_dirs > "$cgroups_before"
 stop_all() {
   local d
   podman rm --force --all --time 0 > /dev/null 2>&1
   for d in "${daemons[@]}"; do stop_daemon "${d%%|*}" "${d#*|}"; done
   umount_under "$MGR_DIR" || echo "warning: mounts left under $MGR_DIR" >&2
+  cgroup_dirs | comm -13 "$cgroups_before" - | sort -r | while read -r d; do
+    rmdir "$d" 2> /dev/null || echo "warning: cgroup left: $d" >&2
+  done
+  rm -f "$cgroups_before"
 }
 trap stop_all EXIT
 start_daemon "${daemons[0]%%|*}" "${daemons[0]#*|}" "$MGR_DIR/containerd/containerd.log" containerd --config "$MGR_DIR/containerd/config.toml"
