@@ -3,6 +3,7 @@ import { writeStdout } from './output.js';
 import { resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import { parseArgv, type FlagValues, type Parsed } from './cli/argv.js';
+import { DEFAULT_ROOT } from './cli/table.js';
 import type { CommandContext } from './cli/context.js';
 import { Logger } from './cli/log.js';
 import { exitCodeFor, messageOf, reportFailure } from './cli/report.js';
@@ -71,7 +72,7 @@ function stateRoot(globals: FlagValues): { root: string; rootExplicit: boolean }
   }
   const xdg = process.env.XDG_RUNTIME_DIR;
   if (process.geteuid?.() !== 0 && xdg) return { root: resolve(xdg, 'hako'), rootExplicit: false };
-  return { root: '/run/hako', rootExplicit: false };
+  return { root: DEFAULT_ROOT, rootExplicit: false };
 }
 
 // "Incorrect Usage." and the command's help on stdout, the error through the logger on stderr.

@@ -2,6 +2,9 @@
 // (argv.ts) reads it on every call; yargs (help.ts) reads it only to print help.
 import type { CommandContext } from './context.js';
 
+/** The state root as root, when --root is not given (runc's is /run/runc). */
+export const DEFAULT_ROOT = '/run/hako';
+
 export type FlagType = 'bool' | 'string' | 'uint' | 'strings';
 
 export interface FlagSpec {
@@ -41,7 +44,7 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
   {
     name: 'root',
     type: 'string',
-    default: '/run/hako',
+    default: DEFAULT_ROOT,
     describe: 'root directory for storage of container state (this should be located in tmpfs)',
   },
   { name: 'criu', type: 'string', hidden: true, describe: 'accepted for compatibility with runc; ignored' },

@@ -203,7 +203,8 @@ export function isAlive(pid: number): boolean {
   return info !== undefined && info.state !== 'Z' && info.state !== 'X';
 }
 
-function allPids(): number[] {
+/** Every pid in /proc now (processes come and go while the caller looks at them). */
+export function allPids(): number[] {
   return readdirSync('/proc')
     .filter((e) => /^\d+$/.test(e))
     .map(Number);

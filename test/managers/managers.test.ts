@@ -18,24 +18,22 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { HAKO, hakoSkip } from '../helpers/lifecycle.js';
+import { DEFAULT_ROOT } from '../../src/cli/table.js';
+import { allPids, HAKO, hakoSkip } from '../helpers/lifecycle.js';
 import { REPO_ROOT, SHARED_DIR } from '../helpers/paths.js';
+import { resolveRuntime } from '../helpers/runtime.js';
 
 const HERE = path.join(REPO_ROOT, 'test', 'managers');
 const TOOLKIT = [process.env.HAKO_MANAGERS_TOOLKIT, path.join(SHARED_DIR, 'tools', 'managers')].find(
   (d): d is string => d !== undefined && existsSync(path.join(d, 'lib.sh')),
 );
 const MANAGERS = ['podman', 'ctr', 'cri', 'docker'] as const;
-const HAKO_DEFAULT_ROOT = '/run/hako';
-
-function runcPath(): string | undefined {
-  return ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc'].find((p) => existsSync(p));
-}
+const RUNC = resolveRuntime('runc');
 
 function suiteSkip(): string | false {
   if (!TOOLKIT) return 'the shared manager toolkit (../shared/tools/managers) is not here';
   if (process.env.HAKO_SKIP_MANAGERS === '1') return 'HAKO_SKIP_MANAGERS=1';
-  if (!runcPath()) return 'runc (the control) is not installed';
+  if (!RUNC) return 'runc (the control) is not installed';
   return hakoSkip();
 }
 
@@ -126,16 +124,13 @@ function removeEmptyCgroups(dirs: string[]): string[] {
 }
 
 function hakoInitPids(): number[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'hako-init';
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+  return allPids().filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'hako-init';
+    } catch {
+      return false;
+    }
+  });
 }
 
 function stateEntries(root: string): Set<string> {
@@ -153,9 +148,9 @@ t.test('managers drive hako as they drive runc', { skip: suiteSkip() }, async (t
   const cgroupsBefore = cgroupDirs();
   const initsBefore = new Set(hakoInitPids());
 
-  const control = await runSuite(runcPath()!, scratchOf('runc'));
+  const control = await runSuite(RUNC!, scratchOf('runc'));
   const cgroupsAfterControl = cgroupDirs();
-  const stateBefore = stateEntries(HAKO_DEFAULT_ROOT);
+  const stateBefore = stateEntries(DEFAULT_ROOT);
   const hako = await runSuite(HAKO, scratchOf('hako'));
   const cgroupsAfter = cgroupDirs();
 
@@ -175,8 +170,8 @@ t.test('managers drive hako as they drive runc', { skip: suiteSkip() }, async (t
   t.ok(hako.size >= 100, `a full run under hako (${hako.size} steps)`);
 
   t.same(hakoInitPids().filter((p) => !initsBefore.has(p)), [], 'no hako-init process left');
-  const leftState = [...stateEntries(HAKO_DEFAULT_ROOT)].filter((e) => !stateBefore.has(e) && /^[0-9a-f]{64}$/.test(e));
-  t.same(leftState, [], `no podman container state left in ${HAKO_DEFAULT_ROOT}`);
+  const leftState = [...stateEntries(DEFAULT_ROOT)].filter((e) => !stateBefore.has(e) && /^[0-9a-f]{64}$/.test(e));
+  t.same(leftState, [], `no podman container state left in ${DEFAULT_ROOT}`);
   t.same(newEntries(cgroupsAfterControl, cgroupsAfter), [], 'hako left no cgroup directory beyond what runc left');
   t.same(removeEmptyCgroups(newEntries(cgroupsBefore, cgroupsAfter)), [], 'the parents both runtimes left behind are empty and removed');
 });
