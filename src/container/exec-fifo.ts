@@ -36,21 +36,27 @@ export function releaseExecFifo(dir: string, initAlive: () => boolean): void {
     throw fromSystemError(err);
   }
   try {
-    const byte = Buffer.alloc(1);
-    for (let waited = 0; ; waited++) {
-      let n = 0;
-      try {
-        n = readSync(fd, byte, 0, 1, null);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw fromSystemError(err);
+    for (let waited = 0; !readInitByte(fd); waited++) {
+      if (!initAlive()) {
+        // The init may have written its byte, exec'd and exited between that read and this
+        // check (a short-lived process on a busy machine): the byte, not the init, decides.
+        if (readInitByte(fd)) break;
+        throw new HakoError('cannot start a container that has stopped');
       }
-      if (n === 1) break;
-      // 0: no writer has opened the fifo yet; EAGAIN: opened, byte not written yet.
-      if (!initAlive()) throw new HakoError('cannot start a container that has stopped');
       Atomics.wait(pause, 0, 0, waited < 100 ? 1 : 10);
     }
   } finally {
     closeSync(fd);
   }
   rmSync(path, { force: true });
+}
+
+/** Whether the init's byte was read; not yet: no writer has opened the fifo (read 0) or it has not written (EAGAIN). */
+function readInitByte(fd: number): boolean {
+  try {
+    return readSync(fd, Buffer.alloc(1), 0, 1, null) === 1;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw fromSystemError(err);
+    return false;
+  }
 }
