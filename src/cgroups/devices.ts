@@ -41,7 +41,18 @@ export const DEFAULT_DEVICE_RULES: readonly DeviceRule[] = [
   { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' }, // /dev/net/tun
 ];
 
-/** The config's rules (type "a", any major/minor and "rwm" where left out), then runc's defaults. */
+/**
+ * Where every container's device policy starts, whatever its config says (as runc): no
+ * access to any device. Without it a config with no rules (or only allow rules) would
+ * leave the cgroup's inherited "a *:* rwm", and a container with CAP_MKNOD could read
+ * the host's disks through a node it makes.
+ */
+export const DENY_ALL_DEVICES: DeviceRule = { allow: false, type: 'a', major: -1, minor: -1, access: 'rwm' };
+
+/**
+ * Deny-all, then the config's rules (type "a", any major/minor and "rwm" where left out),
+ * then runc's defaults. A config's own `{"allow": true, "access": "rwm"}` still allows all.
+ */
 export function containerDeviceRules(rules: readonly LinuxDeviceCgroup[] | undefined): DeviceRule[] {
   const own = (rules ?? []).map(
     (r): DeviceRule => ({
@@ -52,7 +63,7 @@ export function containerDeviceRules(rules: readonly LinuxDeviceCgroup[] | undef
       access: normalizeAccess(r.access ?? 'rwm'),
     }),
   );
-  return [...own, ...DEFAULT_DEVICE_RULES];
+  return [DENY_ALL_DEVICES, ...own, ...DEFAULT_DEVICE_RULES];
 }
 
 function normalizeAccess(access: string): string {

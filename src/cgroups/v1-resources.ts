@@ -31,8 +31,8 @@ export function v1ResourceWrites(r: LinuxResources, cg: CgroupReader, opts: Reso
   if (r.devices !== undefined || !opts.update) {
     const target = applyDeviceRules(containerDeviceRules(r.devices));
     const currentText = opts.update ? cg.read('devices', 'devices.list') : undefined;
-    // Nothing to restrict: a new cgroup keeps what it inherited (allowing "a" would fail
-    // under a restricted parent).
+    // Only a config that allows every device leaves nothing to restrict: a new cgroup then
+    // keeps what it inherited (allowing "a" would fail under a restricted parent).
     const unrestricted = target.defaultAllow && target.exceptions.length === 0;
     if (!(unrestricted && !opts.update)) {
       out.push(...deviceWrites(target, currentText === undefined ? undefined : parseDevicesList(currentText)));

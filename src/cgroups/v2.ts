@@ -76,8 +76,8 @@ export class V2Cgroup implements Cgroup {
       }
       writeCgroupFile(dir, w.file, w.value);
     }
-    // No devices.allow on v2: the rules (runc's defaults after the config's) become a
-    // device program. Nothing restricted on create: the cgroup keeps what it inherits.
+    // No devices.allow on v2: the rules (deny-all, the config's, runc's defaults) become a
+    // device program. Only a config that allows every device attaches none on create.
     if (resources.devices !== undefined || !opts.update) {
       const target = applyDeviceRules(containerDeviceRules(resources.devices));
       const unrestricted = target.defaultAllow && target.exceptions.length === 0;

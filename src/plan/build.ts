@@ -371,7 +371,8 @@ export function buildLaunchPlan(spec: Spec, opts: PlanOptions): LaunchPlan {
   if (spec.domainname) plan.domainname = spec.domainname;
   if (proc.oomScoreAdj !== undefined) plan.oomScoreAdj = BigInt(proc.oomScoreAdj);
   if (proc.consoleSize !== undefined) plan.consoleSize = { rows: proc.consoleSize.height, cols: proc.consoleSize.width };
-  if (proc.capabilities !== undefined) plan.capabilities = capabilities(proc.capabilities, opts.host.capLastCap);
+  // No process.capabilities means no capabilities (as runc), never "keep root's".
+  plan.capabilities = capabilities(proc.capabilities ?? {}, opts.host.capLastCap);
   if (opts.seccomp !== undefined) plan.seccomp = { flags: opts.seccomp.flags, listenerSocket: opts.seccomp.listenerSocket, program: opts.seccomp.program };
   if (proc.scheduler !== undefined) plan.scheduler = planScheduler(proc.scheduler, '/process/scheduler');
   if (proc.ioPriority !== undefined) plan.ioPriority = planIoPriority(proc.ioPriority, '/process/ioPriority');

@@ -73,7 +73,8 @@ export function buildExecPlan(proc: Process, opts: ExecPlanOptions): LaunchPlan 
     fds: { ...opts.fds },
   };
   if (proc.consoleSize !== undefined) plan.consoleSize = { rows: proc.consoleSize.height, cols: proc.consoleSize.width };
-  if (proc.capabilities !== undefined) plan.capabilities = capabilities(proc.capabilities, opts.capLastCap);
+  // No process.capabilities means no capabilities (as runc), never "keep root's".
+  plan.capabilities = capabilities(proc.capabilities ?? {}, opts.capLastCap);
   if (opts.seccomp !== undefined) plan.seccomp = { flags: opts.seccomp.flags, listenerSocket: opts.seccomp.listenerSocket, program: opts.seccomp.program };
   if (proc.scheduler !== undefined) plan.scheduler = planScheduler(proc.scheduler, '/scheduler');
   if (proc.ioPriority !== undefined) plan.ioPriority = planIoPriority(proc.ioPriority, '/ioPriority');

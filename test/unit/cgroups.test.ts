@@ -290,7 +290,15 @@ t.test('v1 writes: memory and memsw in the order the kernel accepts', async (t) 
   t.throws(() => order({ memory: { swappiness: 101 } }, ''), { message: 'invalid value:101. valid memory swappiness range is 0-100' });
   t.throws(() => order({ unified: { 'memory.max': '1' } }, ''), { message: 'invalid configuration: cannot use unified on cgroup v1' });
   t.same(order({}, ''), [], 'update without devices leaves the device rules alone');
-  t.same(files(v1ResourceWrites({}, current(''))), [], 'create without any device rule writes none (inherited rules stay)');
+  const noRules = files(v1ResourceWrites({}, current('')));
+  t.same(noRules[0], 'devices/devices.deny=a', 'create without any device rule denies every device first (as runc)');
+  t.same(noRules.slice(1), DEFAULT_DEVICE_RULES.map((r) => `devices/devices.allow=${formatDeviceRule(r)}`), 'then allows only runc\'s default nodes');
+  t.same(files(v1ResourceWrites({ devices: [{ allow: true, access: 'rwm' }] }, current(''))), [], 'create with an explicit allow-all writes none (inherited rules stay)');
+  t.same(
+    files(v1ResourceWrites({ devices: [{ allow: true, type: 'b', major: 7, access: 'r' }] }, current(''))).slice(0, 2),
+    ['devices/devices.deny=a', 'devices/devices.allow=b 7:* r'],
+    'allow rules alone are exceptions to deny-all',
+  );
 });
 
 t.test('v2 writes: converted from the same resources', async (t) => {
@@ -394,7 +402,8 @@ t.test('v2 driver writes converted values and names a missing controller', async
   const dir = join(root, 'c1');
   touch(dir, { 'cgroup.procs': '', 'cgroup.controllers': 'cpu pids', 'memory.max': 'max', 'memory.swap.max': 'max', 'memory.low': '0', 'cpu.max': 'max 100000', 'cpu.weight': '100', 'pids.max': 'max' });
   const cg = new V2Cgroup({ '': dir });
-  cg.setResources({ memory: { limit: 1048576, swap: 2097152 }, cpu: { shares: 1024, quota: 20000, period: 100000 }, pids: { limit: 10 } });
+  // Allow-all: no device program (this fake tree is no cgroup2 directory to attach one to).
+  cg.setResources({ devices: [{ allow: true, access: 'rwm' }], memory: { limit: 1048576, swap: 2097152 }, cpu: { shares: 1024, quota: 20000, period: 100000 }, pids: { limit: 10 } });
   const read = (f: string): string => readFileSync(join(dir, f), 'utf8');
   t.equal(read('memory.max'), '1048576');
   t.equal(read('memory.swap.max'), '1048576');

@@ -43,6 +43,12 @@ t.test('buildExecPlan: joins, creates nothing, mounts nothing', async (t) => {
   t.ok(plan.capabilities!.bounding & (1n << BigInt(capabilityNumber('CAP_KILL')!)), 'capabilities as masks');
 });
 
+t.test('buildExecPlan: a process without capabilities gets none (as runc), not root\'s', async (t) => {
+  const { capabilities: _, ...bare } = proc();
+  const plan = buildExecPlan({ ...bare, args: ['/bin/true'] }, { containerId: 'c', namespacePaths: {}, fds, chownStdio: false });
+  t.same(plan.capabilities, { bounding: 0n, effective: 0n, permitted: 0n, inheritable: 0n, ambient: 0n });
+});
+
 t.test('buildExecPlan: refuses empty args', async (t) => {
   t.throws(() => buildExecPlan({ ...proc(), args: [] }, { containerId: 'c', namespacePaths: {}, fds, chownStdio: false }), HakoError);
 });
