@@ -15,6 +15,7 @@ import { connectConsoleSocket } from './console-socket.js';
 import { makeExecFifo } from './exec-fifo.js';
 import { checkContainerId } from './id.js';
 import { hookState, runHooks } from './hooks.js';
+import { releaseHostRootfs } from './host-rootfs.js';
 import { launchInit, type Launched } from './launch.js';
 import { makeNotifyDir, withNotifySocket } from './notify-socket.js';
 import { writePidFile } from './pid-file.js';
@@ -124,6 +125,11 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     return { record, dir, launched, consoleMaster };
   } catch (err) {
     if (madeCgroups) removeFailedCgroup(cg.cgroup, madeCgroups);
+    try {
+      releaseHostRootfs(spec, rootfs);
+    } catch {
+      // the create's own error is the one to report
+    }
     removeContainerDir(opts.root, opts.id);
     throw err;
   } finally {
