@@ -86,6 +86,21 @@ Result check_proc(const Mount& m, const std::string& real, bool bind, int src) {
                     "refusing to mount " + quoted(mount_type(m)) + " on " + where + ": /proc must be a real procfs");
 }
 
+// CVE-2019-16884, as runc: a procfs or sysfs goes on an ordinary directory of the rootfs,
+// never through a symlink in its place (nor onto a file). A destination not there yet
+// is created as a directory.
+Result check_ordinary_dir(const Root& root, const Mount& m, const std::string& dest) {
+  size_t slash = dest.rfind('/');
+  if (slash == std::string::npos || slash + 1 == dest.size()) return std::nullopt;
+  InRoot parent;
+  if (resolve_in_root(root, slash == 0 ? "/" : dest.substr(0, slash), Create::kNone, &parent)) return std::nullopt;
+  struct stat st;
+  if (::fstatat(parent.fd.get(), dest.c_str() + slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode)) {
+    return std::nullopt;
+  }
+  return mount_error(0, m, ": filesystem " + quoted(mount_type(m)) + " must be mounted on ordinary directory");
+}
+
 // After mount(2) onto dst.fd, dst.fd still names the directory underneath; the new mount
 // is what a lookup of the same name in the same parent finds now.
 Result open_new_mount(const InRoot& dst, const Mount& m, unique_fd* out) {
@@ -164,6 +179,9 @@ Result mount_entry(const Root& root, const Mount& m) {
   // Refuse before creating anything when the destination is plainly in /proc; the
   // resolved path is checked again below.
   if (Result r = check_proc(m, dest, bind, src.get())) return r;
+  if (!bind && (type == "proc" || type == "sysfs")) {
+    if (Result r = check_ordinary_dir(root, m, dest)) return r;
+  }
   InRoot dst;
   if (Result r = resolve_in_root(root, dest, create, &dst)) return r;
   std::optional<std::string> real = path_in_root(root, dst.fd.get());
@@ -174,7 +192,7 @@ Result mount_entry(const Root& root, const Mount& m) {
   struct stat dst_st;
   if (::fstat(dst.fd.get(), &dst_st) < 0) return mount_error(errno, m);
   if ((type == "proc" || type == "sysfs") && !S_ISDIR(dst_st.st_mode)) {
-    return mount_error(ENOTDIR, m, ": " + type + " must be mounted on a directory");
+    return mount_error(0, m, ": filesystem " + quoted(type) + " must be mounted on ordinary directory");
   }
 
   std::string data = m.data;
