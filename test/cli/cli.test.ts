@@ -249,4 +249,9 @@ t.test('validate --process FILE: a bare process object', async (t) => {
   t.ok(lines.every((l) => l.startsWith('process.json: /')), r.stdout);
   t.ok(lines.some((l) => l.startsWith('process.json: /args: ')));
   t.ok(lines.some((l) => l.startsWith('process.json: /user/uid: ')));
+  // Without user: uid 0, gid 0, as runc 1.1.5's exec -p takes it.
+  writeFileSync(file, JSON.stringify({ cwd: '/', args: ['sh'] }));
+  r = hako(['validate', '--process', file]);
+  t.equal(r.status, 0, 'no user: valid');
+  t.equal(r.stdout, '', 'no user: no problem');
 });
