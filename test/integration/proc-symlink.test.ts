@@ -6,7 +6,7 @@ import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { makeBundle } from '../helpers/rootfs.js';
-import { containerId, makeStateRoot, mountsUnder, runtimeCommand } from '../helpers/runtime.js';
+import { containerId, makeStateRoot, runtimeCommand } from '../helpers/runtime.js';
 import { asContainerTests, checkNothingLeft, differentialSkip, errorMessage, HAKO } from '../helpers/lifecycle.js';
 
 const skip = asContainerTests(differentialSkip());
