@@ -18,6 +18,8 @@ export interface Addon {
   sealedCopy(name: string, bytes: Uint8Array): number;
   /** F_GET_SEALS of fd */
   seals(fd: number): number;
+  /** umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW): the mount at path and every mount below it */
+  umountDetach(path: string): void;
   /** waitpid(pid, __WALL) on the thread pool: a child libuv did not spawn (the container's init) */
   waitpid(pid: number): Promise<{ code?: number; signal?: number }>;
   /** receive one SCM_RIGHTS fd on a blocking socket, on the thread pool */

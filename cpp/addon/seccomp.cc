@@ -7,6 +7,9 @@
 // split it into rules; this file only makes the libseccomp calls and exports the BPF.
 #include <dlfcn.h>
 #include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,6 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -53,6 +57,7 @@ struct Libseccomp {
   int (*arch_add)(scmp_filter_ctx ctx, uint32_t arch_token) = nullptr;
   int (*attr_set)(scmp_filter_ctx ctx, int attr, uint32_t value) = nullptr;
   int (*syscall_resolve_name)(const char* name) = nullptr;
+  int (*syscall_resolve_name_arch)(uint32_t arch_token, const char* name) = nullptr;
   int (*rule_add_array)(scmp_filter_ctx ctx, uint32_t action, int syscall, unsigned int arg_cnt,
                         const scmp_arg_cmp* arg_array) = nullptr;
   int (*export_bpf)(scmp_filter_ctx ctx, int fd) = nullptr;
@@ -81,6 +86,7 @@ const Libseccomp* libseccomp(std::string* why) {
                  bind(lib, lib.arch_resolve_name, "seccomp_arch_resolve_name") &&
                  bind(lib, lib.arch_add, "seccomp_arch_add") && bind(lib, lib.attr_set, "seccomp_attr_set") &&
                  bind(lib, lib.syscall_resolve_name, "seccomp_syscall_resolve_name") &&
+                 bind(lib, lib.syscall_resolve_name_arch, "seccomp_syscall_resolve_name_arch") &&
                  bind(lib, lib.rule_add_array, "seccomp_rule_add_array") &&
                  bind(lib, lib.export_bpf, "seccomp_export_bpf") && bind(lib, lib.version, "seccomp_version") &&
                  bind(lib, lib.api_get, "seccomp_api_get"))) {
@@ -156,8 +162,104 @@ bool read_all(int fd, std::vector<uint8_t>* out) {
   return true;
 }
 
+// ---------------------------------------------------------------- the ENOSYS stub
+
+constexpr uint32_t RET_ERRNO_ENOSYS = SECCOMP_RET_ERRNO | ENOSYS;
+constexpr uint32_t X32_SYSCALL_BIT = 0x40000000;
+constexpr uint32_t SCMP_ARCH_X32_TOKEN = EM_X86_64 | __AUDIT_ARCH_LE;  // libseccomp's own value: x32 has no AUDIT_ARCH
+constexpr uint32_t OFFSET_NR = 0;                                     // struct seccomp_data
+constexpr uint32_t OFFSET_ARCH = 4;
+
+sock_filter stmt(uint16_t code, uint32_t k) { return sock_filter{code, 0, 0, k}; }
+sock_filter jump(uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) { return sock_filter{code, jt, jf, k}; }
+
+// One test within an architecture: the x86_64 and x32 ABIs share AUDIT_ARCH_X86_64 and
+// differ by X32_SYSCALL_BIT in the number.
+struct StubCheck {
+  enum Mode { kAny, kBitClear, kBitSet } mode;
+  uint32_t highest;
+};
+
+// A syscall number above the highest the profile names on its architecture gets ENOSYS;
+// everything else goes on to libseccomp's program, which starts with its own loads.
+// Per architecture (in the order given):
+//   ld [arch]; jeq ARCH, 0, <past this section>; ld [nr];
+//   [s390: jeq 0 -> ret]                 setup(2) multiplexes numbers the kernel lacks
+//   [jset X32_SYSCALL_BIT, skip the check when the ABI is the other one]
+//   jgt HIGHEST -> ret ...; ja <the program>; ret ERRNO(ENOSYS)
+// Every conditional jump stays inside its section; only `ja` (32 bits) goes far.
+std::vector<sock_filter> enosys_stub(const std::vector<std::pair<uint32_t, std::vector<StubCheck>>>& arches) {
+  std::vector<std::vector<sock_filter>> sections;
+  for (const auto& [audit, checks] : arches) {
+    std::vector<sock_filter> body;  // after the jeq, up to the ret
+    body.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, OFFSET_NR));
+    std::vector<size_t> to_ret;  // indexes of jumps whose jt goes to the ret
+    if (audit == AUDIT_ARCH_S390 || audit == AUDIT_ARCH_S390X) {
+      to_ret.push_back(body.size());
+      body.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 0));
+    }
+    for (const StubCheck& c : checks) {
+      if (c.mode == StubCheck::kBitClear) body.push_back(jump(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, 1, 0));
+      if (c.mode == StubCheck::kBitSet) body.push_back(jump(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, 0, 1));
+      to_ret.push_back(body.size());
+      body.push_back(jump(BPF_JMP | BPF_JGT | BPF_K, c.highest, 0, 0));
+    }
+    body.push_back(stmt(BPF_JMP | BPF_JA, 0));  // to the program: filled in below
+    const size_t ret = body.size();
+    body.push_back(stmt(BPF_RET | BPF_K, RET_ERRNO_ENOSYS));
+    for (size_t i : to_ret) body[i].jt = static_cast<uint8_t>(ret - i - 1);
+    std::vector<sock_filter> section;
+    section.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, OFFSET_ARCH));
+    section.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, audit, 0, static_cast<uint8_t>(body.size())));
+    section.insert(section.end(), body.begin(), body.end());
+    sections.push_back(std::move(section));
+  }
+  std::vector<sock_filter> out;
+  size_t total = 0;
+  for (const auto& s : sections) total += s.size();
+  for (auto& s : sections) {
+    for (sock_filter& insn : s) {
+      if (insn.code == (BPF_JMP | BPF_JA)) insn.k = static_cast<uint32_t>(total - (out.size() + 1));
+      out.push_back(insn);
+    }
+  }
+  return out;
+}
+
+// The stub for req.enosys ({arches, names}), or nothing. A name unknown on an architecture
+// (or only a pseudo-syscall there, a negative number) does not count.
+std::vector<sock_filter> stub_for(const Libseccomp* lib, Napi::Object req) {
+  Napi::Value v = req.Get("enosys");
+  if (!v.IsObject()) return {};
+  Napi::Object en = v.As<Napi::Object>();
+  Napi::Array arches = en.Get("arches").As<Napi::Array>();
+  Napi::Array names = en.Get("names").As<Napi::Array>();
+  std::vector<std::string> list;
+  for (uint32_t i = 0; i < names.Length(); i++) list.push_back(names.Get(i).As<Napi::String>().Utf8Value());
+  std::vector<std::pair<uint32_t, std::vector<StubCheck>>> plan;
+  for (uint32_t i = 0; i < arches.Length(); i++) {
+    uint32_t token = lib->arch_resolve_name(arches.Get(i).As<Napi::String>().Utf8Value().c_str());
+    if (token == 0) continue;  // refused by the compile already
+    int64_t highest = -1;
+    for (const std::string& name : list) {
+      int nr = lib->syscall_resolve_name_arch(token, name.c_str());
+      if (nr >= 0 && nr > highest) highest = nr;
+    }
+    if (highest <= 0) continue;
+    const bool x32 = token == SCMP_ARCH_X32_TOKEN;
+    const uint32_t audit = x32 ? AUDIT_ARCH_X86_64 : token;
+    StubCheck::Mode mode = audit != AUDIT_ARCH_X86_64 ? StubCheck::kAny : x32 ? StubCheck::kBitSet : StubCheck::kBitClear;
+    auto it = plan.begin();
+    while (it != plan.end() && it->first != audit) ++it;
+    if (it == plan.end()) it = plan.insert(plan.end(), {audit, {}});
+    it->second.push_back({mode, static_cast<uint32_t>(highest)});
+  }
+  return enosys_stub(plan);
+}
+
 // seccompCompile({defaultAction, arches: string[], optimize, rules: [{name, action, args:
-// [{index, op, value, valueTwo}]}]}) -> {program: Buffer, skipped: number[]}
+// [{index, op, value, valueTwo}]}], enosys?: {arches, names}}) -> {program: Buffer, skipped: number[]}
+// With enosys, the ENOSYS stub goes in front of libseccomp's program.
 // arches are libseccomp's names ("x86_64"); the native one is always in the filter.
 // skipped lists the rules whose syscall name libseccomp does not know (runc skips them).
 Napi::Value Compile(const Napi::CallbackInfo& info) {
@@ -232,6 +334,17 @@ Napi::Value Compile(const Napi::CallbackInfo& info) {
   std::vector<uint8_t> program;
   if (!read_all(out.get(), &program)) {
     throw_errno(env, errno ? errno : EIO, "read", "the exported seccomp program");
+    return env.Undefined();
+  }
+  std::vector<sock_filter> stub = stub_for(lib, req);
+  if (env.IsExceptionPending()) return env.Undefined();
+  if (!stub.empty()) {
+    const uint8_t* bytes = reinterpret_cast<const uint8_t*>(stub.data());
+    program.insert(program.begin(), bytes, bytes + stub.size() * sizeof(sock_filter));
+  }
+  if (program.size() / sizeof(sock_filter) > BPF_MAXINSNS) {
+    throw_seccomp(env, "seccomp: the program has " + std::to_string(program.size() / sizeof(sock_filter)) +
+                           " instructions, more than the kernel's " + std::to_string(BPF_MAXINSNS), -E2BIG);
     return env.Undefined();
   }
   Napi::Object result = Napi::Object::New(env);

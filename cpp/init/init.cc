@@ -34,9 +34,6 @@ Result check_fd(const char* what, int fd, uint32_t preserved) {
 
 Result check_plan(const Plan& plan, int sync_fd) {
   if (plan.args.empty()) return step_error(EINVAL, "plan", "process.args is empty");
-  if (!has_new_mount_ns(plan) && plan.rootfs != "/") {
-    return step_error(EINVAL, "plan", "a container without a mount namespace is not supported");
-  }
   if (plan.has(FLAG_TERMINAL) && plan.fds.console_socket < 0) {
     return step_error(EINVAL, "plan", "process.terminal is set but there is no console socket");
   }
@@ -58,7 +55,10 @@ Result check_plan(const Plan& plan, int sync_fd) {
 }
 
 StepError run_init(const Plan& plan, SyncSocket& sync) {
-  const bool mount_ns = has_new_mount_ns(plan);
+  // The rootfs is set up in the container's mount namespace (created or joined), or,
+  // without one, in hako's under a private bind of the rootfs that delete detaches. A
+  // rootfs of "/" without a mount namespace is the host's own: nothing is mounted.
+  const bool mount_ns = has_mount_ns(plan) || plan.rootfs != "/";
   const bool user_ns = uses_user_ns(plan);
 
   // A session of its own, as runc's init (its nsexec) has.

@@ -55,7 +55,13 @@ bool uses_user_ns(const Plan& plan) {
   return false;
 }
 
-bool has_new_mount_ns(const Plan& plan) { return (plan.clone_flags & CLONE_NEWNS) != 0; }
+bool has_mount_ns(const Plan& plan) {
+  if (plan.clone_flags & CLONE_NEWNS) return true;
+  for (const JoinNs& j : plan.join_ns) {
+    if (j.clone_flag == CLONE_NEWNS) return true;
+  }
+  return false;
+}
 
 Result join_namespaces(const Plan& plan, LateNamespace* cgroup_ns_later) {
   std::vector<unique_fd> fds;

@@ -19,8 +19,8 @@ std::string ns_names(uint64_t flags);
 // True when the container runs in a user namespace, new or joined.
 bool uses_user_ns(const Plan& plan);
 
-// True when the container has a mount namespace of its own (created, not joined).
-bool has_new_mount_ns(const Plan& plan);
+// True when the container has a mount namespace of its own, created or joined by path.
+bool has_mount_ns(const Plan& plan);
 
 // A namespace opened by stage 0 (by its host path) and joined by the cloned process.
 struct LateNamespace {

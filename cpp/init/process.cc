@@ -201,7 +201,10 @@ Result join_session_keyring(const Plan& plan) {
 }
 
 Result chown_stdio(const Plan& plan) {
-  if (!plan.has(FLAG_CHOWN_STDIO)) return std::nullopt;
+  // The container's pty (fds 0-2 by now) is always chowned, as runc does for run and
+  // exec: its owner only, the group staying the devpts gid= (the tty group).
+  const bool terminal = plan.has(FLAG_TERMINAL);
+  if (!plan.has(FLAG_CHOWN_STDIO) && !terminal) return std::nullopt;
   for (int fd = 0; fd < 3; fd++) {
     struct stat st;
     if (::fstat(fd, &st) < 0) {
@@ -209,13 +212,14 @@ Result chown_stdio(const Plan& plan) {
       return errno_error("chown_stdio", "stat fd " + std::to_string(fd));
     }
     if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) continue;  // never chown a /dev/null
-    if (st.st_uid == plan.uid && st.st_gid == plan.gid) continue;
-    if (::fchown(fd, plan.uid, plan.gid) < 0) {
+    const uint32_t gid = terminal ? st.st_gid : plan.gid;
+    if (st.st_uid == plan.uid && st.st_gid == gid) continue;
+    if (::fchown(fd, plan.uid, gid) < 0) {
       // Closed, an owner not mapped in our user namespace, a read-only filesystem: the
       // fd stays as it is rather than failing the container.
       if (errno == EBADF || errno == EINVAL || errno == EPERM || errno == EROFS) continue;
       return errno_error("chown_stdio", "fchown fd " + std::to_string(fd) + " to " + std::to_string(plan.uid) + ":" +
-                                            std::to_string(plan.gid));
+                                            std::to_string(gid));
     }
   }
   return std::nullopt;

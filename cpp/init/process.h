@@ -23,6 +23,8 @@ Result join_session_keyring(const Plan& plan);
 
 // FLAG_CHOWN_STDIO: fchown fds 0-2 to the container's user, skipping closed fds, a
 // /dev/null, and fds the kernel will not let us chown (unmapped owner, read-only fs).
+// FLAG_TERMINAL: fds 0-2 are the container's pty: chowned to the user's uid, its group
+// kept (the devpts gid=, the tty group), as runc does; with or without FLAG_CHOWN_STDIO.
 Result chown_stdio(const Plan& plan);
 
 // Drops every capability not in plan.capabilities->bounding from the bounding set.

@@ -22,6 +22,7 @@
 
 #include "init/devices.h"
 #include "init/mount_util.h"
+#include "init/namespaces.h"
 #include "init/pathrs.h"
 
 #ifndef MOUNT_ATTR_RDONLY
@@ -35,14 +36,6 @@ namespace hako {
 namespace {
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
-
-bool has_mount_ns(const Plan& plan) {
-  if (plan.clone_flags & CLONE_NEWNS) return true;
-  for (const JoinNs& j : plan.join_ns) {
-    if (j.clone_flag == CLONE_NEWNS) return true;
-  }
-  return false;
-}
 
 bool is_bind(const Mount& m) {
   return (m.ext & MOUNT_EXT_BIND) != 0 || (m.flags & MS_BIND) != 0 || m.type == "bind";
@@ -91,6 +84,21 @@ Result check_proc(const Mount& m, const std::string& real, bool bind, int src) {
   if (clean_path(m.destination) != real) where += " (resolved to " + quoted(real) + ")";
   return step_error(0, "mount",
                     "refusing to mount " + quoted(mount_type(m)) + " on " + where + ": /proc must be a real procfs");
+}
+
+// CVE-2019-16884, as runc: a procfs or sysfs goes on an ordinary directory of the rootfs,
+// never through a symlink in its place (nor onto a file). A destination not there yet
+// is created as a directory.
+Result check_ordinary_dir(const Root& root, const Mount& m, const std::string& dest) {
+  size_t slash = dest.rfind('/');
+  if (slash == std::string::npos || slash + 1 == dest.size()) return std::nullopt;
+  InRoot parent;
+  if (resolve_in_root(root, slash == 0 ? "/" : dest.substr(0, slash), Create::kNone, &parent)) return std::nullopt;
+  struct stat st;
+  if (::fstatat(parent.fd.get(), dest.c_str() + slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode)) {
+    return std::nullopt;
+  }
+  return mount_error(0, m, ": filesystem " + quoted(mount_type(m)) + " must be mounted on ordinary directory");
 }
 
 // After mount(2) onto dst.fd, dst.fd still names the directory underneath; the new mount
@@ -171,6 +179,9 @@ Result mount_entry(const Root& root, const Mount& m) {
   // Refuse before creating anything when the destination is plainly in /proc; the
   // resolved path is checked again below.
   if (Result r = check_proc(m, dest, bind, src.get())) return r;
+  if (!bind && (type == "proc" || type == "sysfs")) {
+    if (Result r = check_ordinary_dir(root, m, dest)) return r;
+  }
   InRoot dst;
   if (Result r = resolve_in_root(root, dest, create, &dst)) return r;
   std::optional<std::string> real = path_in_root(root, dst.fd.get());
@@ -181,7 +192,7 @@ Result mount_entry(const Root& root, const Mount& m) {
   struct stat dst_st;
   if (::fstat(dst.fd.get(), &dst_st) < 0) return mount_error(errno, m);
   if ((type == "proc" || type == "sysfs") && !S_ISDIR(dst_st.st_mode)) {
-    return mount_error(ENOTDIR, m, ": " + type + " must be mounted on a directory");
+    return mount_error(0, m, ": filesystem " + quoted(type) + " must be mounted on ordinary directory");
   }
 
   std::string data = m.data;
@@ -243,10 +254,6 @@ Result make_parent_private(const std::string& rootfs, uint64_t root_propagation)
     path = slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
   }
   return step_error(errno, "mount", "set propagation of " + quoted(path));
-}
-
-Result refuse_without_mount_ns(const std::string& what) {
-  return step_error(0, "mount", "refusing to mount " + what + " without a mount namespace");
 }
 
 bool is_octal(char c) { return c >= '0' && c <= '7'; }
@@ -499,26 +506,26 @@ Result remount_readonly_tmpfs(const Root& root, const Plan& plan) {
 }  // namespace
 
 Result prepare_rootfs(const Plan& plan) {
-  if (!has_mount_ns(plan)) {
-    // Without a mount namespace every mount would land on the host.
-    if (!plan.mounts.empty()) return refuse_without_mount_ns(quoted(plan.mounts[0].destination));
-    for (const Device& d : plan.devices) {
-      if (d.bind) return refuse_without_mount_ns(quoted(d.path));
+  const std::string self_bind = "mount " + quoted(plan.rootfs) + " (bind) on " + quoted(plan.rootfs);
+  if (has_mount_ns(plan)) {
+    unsigned long propagation = plan.root_propagation != 0 ? plan.root_propagation : MS_SLAVE | MS_REC;
+    if (::mount(nullptr, "/", nullptr, propagation, nullptr) < 0) {
+      return step_error(errno, "mount", "set propagation of \"/\"");
     }
-    unique_fd rootfd;
-    Root root;
-    if (Result r = open_root(plan.rootfs, &rootfd, &root)) return r;
-    if (Result r = create_devices(root, plan.devices)) return r;
-    return create_symlinks(root, plan.symlinks);
-  }
-
-  unsigned long propagation = plan.root_propagation != 0 ? plan.root_propagation : MS_SLAVE | MS_REC;
-  if (::mount(nullptr, "/", nullptr, propagation, nullptr) < 0) {
-    return step_error(errno, "mount", "set propagation of \"/\"");
-  }
-  if (Result r = make_parent_private(plan.rootfs, plan.root_propagation)) return r;
-  if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), "bind", MS_BIND | MS_REC, nullptr) < 0) {
-    return step_error(errno, "mount", "mount " + quoted(plan.rootfs) + " (bind) on " + quoted(plan.rootfs));
+    if (Result r = make_parent_private(plan.rootfs, plan.root_propagation)) return r;
+    if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), "bind", MS_BIND | MS_REC, nullptr) < 0) {
+      return step_error(errno, "mount", self_bind);
+    }
+  } else {
+    // No mount namespace: the mounts land in hako's, so the host's propagation is left
+    // alone and everything goes under a bind of the rootfs onto itself made private at
+    // once (nothing under it propagates); delete detaches that bind, and all under it.
+    if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), "bind", MS_BIND | MS_REC, nullptr) < 0) {
+      return step_error(errno, "mount", self_bind);
+    }
+    if (::mount(nullptr, plan.rootfs.c_str(), nullptr, MS_PRIVATE | MS_REC, nullptr) < 0) {
+      return step_error(errno, "mount", self_bind + ": make it private");
+    }
   }
 
   unique_fd rootfd;
@@ -533,8 +540,10 @@ Result prepare_rootfs(const Plan& plan) {
 
 Result enter_rootfs(const Plan& plan) {
   if (!has_mount_ns(plan)) {
+    // pivot_root would move hako's own root: chroot, as runc does.
     if (::chroot(plan.rootfs.c_str()) < 0) return step_error(errno, "pivot_root", "chroot " + quoted(plan.rootfs));
     if (::chdir("/") < 0) return step_error(errno, "pivot_root", "chdir \"/\"");
+    if (plan.has(FLAG_SETUP_DEV)) return reopen_dev_null();
     return std::nullopt;
   }
   unique_fd rootfd(::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -562,12 +571,6 @@ Result enter_rootfs(const Plan& plan) {
 }
 
 Result finalize_rootfs(const Plan& plan) {
-  if (!has_mount_ns(plan)) {
-    if (!plan.masked_paths.empty() || !plan.readonly_paths.empty() || plan.has(FLAG_ROOT_READONLY)) {
-      return refuse_without_mount_ns("masked, read-only paths or a read-only root");
-    }
-    return std::nullopt;
-  }
   // After pivot_root or chroot, "/" is the container's root (and /proc may be absent).
   unique_fd rootfd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!rootfd) return step_error(errno, "open", "open \"/\"");

@@ -9,8 +9,9 @@
 
 namespace hako {
 
-// Already in the new mount namespace (when there is one): make "/" MS_SLAVE|MS_REC (or
-// plan.root_propagation), bind the rootfs onto itself, perform every plan.mounts entry
+// Already in the container's mount namespace (when there is one): make "/" MS_SLAVE|MS_REC
+// (or plan.root_propagation), bind the rootfs onto itself (without a mount namespace: the
+// bind only, made MS_PRIVATE|MS_REC, "/" left alone), perform every plan.mounts entry
 // (each destination resolved inside the rootfs, never through a symlink out of it;
 // mountpoints created as a directory or a file to match the source), then, with
 // FLAG_SETUP_DEV, the devices (mknod, or a bind of the host node when Device.bind) and

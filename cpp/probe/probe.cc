@@ -175,6 +175,7 @@ struct Options {
   std::vector<std::string> stat_paths;
   std::vector<std::string> lstat_paths;
   std::vector<std::string> write_paths;
+  std::vector<long> syscalls;
   int exit_code = 0;
   std::optional<double> sleep_seconds;
   std::vector<std::string> notify_messages;
@@ -183,7 +184,7 @@ struct Options {
 
 void usage(FILE* to) {
   fputs(
-      "usage: hako-probe [--stat PATH]... [--lstat PATH]... [--write PATH]...\n"
+      "usage: hako-probe [--stat PATH]... [--lstat PATH]... [--write PATH]... [--syscall NR]...\n"
       "                  [--notify-delay SECONDS] [--notify MESSAGE]...\n"
       "                  [--exit N] [--sleep SECONDS|inf]\n"
       "Prints one JSON object describing the process's view of its container.\n",
@@ -209,6 +210,13 @@ bool parse_options(int argc, char** argv, Options& opts) {
       opts.lstat_paths.emplace_back(value);
     } else if (arg == "--write") {
       opts.write_paths.emplace_back(value);
+    } else if (arg == "--syscall") {
+      auto n = parse_int(value);
+      if (!n || *n < 0) {
+        fprintf(stderr, "hako-probe: --syscall %s: want a syscall number\n", value);
+        return false;
+      }
+      opts.syscalls.push_back(static_cast<long>(*n));
     } else if (arg == "--exit") {
       auto n = parse_int(value);
       if (!n || *n < 0 || *n > 255) {
@@ -810,6 +818,28 @@ void section_write(JsonWriter& j, const std::vector<std::string>& paths) {
   j.end_object();
 }
 
+// --syscall NR: the raw syscall made with six zero arguments (for numbers no kernel
+// has, to see what a seccomp filter answers): its return value and errno name.
+void section_syscall(JsonWriter& j, const std::vector<long>& numbers) {
+  j.key("syscall");
+  j.begin_object();
+  for (long nr : numbers) {
+    j.key(std::to_string(nr));
+    j.begin_object();
+    errno = 0;
+    long ret = syscall(nr, 0, 0, 0, 0, 0, 0);
+    int err = errno;
+    j.field("ret", static_cast<int64_t>(ret));
+    if (ret < 0) {
+      j.field("error", errno_name(err));
+    } else {
+      j.null_field("error");
+    }
+    j.end_object();
+  }
+  j.end_object();
+}
+
 // The whole report, in a fixed order.
 std::string write_report(int argc, char** argv, const Options& opts) {
   std::string status;
@@ -842,6 +872,7 @@ std::string write_report(int argc, char** argv, const Options& opts) {
   section_stat(j, opts.stat_paths, true);
   section_stat(j, opts.lstat_paths, false);
   section_write(j, opts.write_paths);
+  section_syscall(j, opts.syscalls);
   j.end_object();
   return j.text() + "\n";
 }

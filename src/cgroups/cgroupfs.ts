@@ -40,6 +40,25 @@ export function writeCgroupFile(dir: string, file: string, value: string): void 
   }
 }
 
+/**
+ * pid into each directory's cgroup.procs, in runc's words when one fails: "error adding
+ * pid N to cgroups: failed to write N: write <dir>/cgroup.procs: <reason>", with the
+ * path, the syscall and the errno.
+ */
+export function addPidToCgroups(dirs: readonly string[], pid: number): void {
+  if (!(pid > 0)) throw new HakoError(`cannot place pid ${pid} in a cgroup`);
+  for (const dir of dirs) {
+    const path = join(dir, 'cgroup.procs');
+    try {
+      writeFileSync(path, String(pid));
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const reason = /^[A-Z0-9]+: ([^,]+)/.exec(e.message)?.[1] ?? e.code ?? String(err);
+      throw new HakoError(`error adding pid ${pid} to cgroups: failed to write ${pid}: write ${path}: ${reason}`, { path, syscall: 'write', errno: e.code });
+    }
+  }
+}
+
 export function cgroupFileExists(dir: string, file: string): boolean {
   return existsSync(join(dir, file));
 }

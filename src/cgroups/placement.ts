@@ -11,7 +11,7 @@
 // credentials, which may not write the host's cgroup.procs (EACCES); hako moves stage 0
 // there as in v1.
 import { HakoError } from '../errors.js';
-import { writeCgroupFile } from './cgroupfs.js';
+import { addPidToCgroups } from './cgroupfs.js';
 import { uniqueDirs } from './paths.js';
 
 export interface Placement {
@@ -31,8 +31,13 @@ export function planPlacement(paths: Record<string, string>, userNamespace: bool
   return { stage0Dirs: uniqueDirs(paths).filter((dir) => dir !== cgroup2), cloneInto: cgroup2 };
 }
 
-/** Moves stage 0 into the placement's stage0Dirs. */
+/** Moves stage 0 into the placement's stage0Dirs; a failure in runc's words (its exec's, the same for create). */
 export function placeStage0(placement: Placement, pid: number): void {
   if (!(pid > 0)) throw new HakoError(`cannot place pid ${pid} in a cgroup`);
-  for (const dir of placement.stage0Dirs) writeCgroupFile(dir, 'cgroup.procs', String(pid));
+  try {
+    addPidToCgroups(placement.stage0Dirs, pid);
+  } catch (err) {
+    if (!(err instanceof HakoError)) throw err;
+    throw new HakoError(`unable to start container process: ${err.message}`, err.where);
+  }
 }

@@ -7,6 +7,7 @@ import type { LinuxResources } from '../oci/types.js';
 import type { Cgroup, CgroupRecord } from './cgroup.js';
 import { checkMemoryBeforeUpdate, signalAllFrozen } from './cgroup.js';
 import {
+  addPidToCgroups,
   allProcs,
   cgroupFileExists,
   makeDirs,
@@ -62,8 +63,7 @@ export class V1Cgroup implements Cgroup {
   }
 
   place(pid: number): void {
-    if (!(pid > 0)) throw new HakoError(`cannot place pid ${pid} in a cgroup`);
-    for (const dir of this.dirs) writeCgroupFile(dir, 'cgroup.procs', String(pid));
+    addPidToCgroups(this.dirs, pid);
   }
 
   setResources(resources: LinuxResources, opts: ResourceOptions = {}): void {

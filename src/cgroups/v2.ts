@@ -9,6 +9,7 @@ import type { LinuxResources } from '../oci/types.js';
 import type { Cgroup, CgroupRecord } from './cgroup.js';
 import { checkMemoryBeforeUpdate, signalAllFrozen } from './cgroup.js';
 import {
+  addPidToCgroups,
   allProcs,
   cgroupFileExists,
   makeDirs,
@@ -60,8 +61,7 @@ export class V2Cgroup implements Cgroup {
   }
 
   place(pid: number): void {
-    if (!(pid > 0)) throw new HakoError(`cannot place pid ${pid} in a cgroup`);
-    writeCgroupFile(this.dir, 'cgroup.procs', String(pid));
+    addPidToCgroups([this.dir], pid);
   }
 
   setResources(resources: LinuxResources, opts: ResourceOptions = {}): void {

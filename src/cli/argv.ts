@@ -1,4 +1,4 @@
-// The lean command-line parser: runc's (urfave/cli v1) rules without yargs' start-up.
+// The lean command-line parser: runc's (urfave/cli v1) rules, no parsing library.
 // Long flags take one dash or two, values as "--f v" or "--f=v", bools as "--f" or "--f=false".
 import { UnknownCommandError, UsageError } from '../errors.js';
 import { COMMANDS, GLOBAL_FLAGS, findCommand, type CommandSpec, type FlagSpec } from './table.js';

@@ -26,6 +26,7 @@ export function createOptions(ctx: CommandContext, detach: boolean): CreateOptio
     detach,
     systemdCgroup: boolFlag(ctx.globals, 'systemd-cgroup'),
     debug: (msg) => ctx.log.debug(msg),
+    ...(ctx.log.debugEnabled ? { warn: (msg: string) => ctx.log.warn(msg) } : {}),
     ...(pidfdSocket ? { pidfdSocket: resolve(pidfdSocket) } : {}),
     ...(hostNotifySocket() ? { notifySocket: hostNotifySocket() } : {}),
   };

@@ -1,5 +1,5 @@
 // Every command and flag hako accepts, declared once as data. The lean parser
-// (argv.ts) reads it on every call; yargs (help.ts) reads it only to print help.
+// (argv.ts) reads it on every call; help.ts reads it only to print help.
 import type { CommandContext } from './context.js';
 
 /** The state root as root, when --root is not given (runc's is /run/runc). */

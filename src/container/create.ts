@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 import type { Socket } from 'node:net';
 import { HakoError, fromSystemError } from '../errors.js';
 import { loadBundleConfig } from '../oci/load.js';
+import { semanticWarnings } from '../oci/semantic.js';
+import { formatProblem } from '../oci/validate.js';
 import type { Spec } from '../oci/types.js';
 import { OCI_VERSION } from '../oci/default-spec.js';
 import { native } from '../native.js';
@@ -15,6 +17,7 @@ import { connectConsoleSocket } from './console-socket.js';
 import { makeExecFifo } from './exec-fifo.js';
 import { checkContainerId } from './id.js';
 import { hookState, runHooks } from './hooks.js';
+import { releaseHostRootfs } from './host-rootfs.js';
 import { launchInit, type Launched } from './launch.js';
 import { makeNotifyDir, withNotifySocket } from './notify-socket.js';
 import { writePidFile } from './pid-file.js';
@@ -36,6 +39,8 @@ export interface CreateOptions {
   detach: boolean;
   /** --debug log lines */
   debug?: (msg: string) => void;
+  /** with --debug: what the config asks for that has no effect (validate's warnings) */
+  warn?: (msg: string) => void;
   /** --pidfd-socket, absolute: the init's pidfd is sent there ("standard") */
   pidfdSocket?: string;
   /** --systemd-cgroup */
@@ -56,6 +61,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   checkContainerId(opts.id);
   const bundle = resolve(opts.bundle);
   const spec = loadBundleConfig(bundle);
+  if (opts.warn) for (const w of semanticWarnings(spec)) opts.warn(formatProblem('config.json', w));
   checkTerminal(spec, opts);
   checkSecurityModules(spec);
   checkImplemented(spec);
@@ -124,6 +130,11 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     return { record, dir, launched, consoleMaster };
   } catch (err) {
     if (madeCgroups) removeFailedCgroup(cg.cgroup, madeCgroups);
+    try {
+      releaseHostRootfs(spec, rootfs);
+    } catch {
+      // the create's own error is the one to report
+    }
     removeContainerDir(opts.root, opts.id);
     throw err;
   } finally {

@@ -7,6 +7,7 @@ import { mergeResources } from '../cgroups/merge.js';
 import type { LinuxResources } from '../oci/types.js';
 import { releaseExecFifo } from './exec-fifo.js';
 import { hasHooks, hookState, runHooks } from './hooks.js';
+import { releaseHostRootfs } from './host-rootfs.js';
 import { checkContainerId } from './id.js';
 import { STATE_FILE, containerDir, readContainer, removeContainerDir, writeContainer, type ContainerRecord } from './state-store.js';
 import { initAlive, liveStatus, type Status } from './status.js';
@@ -184,7 +185,8 @@ function killAndWait(rec: ContainerRecord, status: Status): void {
 
 /**
  * Remove what the container held on the host, in runc's order: without a pid namespace of
- * its own, SIGKILL what is left in its cgroup; remove the cgroup; remove the state dir
+ * its own, SIGKILL what is left in its cgroup; remove the cgroup; without a mount
+ * namespace, detach its mounts from the host (runc leaves them); remove the state dir
  * (also when the cgroup could not be removed, whose error is reported then); then the
  * poststop hooks.
  */
@@ -198,6 +200,11 @@ export function destroy(root: string, rec: ContainerRecord): void {
     } catch (err) {
       failure = err;
     }
+  }
+  try {
+    releaseHostRootfs(rec.config, rec.rootfs);
+  } catch (err) {
+    failure ??= err;
   }
   removeContainerDir(root, rec.id);
   // poststop: after everything is gone (status "stopped", no pid); its failure is

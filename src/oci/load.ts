@@ -44,8 +44,15 @@ export function checkBundleConfig(bundleDir: string): Checked<Spec> & { file: st
   return { file, value: value as Spec, problems: checkConfig(value, { bundleDir: dir }) };
 }
 
+/**
+ * exec -p FILE (and validate --process): a process without `user` runs as uid 0, gid 0,
+ * as runc 1.1.5 takes it (config.json's process still needs one, as the schema says).
+ */
 export function checkProcessFile(file: string): Checked<Process> {
-  const value = readJsonFile(resolve(file), file);
+  let value = readJsonFile(resolve(file), file);
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && !('user' in value)) {
+    value = { ...value, user: { uid: 0, gid: 0 } };
+  }
   return { value: value as Process, problems: checkProcess(value) };
 }
 

@@ -156,6 +156,7 @@ export function planMount(m: Mount, bundleDir: string, at: string): PlanMount {
     out.flags |= MS.BIND;
     out.ext |= MountExt.BIND;
     out.type = 'bind';
+    out.data = ''; // ignored by the kernel on a bind (validate and --debug warn)
     if (o.clearedFlags !== 0n) out.ext |= MountExt.REMOUNT;
     if (!posix.isAbsolute(out.source)) out.source = posix.join(bundleDir, out.source);
   }

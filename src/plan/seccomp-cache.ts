@@ -41,8 +41,8 @@ export interface CompiledSeccomp {
   cached: boolean;
 }
 
-/** Bump when the compiling changes in a way the request does not show. */
-const CACHE_FORMAT = 1;
+/** Bump when the compiling changes in a way the request does not show (2: the ENOSYS stub). */
+const CACHE_FORMAT = 2;
 const PREFIX = '.seccomp-';
 const STAMP = `${PREFIX}libseccomp.json`;
 

@@ -14,6 +14,12 @@
 //   all its conditions, ANDed.
 // - More than 32 syscall names: libseccomp's binary-tree layout (SCMP_FLTATR_CTL_OPTIMIZE 2).
 // - SECCOMP_FILTER_FLAG_TSYNC is accepted and ignored: the init is single-threaded.
+// - The ENOSYS stub (runc >= 1.0.2): a syscall newer than every syscall the profile names
+//   (its number above the highest of them, per architecture listed in the profile) gets
+//   ENOSYS instead of the default action, so that libc falls back (clone3 to clone,
+//   faccessat2 to faccessat). Not when the default action lets calls through (ALLOW, LOG,
+//   TRACE) or already answers ENOSYS, nor without architectures in the profile. The
+//   addon puts it in front of libseccomp's program.
 // hako's own:
 // - SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV only means something with a listener: the
 //   kernel refuses it without SECCOMP_FILTER_FLAG_NEW_LISTENER, so it is dropped when no
@@ -98,6 +104,9 @@ export const SECCOMP_FLAGS: Readonly<Record<LinuxSeccompFlag, number>> = {
 };
 
 const EPERM = 1;
+const ENOSYS = 38;
+/** Default actions that let an unknown syscall through: no ENOSYS stub (as runc). */
+const PERMISSIVE: ReadonlySet<string> = new Set(['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE']);
 const U64_MAX = (1n << 64n) - 1n;
 const OPTIMIZE_ABOVE = 32;
 
@@ -123,6 +132,8 @@ export interface SeccompRequest {
   arches: string[];
   optimize: boolean;
   rules: SeccompRule[];
+  /** the ENOSYS stub: above the highest number of `names` on each of `arches` (libseccomp's names) */
+  enosys?: { arches: string[]; names: string[] };
 }
 
 export interface SeccompProfile {
@@ -219,7 +230,12 @@ export function seccompProfile(sc: LinuxSeccomp, exact?: ExactValues): SeccompPr
     flags |= bit;
   });
 
-  return { request: { defaultAction, arches, optimize: names > OPTIMIZE_ABOVE, rules }, flags, notify, rulePointers, archPointers };
+  const request: SeccompRequest = { defaultAction, arches, optimize: names > OPTIMIZE_ABOVE, rules };
+  const named = [...new Set((sc.syscalls ?? []).flatMap((call) => call.names))];
+  if (!PERMISSIVE.has(sc.defaultAction) && sc.defaultErrnoRet !== ENOSYS && arches.length > 0 && named.length > 0) {
+    request.enosys = { arches: [...new Set(arches)], names: named };
+  }
+  return { request, flags, notify, rulePointers, archPointers };
 }
 
 /** Whether some argument value of the profile lost precision in JSON.parse. */

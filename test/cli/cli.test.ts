@@ -1,6 +1,7 @@
 // The executable's contract: version, help, usage errors, exit codes, error output and logs.
 import t from 'tap';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hako } from '../helpers/hako.js';
@@ -30,7 +31,7 @@ t.test('help: global, per command, help <cmd>, no arguments', async (t) => {
   for (const argv of [['--help'], ['-h'], []]) {
     const r = hako(argv);
     t.equal(r.status, 0, argv.join(' '));
-    for (const cmd of ['spec', 'state', 'features', 'validate']) t.match(r.stdout, new RegExp(`hako ${cmd}`));
+    for (const cmd of ['spec', 'state', 'features', 'validate']) t.match(r.stdout, new RegExp(`^   ${cmd} +\\S`, 'm'));
     t.match(r.stdout, /--root/);
     t.notMatch(r.stdout, /self-test/, 'hidden commands stay hidden');
     t.equal(r.stderr, '');
@@ -50,6 +51,54 @@ t.test('help: global, per command, help <cmd>, no arguments', async (t) => {
   const spec = hako(['spec', '--help']);
   t.match(spec.stdout, /--bundle/);
   t.match(spec.stdout, /--rootless/);
+});
+
+// The sections of a urfave/cli help text ("NAME:", "GLOBAL OPTIONS:") and its flag cells,
+// "--bundle value, -b value" -> the whole line's first column.
+const sections = (text: string): string[] => text.split('\n').filter((l) => /^[A-Z][A-Z ]+:$/.test(l));
+const flagCells = (text: string): Map<string, string> =>
+  new Map(
+    text
+      .split('\n')
+      .filter((l) => /^   --\S/.test(l))
+      .map((l) => {
+        const cell = /^   (--.*?)(?: {2,}|$)/.exec(l)![1]!;
+        return [cell.split(/[ ,]/)[0]!, cell];
+      }),
+  );
+const runcSkip = existsSync('/usr/bin/runc') || existsSync('/usr/sbin/runc') ? false : 'runc not installed';
+const runc = (args: string[]) => spawnSync('runc', args, { encoding: 'utf8' });
+
+t.test('help in urfave/cli\'s layout, as runc: hako -h and hako COMMAND -h against runc', { skip: runcSkip }, async (t) => {
+  const ours = hako(['-h']).stdout;
+  const theirs = runc(['-h']).stdout;
+  t.same(sections(ours), ['NAME:', 'USAGE:', 'VERSION:', 'COMMANDS:', 'GLOBAL OPTIONS:'], 'hako -h: the sections');
+  t.same(sections(ours), sections(theirs), 'the same sections as runc -h');
+  t.match(ours, /^NAME:\n   hako - a low-level OCI container runtime/, "hako's own name and description");
+  t.match(ours, /\nUSAGE:\n   hako \[global options\] command \[command options\] \[arguments\.\.\.\]\n/);
+  t.match(ours, /\nVERSION:\n   \d+\.\d+\.\d+\ncommit: /, 'the version as runc shows its own');
+  t.match(ours, /\n   help, h +Shows a list of commands or help for one command\n/);
+  const globals = flagCells(ours);
+  for (const [flag, cell] of flagCells(theirs)) {
+    if (globals.has(flag)) t.equal(globals.get(flag), cell, `global ${flag}: written as runc writes it`);
+  }
+  t.equal(globals.get('--root'), '--root value');
+  for (const c of COMMANDS.filter((c) => !c.hidden)) {
+    const h = hako([c.name, '-h']).stdout;
+    t.equal(sections(h)[0], 'NAME:', `${c.name}: NAME: first`);
+    t.match(h, new RegExp(`^NAME:\\n   hako ${c.name} - `), `${c.name}: its name`);
+    t.match(h, new RegExp(`\\nUSAGE:\\n   hako ${c.name} `), `${c.name}: its usage`);
+    const r = runc([c.name, '-h']);
+    if (r.status !== 0) continue; // validate is hako's own
+    const cells = flagCells(h);
+    for (const [flag, cell] of flagCells(r.stdout)) {
+      if (cells.has(flag)) t.equal(cells.get(flag), cell, `${c.name} ${flag}: written as runc writes it`);
+    }
+  }
+  const create = hako(['create', '-h']).stdout;
+  t.same(sections(create), sections(runc(['create', '-h']).stdout), 'create -h: the same sections as runc create -h');
+  t.same(sections(create), ['NAME:', 'USAGE:', 'DESCRIPTION:', 'OPTIONS:']);
+  t.match(create, /\n   --preserve-fds value +Pass N additional .* \(default: 0\)\n/, 'a default as urfave shows it');
 });
 
 t.test('wrong number of arguments: Incorrect Usage + help on stdout, error on stderr, exit 1', async (t) => {
@@ -249,4 +298,9 @@ t.test('validate --process FILE: a bare process object', async (t) => {
   t.ok(lines.every((l) => l.startsWith('process.json: /')), r.stdout);
   t.ok(lines.some((l) => l.startsWith('process.json: /args: ')));
   t.ok(lines.some((l) => l.startsWith('process.json: /user/uid: ')));
+  // Without user: uid 0, gid 0, as runc 1.1.5's exec -p takes it.
+  writeFileSync(file, JSON.stringify({ cwd: '/', args: ['sh'] }));
+  r = hako(['validate', '--process', file]);
+  t.equal(r.status, 0, 'no user: valid');
+  t.equal(r.stdout, '', 'no user: no problem');
 });

@@ -144,6 +144,8 @@ export interface ProbeReport {
   lstat: Record<string, ProbeStat>;
   /** --write PATH results, keyed by PATH. */
   write: Record<string, ProbeWrite>;
+  /** --syscall NR results, keyed by NR: the raw return value and errno name (null on success). */
+  syscall?: Record<string, { ret: number; error: string | null }>;
 }
 
 /** Parses the probe's stdout; throws with the text included if it is not one report. */

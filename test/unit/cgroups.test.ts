@@ -364,6 +364,16 @@ t.test('placement: the cgroup2 directory is cloned into, unless there is a user 
   placeStage0(planPlacement(paths, true), 4343);
   t.equal(readFileSync(join(paths[''], 'cgroup.procs'), 'utf8'), '4343', 'with a user namespace: into the cgroup2 one too');
   t.throws(() => placeStage0(planPlacement(paths, false), 0), { message: 'cannot place pid 0 in a cgroup' });
+  // A failed write in runc's words, with the path and the errno.
+  const gone = join(root, 'gone');
+  try {
+    placeStage0({ stage0Dirs: [gone] }, 4444);
+    t.fail('placed');
+  } catch (err) {
+    t.equal((err as HakoError).message, `unable to start container process: error adding pid 4444 to cgroups: failed to write 4444: write ${gone}/cgroup.procs: no such file or directory`);
+    t.same((err as HakoError).where, { path: `${gone}/cgroup.procs`, syscall: 'write', errno: 'ENOENT' });
+  }
+  t.throws(() => new V1Cgroup({ memory: gone }).place(4545), { message: `error adding pid 4545 to cgroups: failed to write 4545: write ${gone}/cgroup.procs: no such file or directory` });
 });
 
 t.test('v1 driver writes each resource into its hierarchy; a missing hierarchy is named', async (t) => {

@@ -3,6 +3,7 @@
 // exports is run here by a small classic-BPF interpreter against made-up syscalls, so
 // actions, errno values and every operator are checked without root or a container.
 import t from 'tap';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -212,6 +213,16 @@ t.test('cache: compiled once, then read back without loading libseccomp', async 
   t.equal(compileSeccomp(request, upgraded.compiler, cacheDir).cached, false, 'a program that is not whole instructions is not used');
   t.equal(compileSeccomp(request, upgraded.compiler, cacheDir).cached, true, 'and was rewritten');
 
+  // A program cached before the ENOSYS stub (format 1, no stub in the request) is not
+  // taken for today's: the key is another.
+  const deny = seccompProfile({ defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64'], syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] }).request;
+  const { enosys: _stub, ...before } = deny;
+  const oldText = JSON.stringify(before, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  const oldKey = createHash('sha256').update(`hako-seccomp 1\0${process.arch}\0${'2.6.0'}\0${oldText}`).digest('hex');
+  writeFileSync(seccompCacheFile(cacheDir, oldKey), Buffer.alloc(8));
+  t.not(seccompCacheKey(deny, process.arch, '2.6.0'), oldKey, 'the key of a profile with the stub is not the old one');
+  t.equal(compileSeccomp(deny, upgraded.compiler, cacheDir).cached, false, 'the old program is not used');
+
   // No cache directory: always compiled; a cache that cannot be written is not an error.
   t.equal(compileSeccomp(request, compiler).cached, false);
   writeFileSync(join(dir, 'file'), '');
@@ -357,7 +368,46 @@ t.test('libseccomp: a profile compiles to a program that does what it says', { s
   const x86 = compile({ defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'], syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ALLOW' }] });
   t.equal(runFilter(x86.program, 20, [], AUDIT_ARCH_I386), ALLOW, 'getpid on i386 (20) allowed: the extra architecture is in');
   t.equal(runFilter(x86.program, NR.getpid), ALLOW);
-  t.equal(runFilter(x86.program, NR.mkdir), errno(1));
+  t.equal(runFilter(x86.program, 0 /* read */), errno(1), 'a syscall older than getpid: the default');
+});
+
+const AUDIT_ARCH_AARCH64 = 0xc00000b7;
+const X32 = 0x40000000;
+
+t.test('libseccomp: the ENOSYS stub, per architecture of the profile (runc >= 1.0.2)', { skip: addonSkip }, async (t) => {
+  // Highest named: x86_64 mkdirat 258; i386 mkdirat 296; x32 mkdirat 258 | X32.
+  const sc: LinuxSeccomp = {
+    defaultAction: 'SCMP_ACT_ERRNO',
+    architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+    syscalls: [
+      { names: ['read', 'write', 'mkdirat'], action: 'SCMP_ACT_ALLOW' },
+      { names: ['getpid'], action: 'SCMP_ACT_ERRNO' },
+    ],
+  };
+  const c = compile(sc);
+  t.equal(runFilter(c.program, NR.mkdirat), ALLOW, 'x86_64: the highest named syscall: its rule');
+  t.equal(runFilter(c.program, NR.mkdirat + 1), errno(38), 'x86_64: one above it: ENOSYS');
+  t.equal(runFilter(c.program, 1000), errno(38), 'x86_64: 1000: ENOSYS');
+  t.equal(runFilter(c.program, NR.mkdir), errno(1), 'x86_64: not named, below the highest: the default (EPERM)');
+  t.equal(runFilter(c.program, NR.getpid), errno(1), 'x86_64: named with the default action: EPERM');
+  t.equal(runFilter(c.program, 297, [], AUDIT_ARCH_I386), errno(38), 'i386: above mkdirat (296): ENOSYS');
+  t.equal(runFilter(c.program, 296, [], AUDIT_ARCH_I386), ALLOW, 'i386: mkdirat: its rule');
+  t.equal(runFilter(c.program, 100, [], AUDIT_ARCH_I386), errno(1), 'i386: below: the default');
+  t.equal(runFilter(c.program, (X32 | 259) >>> 0), errno(38), 'x32: above mkdirat: ENOSYS');
+  t.equal(runFilter(c.program, (X32 | 258) >>> 0), ALLOW, 'x32: mkdirat: its rule');
+  t.equal(runFilter(c.program, (X32 | 83) >>> 0), errno(1), 'x32: below: the default');
+  t.equal(runFilter(c.program, 1000, [], AUDIT_ARCH_AARCH64), 0, 'an architecture not in the profile: killed, as before');
+
+  const onlyX86_64 = compile({ ...sc, architectures: ['SCMP_ARCH_X86_64'] });
+  t.equal(runFilter(onlyX86_64.program, 1000), errno(38), 'x86_64 alone: ENOSYS above');
+  t.not(runFilter(onlyX86_64.program, (X32 | 1000) >>> 0), errno(38), 'x86_64 alone: an x32 call is not stubbed');
+
+  t.equal(runFilter(compile({ ...sc, defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] }).program, 1000), ALLOW, 'ALLOW by default: no stub');
+  t.equal(runFilter(compile({ ...sc, defaultAction: 'SCMP_ACT_LOG', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] }).program, 1000), 0x7ffc0000, 'LOG by default: no stub');
+  t.equal(runFilter(compile({ ...sc, defaultErrnoRet: 38 }).program, 1000), errno(38), 'defaultErrnoRet ENOSYS: the default says it');
+  t.equal(runFilter(compile({ ...sc, architectures: [] }).program, 1000), errno(1), 'no architectures in the profile: no stub (as runc)');
+  t.notOk(seccompProfile({ ...sc, architectures: [] }).request.enosys, 'and the request asks for none');
+  t.same(seccompProfile(sc).request.enosys, { arches: ['x86_64', 'x86', 'x32'], names: ['read', 'write', 'mkdirat', 'getpid'] }, 'every name, whatever its action');
 });
 
 t.test('libseccomp: every operator, on 64-bit values', { skip: addonSkip }, async (t) => {
@@ -416,6 +466,8 @@ t.test("libseccomp: Docker's default profile", { skip: addonSkip || (existsSync(
   t.equal(runFilter(c.program, 56, [0x20000n /* CLONE_NEWNS */]), errno(1), 'clone with CLONE_NEWNS');
   t.equal(runFilter(c.program, NR.personality, [0xffffffffn]), ALLOW, 'personality(0xffffffff) (a query)');
   t.equal(runFilter(c.program, NR.personality, [0x0040000n]), errno(1), 'personality(ADDR_NO_RANDOMIZE)');
+  t.equal(runFilter(c.program, 1000), errno(38), 'a syscall above every one the profile names: ENOSYS (the stub)');
+  t.equal(runFilter(c.program, 1000, [], AUDIT_ARCH_I386), errno(38), 'on i386 too');
 });
 
 t.test('libseccomp: errors name the JSON pointer', { skip: addonSkip }, async (t) => {

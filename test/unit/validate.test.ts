@@ -163,7 +163,7 @@ t.test('semantic checks one by one', async (t) => {
     t.equal(semantic.normalizeSysctlKey('kernel'), 'kernel');
   });
 
-  t.test('mounts: bind source, bind data, id-mapped', async (t) => {
+  t.test('mounts: bind source, bind data (a warning), id-mapped', async (t) => {
     const mount = (m: Spec['mounts'] extends (infer M)[] | undefined ? M : never, userns = false) =>
       spec((s) => {
         s.mounts = [m];
@@ -172,11 +172,13 @@ t.test('semantic checks one by one', async (t) => {
     t.same(run(semantic.bindMountSource, mount({ destination: '/a', options: ['rbind'] })), [{ pointer: '/mounts/0/source', message: 'is required for a bind mount' }]);
     t.same(run(semantic.bindMountSource, mount({ destination: '/a', type: 'bind', source: 'rel/dir' })), [], 'relative sources are relative to the bundle');
     t.same(run(semantic.bindMountSource, mount({ destination: '/a', type: 'tmpfs' })), [], 'tmpfs needs no source');
-    t.same(run(semantic.bindMountData, mount({ destination: '/a', source: '/b', options: ['bind', 'ro', 'rprivate', 'nosuid', 'rro', 'tmpcopyup'] })), []);
-    t.same(run(semantic.bindMountData, mount({ destination: '/a', source: '/b', options: ['bind', 'mode=755', 'ro'] })), [
-      { pointer: '/mounts/0/options/1', message: '"mode=755" is a filesystem option, which a bind mount cannot take' },
+    t.same(semantic.semanticProblems(mount({ destination: '/a', source: '/b', options: ['bind', 'mode=755', 'size=1k', 'ro'] })), [], 'filesystem data on a bind: accepted');
+    t.same(configWarnings(mount({ destination: '/a', source: '/b', options: ['bind', 'ro', 'rprivate', 'nosuid', 'rro', 'tmpcopyup'] })), []);
+    t.same(configWarnings(mount({ destination: '/a', source: '/b', options: ['bind', 'mode=755', 'size=1k', 'ro'] })), [
+      { pointer: '/mounts/0/options/1', message: '"mode=755" is a filesystem option: it has no effect on a bind mount' },
+      { pointer: '/mounts/0/options/2', message: '"size=1k" is a filesystem option: it has no effect on a bind mount' },
     ]);
-    t.same(run(semantic.bindMountData, mount({ destination: '/a', type: 'tmpfs', options: ['mode=755'] })), [], 'data is fine elsewhere');
+    t.same(configWarnings(mount({ destination: '/a', type: 'tmpfs', options: ['mode=755'] })), [], 'data is fine elsewhere');
     t.same(run(semantic.idMappedMounts, mount({ destination: '/a', source: '/b', options: ['bind', 'idmap'] }, true)), [], 'borrows the container userns');
     t.same(run(semantic.idMappedMounts, mount({ destination: '/a', source: '/b', options: ['rbind', 'ridmap'] })), [
       { pointer: '/mounts/0/options/1', message: '"ridmap" needs uidMappings and gidMappings on the mount, or a user namespace' },
