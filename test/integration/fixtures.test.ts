@@ -155,7 +155,8 @@ function dropSecurityFields(spec: Spec): string[] {
 
 /** The probe's report read off the pty master (the line discipline turns \n into \r\n). */
 async function reportFromPty(receiver: ConsoleReceiver): Promise<ProbeReport> {
-  const out = await receiver.interact('', '"write":{}}');
+  // The report's last section (the probe prints its sections in a fixed order).
+  const out = await receiver.interact('', '"syscall":{}}');
   const start = out.indexOf('{"probe_version"');
   return parseProbeReport(out.slice(start).replace(/\r/g, '').trim());
 }
