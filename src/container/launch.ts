@@ -255,15 +255,22 @@ function exitOf(child: ChildProcess): Promise<number | null> {
 // is killed and reaped, stage 0 killed and awaited.
 async function abandon(stage0: ChildProcess, stage0Exit: Promise<number | null>, initPid: number): Promise<void> {
   if (stage0.exitCode === null && stage0.signalCode === null) stage0.kill('SIGKILL');
-  if (initPid > 0) {
-    try {
-      process.kill(initPid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    await native()
-      .waitpid(initPid)
-      .catch(() => undefined);
-  }
+  if (initPid > 0) await killAndReap(initPid);
   await stage0Exit;
+}
+
+/**
+ * SIGKILL a process launchInit started (our child through CLONE_PARENT) and reap it: what
+ * create and exec do when they fail after the process exists, so none is left running
+ * unreported, nor a zombie for the caller's subreaper.
+ */
+export async function killAndReap(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  await native()
+    .waitpid(pid)
+    .catch(() => undefined);
 }
