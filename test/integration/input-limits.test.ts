@@ -171,6 +171,10 @@ t.test('state.json a FIFO or a symlink to /dev/zero: state, exec and delete fail
   fifo(file);
   await mustFail(t, c.root, ['state', c.id], 1, /^state: .*state\.json: not a regular file \(a FIFO\)$/);
   await mustFail(t, c.root, ['exec', c.id, '/probe'], 255, /not a regular file \(a FIFO\)$/);
+  const list = await spawnRuntime(HAKO, c.root, ['list'], { timeoutMs: 20_000 });
+  t.notOk(list.timedOut, 'list did not hang');
+  t.equal(list.code, 0, 'list exits 0, skipping the record it cannot load (as runc)');
+  t.match(list.stderr, /^load container .*: state: .*state\.json: not a regular file \(a FIFO\)\n$/);
   execFileSync('rm', [file]);
   symlinkSync('/dev/zero', file);
   await mustFail(t, c.root, ['state', c.id], 1, /not a regular file \(a character device\)$/);
