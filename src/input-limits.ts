@@ -10,11 +10,11 @@
 //   a process's argv and environment at a few MiB: 16 MiB is far above any real input,
 //   and bounded work (on Node 24 here: 20 ms to parse 16 MiB of strings; the worst shape,
 //   16 MiB of tiny arrays, about 1 s and 400 MB);
-// - at most MAX_JSON_DEPTH (512) nested arrays and objects. Real configs nest at most 7
-//   deep (the fixture corpus); the engine walks parsed values recursively (JSON.stringify of the container
-//   record, structuredClone), and on Node 24 that overflows the stack near 1,600 nested
-//   objects: 512 leaves room for the frames already on the stack. runc refuses at
-//   10,000 (Go's "exceeded max depth").
+// - at most MAX_JSON_DEPTH (512) nested arrays and objects. Real configs nest at most
+//   7 deep (the fixture corpus); the engine walks parsed values recursively
+//   (JSON.stringify of the container record, structuredClone), and on Node 24 that
+//   overflows the stack near 1,600 nested objects: 512 leaves room for the frames
+//   already on the stack. runc refuses at 10,000 (Go's "exceeded max depth").
 //
 // A container record, which holds the config, may be 32 MiB and nest 528 deep
 // (MAX_RECORD_BYTES, MAX_RECORD_DEPTH); the native front reads records with these limits.
