@@ -121,7 +121,7 @@ void SyncSocket::send_error(const StepError& error) {
   std::string payload;
   put_u32(&payload, static_cast<uint32_t>(error.err));
   put_str(&payload, error.step);
-  put_str(&payload, error.message);
+  put_str(&payload, clip_message(error.message));
   (void)send(MSG_ERROR, payload);
 }
 

@@ -9,8 +9,58 @@
 
 namespace hako {
 
-std::string quote(std::string_view s) {
+namespace {
+
+// At most n bytes of s, not ending inside a UTF-8 sequence.
+std::string_view utf8_prefix(std::string_view s, size_t n) {
+  if (s.size() <= n) return s;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xc0) == 0x80) n--;
+  return s.substr(0, n);
+}
+
+std::string cut_note(size_t size) { return "... (" + std::to_string(size) + " bytes)"; }
+
+bool is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+
+}  // namespace
+
+std::string clip_message(std::string_view message) {
+  if (message.size() <= kMaxShownValue) return std::string(message);
+  std::string out;
+  size_t i = 0;
+  while (i < message.size() && out.size() <= kMaxMessage) {
+    if (is_space(message[i]) || message[i] == '"') {
+      out += message[i++];
+      continue;
+    }
+    size_t end = i;
+    while (end < message.size() && !is_space(message[end]) && message[end] != '"') end++;
+    std::string_view run = message.substr(i, end - i);
+    // Punctuation after a value (`stat /x: ...`) is not part of it.
+    std::string_view tail;
+    if (!run.empty() && (run.back() == ':' || run.back() == ';' || run.back() == ',')) {
+      tail = run.substr(run.size() - 1);
+      run.remove_suffix(1);
+    }
+    if (run.size() > kMaxShownValue) {
+      out.append(utf8_prefix(run, kShownPrefix));
+      out += cut_note(run.size());
+      out.append(tail);
+    } else {
+      out.append(run);
+      out.append(tail);
+    }
+    i = end;
+  }
+  if (out.size() > kMaxMessage) {
+    out = std::string(utf8_prefix(out, kMaxMessage)) + "... (message of " + std::to_string(message.size()) + " bytes cut)";
+  }
+  return out;
+}
+
+std::string quote(std::string_view full) {
   static const char hex[] = "0123456789abcdef";
+  std::string_view s = full.size() > kMaxShownValue ? utf8_prefix(full, kShownPrefix) : full;
   std::string o;
   o.reserve(s.size() + 2);
   o += '"';
@@ -31,6 +81,7 @@ std::string quote(std::string_view s) {
         }
     }
   }
+  if (s.size() != full.size()) o += cut_note(full.size());
   o += '"';
   return o;
 }

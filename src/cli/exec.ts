@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { HakoError } from '../errors.js';
 import { execInContainer, type Execed } from '../container/exec.js';
+import { killAndReap } from '../container/launch.js';
 import { forwardSignals, proxyPipes, proxyTerminal, waitExitStatus } from '../container/foreground.js';
 import type { ContainerRecord } from '../container/state-store.js';
 import type { LinuxCapabilities, Process, Spec } from '../oci/types.js';
@@ -15,13 +16,15 @@ const EXEC_FAILED = 255;
 
 export async function run(ctx: CommandContext): Promise<number> {
   const detach = boolFlag(ctx.flags, 'detach');
-  let execed: Execed;
+  let execed: Execed | undefined;
   let terminal: ReturnType<typeof proxyTerminal> | undefined;
   try {
     execed = await startExec(ctx, detach);
     // The terminal gets its size before anything else, as runc does.
     if (execed.consoleMaster !== undefined) terminal = proxyTerminal(execed.consoleMaster);
   } catch (err) {
+    // The process runs but cannot be served: it is not left behind.
+    if (execed) await killAndReap(execed.pid);
     const msg = err instanceof Error ? err.message : String(err);
     throw new HakoError(`exec failed: ${msg}`, err instanceof HakoError ? err.where : {}, EXEC_FAILED);
   }

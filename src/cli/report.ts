@@ -2,9 +2,14 @@
 import { writeStderr } from '../output.js';
 import { HakoError, UnknownCommandError, UsageError } from '../errors.js';
 import type { Logger } from './log.js';
+import { clipMessage } from '../input-limits.js';
 
-/** Log a fatal error; with --log, also print the bare message on stderr. Returns the exit code. */
-export function reportFailure(log: Logger, message: string, exitCode = 1): number {
+/**
+ * Log a fatal error; with --log, also print the bare message on stderr. Returns the exit
+ * code. A huge value echoed in the message (a 50 MB argument) is cut here (clipMessage).
+ */
+export function reportFailure(log: Logger, fullMessage: string, exitCode = 1): number {
+  const message = clipMessage(fullMessage);
   log.error(message);
   if (log.toFile) writeStderr(message + '\n');
   return exitCode;

@@ -2,8 +2,8 @@
 // an OCI LinuxResources object (containerd and CRI-O send it on stdin) and then every other
 // flag is ignored; otherwise each flag given sets its one value. Written to the cgroup and
 // recorded in the container's state.
-import { readFileSync, readSync } from 'node:fs';
 import { HakoError, UsageError } from '../errors.js';
+import { MAX_JSON_DEPTH, excessDepthAt, readInputFd, readInputFile } from '../input-limits.js';
 import { updateContainer } from '../container/lifecycle.js';
 import type { LinuxResources } from '../oci/types.js';
 import { stringFlag, type CommandContext } from './context.js';
@@ -16,7 +16,7 @@ export function run(ctx: CommandContext): void {
 /** The resources the command line asks for. */
 export function resourcesFromFlags(flags: FlagValues): LinuxResources {
   const file = stringFlag(flags, 'resources');
-  if (file !== undefined) return parseResources(file === '-' ? readStdin() : readFile(file), file === '-' ? 'stdin' : file);
+  if (file !== undefined) return parseResources(file === '-' ? readInputFd(0, 'resources from stdin') : readInputFile(file, 'resources'), file === '-' ? 'stdin' : file);
 
   const r: LinuxResources = {};
   const given = (name: string): string | undefined => stringFlag(flags, name);
@@ -60,6 +60,7 @@ export function resourcesFromFlags(flags: FlagValues): LinuxResources {
 export function parseResources(text: string, from: string): LinuxResources {
   let value: unknown;
   try {
+    if (excessDepthAt(text) >= 0) throw new Error(`exceeded max depth: more than ${MAX_JSON_DEPTH} nested arrays and objects`);
     value = JSON.parse(text);
   } catch (err) {
     throw new HakoError(`${from}: invalid resources JSON: ${(err as Error).message}`);
@@ -90,37 +91,4 @@ export function memoryBytes(flag: string, v: string): number {
   const m = /^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(v);
   if (!m) throw new HakoError(`invalid value for ${flag}: invalid size: '${v}'`);
   return Math.trunc(Number.parseFloat(m[1]!) * UNITS[(m[2] ?? '').toLowerCase()]!);
-}
-
-function readFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new HakoError(`open ${file}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`, { path: file });
-  }
-}
-
-// stdin may be a non-blocking pipe shared with the caller: wait out EAGAIN.
-function readStdin(): string {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(65536);
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(0, buf, 0, buf.length, null);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') {
-        Atomics.wait(pause, 0, 0, 5);
-        continue;
-      }
-      if (code === 'EOF') break;
-      throw new HakoError(`reading resources from stdin: ${(err as Error).message}`);
-    }
-    if (n === 0) break;
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

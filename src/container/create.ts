@@ -18,7 +18,7 @@ import { makeExecFifo } from './exec-fifo.js';
 import { checkContainerId } from './id.js';
 import { hookState, runHooks } from './hooks.js';
 import { releaseHostRootfs } from './host-rootfs.js';
-import { launchInit, type Launched } from './launch.js';
+import { killAndReap, launchInit, type Launched } from './launch.js';
 import { makeNotifyDir, withNotifySocket } from './notify-socket.js';
 import { writePidFile } from './pid-file.js';
 import { sendPidfd } from './pidfd-socket.js';
@@ -77,6 +77,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   let consoleSocket: Socket | undefined;
   let internalConsole: [number, number] | undefined;
   let madeCgroups: string[] | undefined;
+  let launched: Launched | undefined;
   try {
     if (opts.notifySocket) makeNotifyDir(dir);
     checkCgroupUsable(cg.cgroup);
@@ -85,7 +86,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     fifo = makeExecFifo(dir, hostRoot.uid, hostRoot.gid);
     if (opts.consoleSocket !== undefined) consoleSocket = await connectConsoleSocket(resolve(bundle, opts.consoleSocket));
     else if (spec.process?.terminal && !opts.detach) internalConsole = native().socketpair();
-    const launched = await launchInit({
+    launched = await launchInit({
       spec: internalConsole && runSpec.process ? { ...runSpec, process: withHostTerminalSize(runSpec.process) } : runSpec,
       stateRoot: opts.root,
       debug: opts.debug,
@@ -129,6 +130,10 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     if (opts.pidFile) writePidFile(opts.pidFile, launched.initPid);
     return { record, dir, launched, consoleMaster };
   } catch (err) {
+    // The init exists once launchInit returned: a failure after that (the console, the
+    // pidfd socket, the state, the pid file) kills and reaps it, as runc does; nobody
+    // could manage a container whose pid was not reported.
+    if (launched) await killAndReap(launched.initPid);
     if (madeCgroups) removeFailedCgroup(cg.cgroup, madeCgroups);
     try {
       releaseHostRootfs(spec, rootfs);

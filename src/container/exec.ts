@@ -19,7 +19,7 @@ import { planCpuList } from '../plan/build.js';
 import { readHostFacts } from '../plan/host.js';
 import { connectConsoleSocket } from './console-socket.js';
 import { preservedFds } from './create.js';
-import { launchInit, type Launched } from './launch.js';
+import { killAndReap, launchInit, type Launched } from './launch.js';
 import { writePidFile } from './pid-file.js';
 import { containerDir, readContainer, type ContainerRecord } from './state-store.js';
 import { liveStatus } from './status.js';
@@ -111,9 +111,19 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
           ...(spec.linux?.memoryPolicy ? { memoryPolicy: spec.linux.memoryPolicy } : {}),
         }),
     });
-    if (opts.pidfdSocket) await sendPidfd(opts.pidfdSocket, launched.initPid, 'setns');
-    const consoleMaster = internalConsole ? await native().recvFd(internalConsole[0]) : undefined;
-    if (opts.pidFile) writePidFile(opts.pidFile, launched.initPid);
+    // The process runs from here: a failure to report it (the pidfd socket, the pty
+    // master, the pid file) kills and reaps it, as runc does.
+    let consoleMaster: number | undefined;
+    try {
+      if (opts.pidfdSocket) await sendPidfd(opts.pidfdSocket, launched.initPid, 'setns');
+      consoleMaster = internalConsole ? await native().recvFd(internalConsole[0]) : undefined;
+      if (opts.pidFile) writePidFile(opts.pidFile, launched.initPid);
+    } catch (err) {
+      if (consoleMaster !== undefined) closeSync(consoleMaster);
+      if (launched.pipes) for (const fd of Object.values(launched.pipes)) closeSync(fd);
+      await killAndReap(launched.initPid);
+      throw err;
+    }
     return {
       record: rec,
       pid: launched.initPid,

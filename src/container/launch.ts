@@ -2,10 +2,11 @@
 // socket, the parent's part of the conversation (id maps, hooks), and the init's pid.
 // On any failure the processes it started are killed and reaped before the error returns.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { HakoError } from '../errors.js';
+import { readInputFile } from '../input-limits.js';
 import { native, sealedInit } from '../native.js';
 import { placeStage0, type Placement } from '../cgroups/placement.js';
 import type { ContainerProcessState, Spec } from '../oci/types.js';
@@ -187,7 +188,7 @@ function compiledSeccomp(req: LaunchRequest) {
   const planned = planSeccomp(req.spec.linux!.seccomp!, {
     compiler: { library: () => native().seccompLibrary(), compile: (r) => native().seccompCompile(r) },
     cacheDir: req.stateRoot,
-    configText: () => readFileSync(join(req.bundle, 'config.json'), 'utf8'),
+    configText: () => readInputFile(join(req.bundle, 'config.json'), 'config.json'),
   });
   // runc ignores syscall names libseccomp does not know; hako too, but says so with --debug.
   if (planned.skipped.length > 0) req.debug?.(`seccomp: syscalls unknown to libseccomp, skipped: ${planned.skipped.join(', ')}`);
@@ -254,15 +255,22 @@ function exitOf(child: ChildProcess): Promise<number | null> {
 // is killed and reaped, stage 0 killed and awaited.
 async function abandon(stage0: ChildProcess, stage0Exit: Promise<number | null>, initPid: number): Promise<void> {
   if (stage0.exitCode === null && stage0.signalCode === null) stage0.kill('SIGKILL');
-  if (initPid > 0) {
-    try {
-      process.kill(initPid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    await native()
-      .waitpid(initPid)
-      .catch(() => undefined);
-  }
+  if (initPid > 0) await killAndReap(initPid);
   await stage0Exit;
+}
+
+/**
+ * SIGKILL a process launchInit started (our child through CLONE_PARENT) and reap it: what
+ * create and exec do when they fail after the process exists, so none is left running
+ * unreported, nor a zombie for the caller's subreaper.
+ */
+export async function killAndReap(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  await native()
+    .waitpid(pid)
+    .catch(() => undefined);
 }

@@ -1,11 +1,12 @@
 // The state store under --root: <root>/<id>/state.json (0600, written atomically) and,
 // while created, <root>/<id>/exec.fifo. Reading never takes the container's lock.
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { HakoError, fromSystemError } from '../errors.js';
 import type { Spec } from '../oci/types.js';
 import type { CgroupRecord } from '../cgroups/cgroup.js';
 import { checkContainerId } from './id.js';
+import { MAX_RECORD_BYTES, MAX_RECORD_DEPTH, excessDepthAt, readInputFile } from '../input-limits.js';
 
 /** What hako keeps about a container. Status is never stored: it is computed live (status.ts). */
 export interface ContainerRecord {
@@ -45,11 +46,11 @@ export function readContainer(root: string, id: string): ContainerRecord {
   const file = join(containerDir(root, id), STATE_FILE);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readInputFile(file, 'state', MAX_RECORD_BYTES);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = err instanceof HakoError ? err.where.errno : undefined;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new HakoError('container does not exist', { path: file });
-    throw fromSystemError(err);
+    throw err;
   }
   return parseRecord(text, file);
 }
@@ -57,6 +58,7 @@ export function readContainer(root: string, id: string): ContainerRecord {
 export function parseRecord(text: string, file: string): ContainerRecord {
   let value: unknown;
   try {
+    if (excessDepthAt(text, MAX_RECORD_DEPTH) >= 0) throw new Error(`exceeded max depth: more than ${MAX_RECORD_DEPTH} nested arrays and objects`);
     value = JSON.parse(text);
   } catch (err) {
     throw new HakoError(`${file}: corrupt state: ${(err as Error).message}`, { path: file });
@@ -90,10 +92,15 @@ export function makeContainerDir(root: string, id: string): string {
 export function writeContainer(root: string, rec: ContainerRecord): void {
   const dir = containerDir(root, rec.id);
   const tmp = join(dir, `.state-${process.pid}`);
+  const text = JSON.stringify(rec);
+  // What readContainer would refuse is not written (the config counts for most of it).
+  if (Buffer.byteLength(text) > MAX_RECORD_BYTES) {
+    throw new HakoError(`container record of ${Buffer.byteLength(text)} bytes: larger than the limit of ${MAX_RECORD_BYTES} bytes`);
+  }
   try {
     const fd = openSync(tmp, 'w', 0o600);
     try {
-      writeSync(fd, JSON.stringify(rec));
+      writeSync(fd, text);
     } finally {
       closeSync(fd);
     }

@@ -1,34 +1,13 @@
 // Reading config.json and process.json: JSON errors with line and column, then validation.
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { HakoError, fromSystemError } from '../errors.js';
+import { HakoError } from '../errors.js';
+import { parseJsonInput, readInputFile } from '../input-limits.js';
 import type { Process, Spec } from './types.js';
 import { checkConfig, checkProcess, formatProblem, type Problem } from './validate.js';
 
+/** A JSON input file (config.json, process.json), bounded in size and depth (input-limits.ts). */
 export function readJsonFile(file: string, label: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw fromSystemError(err);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new HakoError(`${label}: invalid JSON: ${describeJsonError(text, err as Error)}`, { path: file });
-  }
-}
-
-// V8 reports "... in JSON at position N" (sometimes with line/column already): add line:column when missing.
-function describeJsonError(text: string, err: Error): string {
-  const msg = err.message.replace(/\s+/g, ' ');
-  const m = /at position (\d+)/.exec(msg);
-  if (!m || /line \d+/.test(msg)) return msg;
-  const pos = Number(m[1]);
-  const before = text.slice(0, pos);
-  const line = before.split('\n').length;
-  const column = pos - before.lastIndexOf('\n');
-  return `${msg} (line ${line} column ${column})`;
+  return parseJsonInput(readInputFile(file, label), label, file);
 }
 
 export interface Checked<T> {

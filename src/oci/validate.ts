@@ -16,6 +16,7 @@ import {
   type ValidateFunction,
   type ValidatorError,
 } from './generated/validators.js';
+import { clipMessage } from '../input-limits.js';
 import { type Problem, escapeToken, problem, sortProblems } from './problem.js';
 import { type SemanticOptions, processProblems, semanticProblems, semanticWarnings } from './semantic.js';
 import type { Process, Spec } from './types.js';
@@ -57,9 +58,12 @@ export function configWarnings(config: unknown): Problem[] {
   return sortProblems(semanticWarnings(config as Spec));
 }
 
-/** "config.json: /process/args: must be a non-empty array" ("config.json: must be an object" at the root). */
+/**
+ * "config.json: /process/args: must be a non-empty array" ("config.json: must be an object"
+ * at the root). A huge key in the pointer or value in the message is cut (clipMessage).
+ */
 export function formatProblem(file: string, p: Problem): string {
-  return p.pointer === '' ? `${file}: ${p.message}` : `${file}: ${p.pointer}: ${p.message}`;
+  return clipMessage(p.pointer === '' ? `${file}: ${p.message}` : `${file}: ${p.pointer}: ${p.message}`);
 }
 
 // ---------------------------------------------------------------- ajv errors -> problems
