@@ -6,7 +6,8 @@
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "cpp"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++20", "-fno-exceptions", "-Wall", "-Wextra"],
-      "cflags_cc!": ["-fno-rtti", "-std=gnu++17", "-std=gnu++14"]
+      "cflags_cc!": ["-fno-rtti", "-std=gnu++17", "-std=gnu++14"],
+      "ldflags": ["-static-libstdc++", "-static-libgcc"]
     }
   ]
 }
