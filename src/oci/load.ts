@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { HakoError, fromSystemError } from '../errors.js';
+import { describeJsonError } from './json-syntax.js';
 import type { Process, Spec } from './types.js';
 import { checkConfig, checkProcess, formatProblem, type Problem } from './validate.js';
 
@@ -15,20 +16,8 @@ export function readJsonFile(file: string, label: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new HakoError(`${label}: invalid JSON: ${describeJsonError(text, err as Error)}`, { path: file });
+    throw new HakoError(`${label}: invalid JSON: ${describeJsonError(text, err)}`, { path: file });
   }
-}
-
-// V8 reports "... in JSON at position N" (sometimes with line/column already): add line:column when missing.
-function describeJsonError(text: string, err: Error): string {
-  const msg = err.message.replace(/\s+/g, ' ');
-  const m = /at position (\d+)/.exec(msg);
-  if (!m || /line \d+/.test(msg)) return msg;
-  const pos = Number(m[1]);
-  const before = text.slice(0, pos);
-  const line = before.split('\n').length;
-  const column = pos - before.lastIndexOf('\n');
-  return `${msg} (line ${line} column ${column})`;
 }
 
 export interface Checked<T> {
