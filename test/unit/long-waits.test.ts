@@ -1,6 +1,6 @@
 // The addon's long waits run on threads of their own, on both engines: with nine waits
 // pending, a read through fs.promises (the engine's worker pool) still finishes first.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ const bunSkip = addonSkip || (existsSync(BUN) ? false : `no ${BUN} (npm ci insta
 
 const EXPECTED = ['recvFd EBADMSG', 'recvFd EBADMSG', 'recvFd EBADMSG', 'notifyRecv READY=0', 'notifyRecv READY=1', 'notifyRecv READY=2', 'eventfdWait 1', 'eventfdWait 2', 'eventfdWait 3'];
 
-function check(t: Tap.Test, r: LongWaitsReport): void {
+function check(t: Test, r: LongWaitsReport): void {
   t.equal(r.order[0], 'read', 'the file read finished while all nine waits were pending');
   t.equal(r.order.length, 10);
   t.same(r.results, EXPECTED, 'each wait got what was sent after the read (none timed out)');
