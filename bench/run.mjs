@@ -15,6 +15,8 @@ const opts = parseOptions(process.argv.slice(2));
 const hako = opts.hako ?? join(root, 'dist', 'hako');
 const runc = opts.runc ?? '/usr/bin/runc';
 const node24 = join(dirname(require.resolve(`node-linux-${process.arch}/package.json`)), 'bin', 'node');
+// The engine dist/hako ships on (see scripts/build.mjs), bare, beside Node's bare start.
+const bun = join(dirname(require.resolve(`@oven/bun-linux-${process.arch === 'arm64' ? 'aarch64' : 'x64'}/package.json`)), 'bin', 'bun');
 const stateRoot = mkdtempSync(join(tmpdir(), 'hako-bench-'));
 
 function parseOptions(argv) {
@@ -82,6 +84,11 @@ function compare(name, a, b, runs) {
 
 const runs = Number(opts.runs ?? 40);
 const cases = [
+  {
+    name: 'engine-bun-vs-node',
+    a: { label: 'bun -e 0', argv: [bun, '-e', '0'], status: 0 },
+    b: { label: 'node24 -e 0', argv: [node24, '-e', '0'], status: 0 },
+  },
   {
     name: 'state-missing-vs-node',
     a: { label: 'hako state <missing>', argv: [hako, '--root', stateRoot, 'state', 'missing'], status: 1 },
@@ -197,7 +204,8 @@ function runOnce(runtime, root, bundle, before) {
 }
 
 if (!existsSync(hako)) throw new Error(`${hako} is missing: npm run build`);
-console.log(`hako: ${hako}\nrunc: ${runc}\nnode: ${node24}\nruns: ${runs} alternating pairs; times are medians, ratio is the median of per-pair ratios\n`);
+const hakoVersion = spawnSync(hako, ['--version'], { encoding: 'utf8' }).stdout.trim().split('\n');
+console.log(`hako: ${hako} (${hakoVersion[1]}, ${hakoVersion[3]})\nrunc: ${runc}\nnode: ${node24}\nbun: ${bun}\nruns: ${runs} alternating pairs; times are medians, ratio is the median of per-pair ratios\n`);
 const asRoot = process.getuid() === 0;
 const bundle = asRoot ? trivialBundle() : undefined;
 const execBundle = asRoot && (!opts.only || 'exec-true-vs-runc'.includes(opts.only)) ? sleepingBundle() : undefined;

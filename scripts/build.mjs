@@ -1,21 +1,33 @@
 #!/usr/bin/env node
-// npm run build: validators, native code, the JavaScript bundle, and dist/hako (a Node 24
-// single-executable application holding the bundle, its V8 code cache, the addon and hako-init).
-//   node scripts/build.mjs            everything
-//   node scripts/build.mjs --js       validators + bundle only (quick iteration with bin/hako)
-//   node scripts/build.mjs --no-strip keep the symbols of the embedded node binary
+// npm run build: validators, native code, the JavaScript bundle (esbuild, CommonJS), and
+// the executable at BRAIN_OUT holding the bundle, the addon and hako-init:
+//   node scripts/build.mjs                a Bun single-file executable (bun build --compile
+//                                         --bytecode; Bun from @oven/bun-linux-<arch>)
+//   node scripts/build.mjs --engine=node  the fallback: a Node 24 single-executable
+//                                         application (node-linux-<arch>) with its code cache
+//   node scripts/build.mjs --js           validators + bundle only (quick iteration with bin/hako)
+//   node scripts/build.mjs --engine=node --no-strip  keep the symbols of the embedded node binary
+//   node scripts/build.mjs --out=FILE     the executable at FILE instead of BRAIN_OUT
+// The Bun executable is never stripped: its program lives in a section strip drops.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const args = new Set(process.argv.slice(2));
+const engineArg = process.argv.slice(2).find((a) => a.startsWith('--engine='));
+const ENGINE = engineArg ? engineArg.slice('--engine='.length) : 'bun';
+if (ENGINE !== 'bun' && ENGINE !== 'node') throw new Error(`--engine: bun or node, not ${ENGINE}`);
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const release = join(root, 'build', 'Release');
 const dist = join(root, 'dist');
+// Where the executable goes: the one place to change it (--out=FILE overrides it for one
+// build, as CI does for the Node fallback beside the shipped build).
+const outArg = process.argv.slice(2).find((a) => a.startsWith('--out='));
+const BRAIN_OUT = outArg ? resolve(outArg.slice('--out='.length)) : join(dist, 'hako');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 function run(cmd, argv, opts = {}) {
@@ -47,6 +59,20 @@ function node24() {
   if (process.versions.node.split('.')[0] === '24') candidates.push(process.execPath);
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`no Node 24 binary: install the optional dependency node-linux-${process.arch} (npm ci)`);
+  return found;
+}
+
+// Bun from the optional dependency @oven/bun-linux-<arch> (npm ci installs the one for this machine).
+function bunBinary() {
+  const arch = { x64: 'x64', arm64: 'aarch64' }[process.arch];
+  const candidates = [];
+  if (arch) {
+    try {
+      candidates.push(join(dirname(require.resolve(`@oven/bun-linux-${arch}/package.json`)), 'bin', 'bun'));
+    } catch {}
+  }
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`no Bun binary: install the optional dependency @oven/bun-linux-${arch ?? process.arch} (npm ci)`);
   return found;
 }
 
@@ -89,7 +115,8 @@ function singleExecutable() {
     }),
   );
   run(node, ['--experimental-sea-config', config]);
-  const tmp = join(dist, 'hako.tmp');
+  const tmp = `${BRAIN_OUT}.tmp`;
+  mkdirSync(dirname(BRAIN_OUT), { recursive: true });
   rmSync(tmp, { force: true });
   copyFileSync(node, tmp);
   chmodSync(tmp, 0o755);
@@ -106,8 +133,29 @@ function singleExecutable() {
   const shown = plain.split('\n').filter((l) => l.trim() && !noise.test(l));
   if (shown.length) console.log(shown.join('\n'));
   if (res.status !== 0) throw new Error(`postject failed with status ${res.status}`);
-  renameSync(tmp, join(dist, 'hako'));
-  console.log(`build: dist/hako is ${(statSync(join(dist, 'hako')).size / 1048576).toFixed(1)} MiB`);
+  renameSync(tmp, BRAIN_OUT);
+  console.log(`build: ${relative(root, BRAIN_OUT)} is ${(statSync(BRAIN_OUT).size / 1048576).toFixed(1)} MiB (Node)`);
+}
+
+// bun build --compile of the same CommonJS bundle, with bytecode; the addon and hako-init
+// are embedded files (Bun.embeddedFiles, read by src/engine.ts), named as they are.
+function bunExecutable() {
+  const bun = bunBinary();
+  mkdirSync(dirname(BRAIN_OUT), { recursive: true });
+  const tmp = `${BRAIN_OUT}.tmp`;
+  rmSync(tmp, { force: true });
+  const res = spawnSync(
+    bun,
+    ['build', '--compile', '--bytecode', '--format=cjs', '--asset-naming=[name].[ext]', '--outfile', tmp, join(dist, 'hako.cjs'), join(release, 'hako.node'), join(release, 'hako-init')],
+    { cwd: root, encoding: 'utf8' },
+  );
+  if (res.status !== 0) {
+    process.stdout.write(res.stdout);
+    process.stderr.write(res.stderr);
+    throw new Error(`bun build --compile failed with status ${res.status}`);
+  }
+  renameSync(tmp, BRAIN_OUT);
+  console.log(`build: ${relative(root, BRAIN_OUT)} is ${(statSync(BRAIN_OUT).size / 1048576).toFixed(1)} MiB (Bun ${execFileSync(bun, ['--version'], { encoding: 'utf8' }).trim()})`);
 }
 
 step('validators', () => run(process.execPath, ['scripts/gen-validators.mjs']));
@@ -124,4 +172,7 @@ if (!args.has('--js')) step('native (cmake-js)', nativeBuild);
 const t0 = performance.now();
 await bundle();
 console.log(`build: bundle (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
-if (!args.has('--js')) step('single executable', singleExecutable);
+if (!args.has('--js')) {
+  if (ENGINE === 'node') step('single executable (Node)', singleExecutable);
+  else step('single executable (Bun)', bunExecutable);
+}

@@ -20,6 +20,7 @@
 // (MAX_RECORD_BYTES, MAX_RECORD_DEPTH); the native front reads records with these limits.
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { HakoError, fromSystemError } from './errors.js';
+import { describeJsonError } from './oci/json-syntax.js';
 
 export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
 export const MAX_JSON_DEPTH = 512;
@@ -146,7 +147,7 @@ export function parseJsonInput(text: string, label: string, file?: string, maxDe
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new HakoError(`${label}: invalid JSON: ${describeJsonError(text, err as Error)}`, where);
+    throw new HakoError(`${label}: invalid JSON: ${clipMessage(describeJsonError(text, err))}`, where);
   }
 }
 
@@ -196,14 +197,6 @@ function lineColumn(text: string, pos: number): string {
   const line = before.split('\n').length;
   const column = pos - before.lastIndexOf('\n');
   return `line ${line} column ${column}`;
-}
-
-// V8 reports "... in JSON at position N" (sometimes with line/column already): add line:column when missing.
-function describeJsonError(text: string, err: Error): string {
-  const msg = clipMessage(err.message.replace(/\s+/g, ' '));
-  const m = /at position (\d+)/.exec(msg);
-  if (!m || /line \d+/.test(msg)) return msg;
-  return `${msg} (${lineColumn(text, Number(m[1]))})`;
 }
 
 /** A value (whitespace-free run) longer than this is cut in messages: longer than any path (PATH_MAX) or mount data (a page). */

@@ -1,11 +1,11 @@
 // The only module that touches the addon. In the single executable the addon and
-// hako-init are SEA assets: the addon is written to an anonymous file and dlopen'ed
-// through /proc/self/fd; in development they are read from build/Release.
+// hako-init are embedded files (see engine.ts): the addon is written to an anonymous
+// file and dlopen'ed through /proc/self/fd; in development they are read from build/Release.
 import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as sea from 'node:sea';
+import { embeddedAsset } from './engine.js';
 import { HakoError } from './errors.js';
 import type { SeccompRequest } from './plan/seccomp.js';
 
@@ -20,9 +20,9 @@ export interface Addon {
   seals(fd: number): number;
   /** umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW): the mount at path and every mount below it */
   umountDetach(path: string): void;
-  /** waitpid(pid, __WALL) on the thread pool: a child libuv did not spawn (the container's init) */
+  /** waitpid(pid, __WALL) on a thread of its own: a child the engine did not spawn (the container's init) */
   waitpid(pid: number): Promise<{ code?: number; signal?: number }>;
-  /** receive one SCM_RIGHTS fd on a blocking socket, on the thread pool */
+  /** receive one SCM_RIGHTS fd on a blocking socket, on a thread of its own */
   recvFd(socket: number): Promise<number>;
   setSubreaper(on: boolean): void;
   /** pipe2(O_CLOEXEC): [read end, write end] */
@@ -36,7 +36,7 @@ export interface Addon {
   setWinsize(fd: number, rows: number, cols: number): void;
   /** an eventfd registered on <memoryDir>/memory.oom_control through cgroup.event_control (cgroup v1) */
   oomEventfd(memoryDir: string): number;
-  /** poll an eventfd for up to timeoutMs on the thread pool, then read it: its counter, 0 on timeout */
+  /** poll an eventfd for up to timeoutMs on a thread of its own, then read it: its counter, 0 on timeout */
   eventfdWait(fd: number, timeoutMs: number): Promise<number>;
   /** the BPF_PROG_TYPE_CGROUP_DEVICE instructions (struct bpf_insn) for a device state */
   deviceProgram(state: { defaultAllow: boolean; exceptions: readonly { type: string; major: number; minor: number; access: string }[] }): Buffer;
@@ -67,10 +67,17 @@ export interface Addon {
   notifyConnect(path: string): number;
   /** send one datagram on a connected socket */
   notifySend(fd: number, bytes: Uint8Array): void;
-  /** wait up to timeoutMs for one datagram (at most 4096 bytes kept), on the thread pool; null when none came */
+  /** wait up to timeoutMs for one datagram (at most 4096 bytes kept), on a thread of its own; null when none came */
   notifyRecv(fd: number, timeoutMs: number): Promise<Buffer | null>;
   /** whether the kernel accepts these SECCOMP_FILTER_FLAG_* bits (no privilege needed) */
   seccompFlagSupported(flags: number): boolean;
+  /**
+   * Copy from -> to with blocking read/write on a thread of its own until EOF on from (EIO
+   * on a terminal master counts as EOF) or until to refuses (EPIPE ends it quietly). The fds
+   * named by closeFrom/closeTo are the copy's from then on and closed when it ends.
+   * keepAlive (default true) false: the pending copy does not keep the process alive.
+   */
+  copyFd(from: number, to: number, opts?: { closeFrom?: boolean; closeTo?: boolean; keepAlive?: boolean }): Promise<{ bytes: number; error?: Error }>;
 }
 
 export const SEALS = { SEAL: 0x1, SHRINK: 0x2, GROW: 0x4, WRITE: 0x8, EXEC: 0x20 } as const;
@@ -91,7 +98,8 @@ export function devBuildDir(): string {
 }
 
 function loadAddon(): Addon {
-  if (sea.isSea()) return loadEmbeddedAddon(new Uint8Array(sea.getRawAsset('hako.node') as ArrayBuffer));
+  const embedded = embeddedAsset('hako.node');
+  if (embedded) return loadEmbeddedAddon(embedded);
   const mod = { exports: {} as Addon };
   const file = join(devBuildDir(), 'hako.node');
   try {
@@ -128,9 +136,10 @@ function loadEmbeddedAddon(bytes: Uint8Array): Addon {
   throw new HakoError(`load the embedded addon from an anonymous file: ${failures.join('; ')}`);
 }
 
-/** The bytes of hako-init: the SEA asset, or the development build. */
+/** The bytes of hako-init: embedded in the executable, or the development build. */
 export function initBinary(): Uint8Array {
-  if (sea.isSea()) return new Uint8Array(sea.getRawAsset('hako-init') as ArrayBuffer);
+  const embedded = embeddedAsset('hako-init');
+  if (embedded) return embedded;
   const file = join(devBuildDir(), 'hako-init');
   try {
     return readFileSync(file);

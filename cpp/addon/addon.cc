@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "cgroups.h"
+#include "copy.h"
 #include "common/version.h"
 #include "devices.h"
 #include "files.h"
@@ -15,6 +16,7 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::String::New(env, HAKO_VERSION));
   hako::RegisterCgroups(env, exports);
+  hako::RegisterCopy(env, exports);
   hako::RegisterDevices(env, exports);
   hako::RegisterFiles(env, exports);
   hako::RegisterNotify(env, exports);

@@ -15,6 +15,7 @@
 
 #include "common/unique_fd.h"
 #include "errors.h"
+#include "own_thread.h"
 
 namespace hako {
 namespace {
@@ -52,12 +53,10 @@ Napi::Value OomEventfd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, efd.release());
 }
 
-// eventfdWait(fd, timeoutMs) on the thread pool: the counter read (0 on timeout).
-class EventfdWorker : public Napi::AsyncWorker {
+// eventfdWait(fd, timeoutMs) on a thread of its own: the counter read (0 on timeout).
+class EventfdJob : public OwnThreadJob {
  public:
-  EventfdWorker(Napi::Env env, int fd, int timeout)
-      : Napi::AsyncWorker(env), fd_(fd), timeout_(timeout), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
+  EventfdJob(Napi::Env env, int fd, int timeout) : OwnThreadJob(env), fd_(fd), timeout_(timeout) {}
 
   void Execute() override {
     int r = wait_readable(fd_, timeout_);
@@ -75,8 +74,7 @@ class EventfdWorker : public Napi::AsyncWorker {
       syscall_ = "read";
     }
   }
-  void OnOK() override {
-    Napi::Env env = Env();
+  void Settle(Napi::Env env) override {
     if (err_) {
       deferred_.Reject(errno_error(env, err_, syscall_, "eventfd").Value());
       return;
@@ -90,14 +88,11 @@ class EventfdWorker : public Napi::AsyncWorker {
   uint64_t count_ = 0;
   int err_ = 0;
   const char* syscall_ = "";
-  Napi::Promise::Deferred deferred_;
 };
 
 Napi::Value EventfdWait(const Napi::CallbackInfo& info) {
-  auto* w = new EventfdWorker(info.Env(), info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  Napi::Env env = info.Env();
+  return StartOwnThread(env, new EventfdJob(env, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value()), "eventfdWait");
 }
 
 }  // namespace

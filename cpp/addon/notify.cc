@@ -14,6 +14,7 @@
 
 #include "common/unique_fd.h"
 #include "errors.h"
+#include "own_thread.h"
 #include "notify.h"
 
 namespace hako {
@@ -104,13 +105,11 @@ Napi::Value NotifySend(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// Waits up to timeout ms for a datagram on the thread pool; resolves to its bytes, or
+// Waits up to timeout ms for a datagram on a thread of its own; resolves to its bytes, or
 // null when none came.
-class RecvWorker : public Napi::AsyncWorker {
+class RecvJob : public OwnThreadJob {
  public:
-  RecvWorker(Napi::Env env, int fd, int timeout)
-      : Napi::AsyncWorker(env), fd_(fd), timeout_(timeout), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
+  RecvJob(Napi::Env env, int fd, int timeout) : OwnThreadJob(env), fd_(fd), timeout_(timeout) {}
 
   void Execute() override {
     int r = wait_readable(fd_, timeout_);
@@ -130,8 +129,7 @@ class RecvWorker : public Napi::AsyncWorker {
     len_ = static_cast<size_t>(n);
     got_ = true;
   }
-  void OnOK() override {
-    Napi::Env env = Env();
+  void Settle(Napi::Env env) override {
     if (err_) {
       deferred_.Reject(errno_error(env, err_, syscall_, "notify socket").Value());
       return;
@@ -150,7 +148,6 @@ class RecvWorker : public Napi::AsyncWorker {
   }
   int fd_;
   int timeout_;
-  Napi::Promise::Deferred deferred_;
   uint8_t buf_[kDatagramMax];
   size_t len_ = 0;
   bool got_ = false;
@@ -160,10 +157,8 @@ class RecvWorker : public Napi::AsyncWorker {
 
 // notifyRecv(fd, timeoutMs) -> Promise<Buffer | null>
 Napi::Value NotifyRecv(const Napi::CallbackInfo& info) {
-  auto* w = new RecvWorker(info.Env(), info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  Napi::Env env = info.Env();
+  return StartOwnThread(env, new RecvJob(env, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value()), "notifyRecv");
 }
 
 }  // namespace

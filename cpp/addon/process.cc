@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "own_thread.h"
 
 namespace hako {
 namespace {
@@ -30,12 +31,11 @@ void reject_errno(Napi::Env env, Napi::Promise::Deferred& deferred, int err, con
   deferred.Reject(error.Value());
 }
 
-// waitpid(pid) on the thread pool: {code} or {signal}. Only this pid is waited for, so
-// libuv's own children are never reaped behind its back.
-class WaitWorker : public Napi::AsyncWorker {
+// waitpid(pid) on a thread of its own: {code} or {signal}. Only this pid is waited for,
+// so the engine's own children are never reaped behind its back.
+class WaitJob : public OwnThreadJob {
  public:
-  WaitWorker(Napi::Env env, pid_t pid) : Napi::AsyncWorker(env), pid_(pid), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
+  WaitJob(Napi::Env env, pid_t pid) : OwnThreadJob(env), pid_(pid) {}
 
   void Execute() override {
     for (;;) {
@@ -46,8 +46,7 @@ class WaitWorker : public Napi::AsyncWorker {
       return;
     }
   }
-  void OnOK() override {
-    Napi::Env env = Env();
+  void Settle(Napi::Env env) override {
     if (err_) return reject_errno(env, deferred_, err_, "waitpid");
     Napi::Object result = Napi::Object::New(env);
     if (WIFSIGNALED(status_)) result.Set("signal", Napi::Number::New(env, WTERMSIG(status_)));
@@ -59,14 +58,12 @@ class WaitWorker : public Napi::AsyncWorker {
   pid_t pid_;
   int status_ = 0;
   int err_ = 0;
-  Napi::Promise::Deferred deferred_;
 };
 
-// recvmsg of one SCM_RIGHTS fd on a blocking socket, on the thread pool.
-class RecvFdWorker : public Napi::AsyncWorker {
+// recvmsg of one SCM_RIGHTS fd on a blocking socket, on a thread of its own.
+class RecvFdJob : public OwnThreadJob {
  public:
-  RecvFdWorker(Napi::Env env, int sock) : Napi::AsyncWorker(env), sock_(sock), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
+  RecvFdJob(Napi::Env env, int sock) : OwnThreadJob(env), sock_(sock) {}
 
   void Execute() override {
     char data[4096];
@@ -91,30 +88,23 @@ class RecvFdWorker : public Napi::AsyncWorker {
     }
     memcpy(&fd_, CMSG_DATA(c), sizeof(int));
   }
-  void OnOK() override {
-    if (err_) return reject_errno(Env(), deferred_, err_, "recvmsg");
-    deferred_.Resolve(Napi::Number::New(Env(), fd_));
+  void Settle(Napi::Env env) override {
+    if (err_) return reject_errno(env, deferred_, err_, "recvmsg");
+    deferred_.Resolve(Napi::Number::New(env, fd_));
   }
 
  private:
   int sock_;
   int fd_ = -1;
   int err_ = 0;
-  Napi::Promise::Deferred deferred_;
 };
 
 Napi::Value WaitPid(const Napi::CallbackInfo& info) {
-  auto* w = new WaitWorker(info.Env(), info[0].As<Napi::Number>().Int32Value());
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return StartOwnThread(info.Env(), new WaitJob(info.Env(), info[0].As<Napi::Number>().Int32Value()), "waitpid");
 }
 
 Napi::Value RecvFd(const Napi::CallbackInfo& info) {
-  auto* w = new RecvFdWorker(info.Env(), info[0].As<Napi::Number>().Int32Value());
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return StartOwnThread(info.Env(), new RecvFdJob(info.Env(), info[0].As<Napi::Number>().Int32Value()), "recvFd");
 }
 
 Napi::Value SetSubreaper(const Napi::CallbackInfo& info) {

@@ -36,7 +36,6 @@ export async function run(ctx: CommandContext): Promise<number> {
   await drain(output);
   stopForwarding();
   terminal?.restore();
-  process.stdin.destroy();
   return status;
 }
 

@@ -51,7 +51,6 @@ async function foreground(
   await drain(output);
   stopForwarding();
   terminal?.restore();
-  process.stdin.destroy();
   // As runc's run: a failure of the teardown (a poststop hook) is logged; the status stays the container's.
   if (!boolFlag(ctx.flags, 'keep')) {
     try {

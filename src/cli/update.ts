@@ -6,6 +6,7 @@ import { HakoError, UsageError } from '../errors.js';
 import { MAX_JSON_DEPTH, excessDepthAt, readInputFd, readInputFile } from '../input-limits.js';
 import { updateContainer } from '../container/lifecycle.js';
 import type { LinuxResources } from '../oci/types.js';
+import { describeJsonError } from '../oci/json-syntax.js';
 import { stringFlag, type CommandContext } from './context.js';
 import type { FlagValues } from './argv.js';
 
@@ -63,7 +64,7 @@ export function parseResources(text: string, from: string): LinuxResources {
     if (excessDepthAt(text) >= 0) throw new Error(`exceeded max depth: more than ${MAX_JSON_DEPTH} nested arrays and objects`);
     value = JSON.parse(text);
   } catch (err) {
-    throw new HakoError(`${from}: invalid resources JSON: ${(err as Error).message}`);
+    throw new HakoError(`${from}: invalid resources JSON: ${describeJsonError(text, err)}`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new HakoError(`${from}: resources must be a JSON object (OCI LinuxResources)`);

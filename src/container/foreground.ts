@@ -1,10 +1,8 @@
 // A foreground container (run without --detach): stdio through pipes, or the container's
 // terminal proxied to ours in raw mode; signals forwarded to the init; its exit status.
-import { ReadStream, isatty } from 'node:tty';
-import { Socket } from 'node:net';
+import { isatty } from 'node:tty';
 import { native } from '../native.js';
 import type { Process } from '../oci/types.js';
-import { writeAll } from '../output.js';
 
 // Every signal a runtime forwards (runc: all but SIGCHLD, SIGWINCH and SIGURG); Node
 // cannot catch SIGKILL/SIGSTOP and keeps SIGSEGV, SIGBUS, SIGFPE, SIGILL for itself.
@@ -34,21 +32,22 @@ export function forwardSignals(pid: number): () => void {
   return () => handlers.forEach(([sig, h]) => process.off(sig, h));
 }
 
-/** Copy the container's stdio pipes to and from ours; resolves once both outputs reached EOF. */
+/**
+ * Copy the container's stdio pipes to and from ours; resolves once both outputs reached EOF.
+ * Each copy runs on a thread of its own in the addon (copyFd), never through the engine's
+ * streams: Bun's net.Socket on a pipe's fd never reads, and writes synchronously, so a
+ * full pipe would stall the event loop (a container's `cat` fed and drained by hako
+ * deadlocked). The copies own the pipe ends from here on and close them when they end;
+ * none keeps hako alive (the caller waits for the process, then drains for a while).
+ */
 export function proxyPipes(pipes: { stdin: number; stdout: number; stderr: number }): Promise<void> {
-  const done: Promise<void>[] = [];
-  for (const [fd, to] of [
-    [pipes.stdout, 1],
-    [pipes.stderr, 2],
-  ] as const) {
-    const from = new Socket({ fd, readable: true, writable: false });
-    from.on('data', (chunk: Buffer) => writeAll(to, chunk));
-    done.push(new Promise((resolve) => from.once('close', () => resolve())));
-  }
-  const input = new Socket({ fd: pipes.stdin, readable: false, writable: true });
-  input.on('error', () => undefined);
-  process.stdin.on('error', () => undefined);
-  process.stdin.pipe(input);
+  const addon = native();
+  const done = [
+    addon.copyFd(pipes.stdout, 1, { closeFrom: true, keepAlive: false }),
+    addon.copyFd(pipes.stderr, 2, { closeFrom: true, keepAlive: false }),
+  ];
+  // hako's stdin may never end (a terminal): this copy is left behind when hako exits.
+  void addon.copyFd(0, pipes.stdin, { closeTo: true, keepAlive: false });
   return Promise.all(done).then(() => undefined);
 }
 
@@ -73,7 +72,11 @@ export function withHostTerminalSize(proc: Process): Process {
   }
 }
 
-/** Proxy the container's pty master to our terminal (raw mode, window size); resolves when it closes. */
+/**
+ * Proxy the container's pty master to our terminal (raw mode, window size); resolves when it
+ * closes. Both directions are addon copies on threads of their own (see proxyPipes). The
+ * master stays open until hako exits: a copy may still be using it.
+ */
 export function proxyTerminal(master: number): { closed: Promise<void>; restore: () => void } {
   const addon = native();
   const host = hostConsole();
@@ -89,27 +92,14 @@ export function proxyTerminal(master: number): { closed: Promise<void>; restore:
   resize();
   process.on('SIGWINCH', resize);
   const saved = host !== undefined ? addon.makeRaw(host) : undefined;
-  const onInput = (chunk: Buffer): void => {
-    try {
-      writeAll(master, chunk);
-    } catch {
-      // the container side is gone
-    }
-  };
-  process.stdin.on('data', onInput);
-  process.stdin.on('error', () => undefined);
-  const out = new ReadStream(master);
-  out.on('data', (chunk: Buffer) => writeAll(1, chunk));
-  const closed = new Promise<void>((resolve) => {
-    out.once('error', () => resolve());
-    out.once('close', () => resolve());
-  });
+  void addon.copyFd(0, master, { keepAlive: false });
+  const closed = addon.copyFd(master, 1, { keepAlive: false }).then(() => undefined);
+  let restored = false;
   const restore = (): void => {
+    if (restored) return;
+    restored = true;
     process.off('SIGWINCH', resize);
-    process.stdin.off('data', onInput);
     if (saved && host !== undefined) addon.restoreTermios(host, saved);
-    process.stdin.pause();
-    out.destroy();
   };
   return { closed, restore };
 }

@@ -4,7 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hako } from '../helpers/hako.js';
+import { spawnSync } from 'node:child_process';
+import { hako, hakoBin } from '../helpers/hako.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 import { COMMANDS } from '../../src/cli/table.js';
 
 const TEXT_ERROR = /^time="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ" level=error msg="(.*)"\n$/;
@@ -15,7 +17,21 @@ function tempDir(t: { teardown(fn: () => void): void }): string {
   return dir;
 }
 
+// What the executable under test runs on, asked of the engine itself: a Bun single-file
+// executable is bun again with BUN_BE_BUN=1; a Node single-executable application holds
+// the node binary of node-linux-<arch>; a script (bin/hako) runs on the node in $PATH.
+function engineOf(): string {
+  const bin = hakoBin();
+  const bun = spawnSync(bin, ['--version'], { env: { ...process.env, BUN_BE_BUN: '1' }, encoding: 'utf8' });
+  if (bun.status === 0 && /^\d+\.\d+\.\d+\s*$/.test(bun.stdout)) return `bun: ${bun.stdout.trim()}`;
+  if (readFileSync(bin).subarray(0, 2).toString() === '#!') return `node: ${spawnSync('node', ['--version'], { encoding: 'utf8' }).stdout.trim()}`;
+  const arch = process.arch === 'arm64' ? 'arm64' : 'x64';
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', `node-linux-${arch}`, 'package.json'), 'utf8')) as { version: string };
+  return `node: v${pkg.version}`;
+}
+
 t.test('--version: hako version X.Y.Z, commit:, spec: 1.3.0', async (t) => {
+  const engineLine = engineOf();
   for (const flag of ['--version', '-v', '-version']) {
     const r = hako([flag]);
     t.equal(r.status, 0);
@@ -23,6 +39,7 @@ t.test('--version: hako version X.Y.Z, commit:, spec: 1.3.0', async (t) => {
     t.match(lines[0], /^hako version \d+\.\d+\.\d+/);
     t.match(lines[1], /^commit: \S+$/);
     t.equal(lines[2], 'spec: 1.3.0');
+    t.equal(lines[3], engineLine, 'the engine and its own version (not the Node version Bun imitates)');
     t.equal(r.stderr, '');
   }
 });
@@ -282,7 +299,7 @@ t.test('validate: invalid JSON and a missing config.json are errors with the fil
   writeFileSync(join(dir, 'config.json'), '{\n  "ociVersion": "1.3.0",\n  }');
   r = hako(['validate', '-b', dir]);
   t.equal(r.status, 1);
-  t.match(TEXT_ERROR.exec(r.stderr)?.[1], /^config\.json: invalid JSON: .*line 3/);
+  t.match(TEXT_ERROR.exec(r.stderr)?.[1], /^config\.json: invalid JSON: .* at line 3 column 3$/);
 });
 
 t.test('validate --process FILE: a bare process object', async (t) => {
