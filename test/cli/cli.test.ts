@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { hako, hakoBin } from '../helpers/hako.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { COMMANDS } from '../../src/cli/table.js';
