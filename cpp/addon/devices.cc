@@ -235,6 +235,12 @@ Napi::Value AttachDeviceProgram(const Napi::CallbackInfo& info) {
     a.log_level = 0;
     pfd.reset(static_cast<int>(bpf(BPF_PROG_LOAD, &a)));
   }
+  // The verifier gives up with EAGAIN when a signal is pending (a child's SIGCHLD will
+  // do): the program is fine, load it again.
+  for (int tries = 0; !pfd && errno == EAGAIN && tries < 5; tries++) {
+    if (log.size() > 0) log[0] = '\0';
+    pfd.reset(static_cast<int>(bpf(BPF_PROG_LOAD, &a)));
+  }
   if (!pfd) {
     int err = errno;
     std::string what = "bpf(BPF_PROG_LOAD)";

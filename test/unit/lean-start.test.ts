@@ -48,7 +48,8 @@ t.test('every call pays only for the parser, the logger and the error types', as
 t.test('state reaches neither yargs nor the validators', async (t) => {
   const meta = await metafile();
   const reached = [...staticallyReached(meta, 'src/cli/state.ts')];
-  t.same(reached.filter((f) => f.includes('yargs') || f.includes('ajv') || f.includes('src/oci/')), []);
+  // src/oci/json-syntax.ts (no dependencies) describes a corrupt record's syntax error.
+  t.same(reached.filter((f) => f.includes('yargs') || f.includes('ajv') || (f.startsWith('src/oci/') && f !== 'src/oci/json-syntax.ts')), []);
 });
 
 t.test('start without NOTIFY_SOCKET pays nothing for it: the notify code is a dynamic import', async (t) => {
