@@ -1,6 +1,12 @@
 #!/usr/bin/env node
-// npm run build: validators, native code, the JavaScript bundle, and dist/hako (a Node 24
-// single-executable application holding the bundle, its V8 code cache, the addon and hako-init).
+// npm run build: validators, native code, the JavaScript bundle, and the two executables:
+//   dist/hako                        the front (static C++, cpp/front): the hot verbs itself,
+//                                    everything else handed to the brain with execve;
+//   dist/libexec/hako/hako-brain     the brain (BRAIN below): a Node 24 single-executable
+//                                    application holding the bundle, its V8 code cache, the
+//                                    addon and hako-init.
+// The front finds the brain at <its dir>/../libexec/hako/hako-brain, <its dir>/libexec/hako/
+// hako-brain, or the libexec path CMake's HAKO_BRAIN_FALLBACK names.
 //   node scripts/build.mjs            everything
 //   node scripts/build.mjs --js       validators + bundle only (quick iteration with bin/hako)
 //   node scripts/build.mjs --no-strip keep the symbols of the embedded node binary
@@ -17,6 +23,10 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const release = join(root, 'build', 'Release');
 const dist = join(root, 'dist');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+/** Where the brain is written (the front looks for it there, relative to itself). */
+const BRAIN = join(dist, 'libexec', 'hako', 'hako-brain');
+/** The front. */
+const FRONT = join(dist, 'hako');
 
 function run(cmd, argv, opts = {}) {
   execFileSync(cmd, argv, { cwd: root, stdio: 'inherit', ...opts });
@@ -89,7 +99,8 @@ function singleExecutable() {
     }),
   );
   run(node, ['--experimental-sea-config', config]);
-  const tmp = join(dist, 'hako.tmp');
+  mkdirSync(dirname(BRAIN), { recursive: true });
+  const tmp = `${BRAIN}.tmp`;
   rmSync(tmp, { force: true });
   copyFileSync(node, tmp);
   chmodSync(tmp, 0o755);
@@ -106,14 +117,23 @@ function singleExecutable() {
   const shown = plain.split('\n').filter((l) => l.trim() && !noise.test(l));
   if (shown.length) console.log(shown.join('\n'));
   if (res.status !== 0) throw new Error(`postject failed with status ${res.status}`);
-  renameSync(tmp, join(dist, 'hako'));
-  console.log(`build: dist/hako is ${(statSync(join(dist, 'hako')).size / 1048576).toFixed(1)} MiB`);
+  renameSync(tmp, BRAIN);
+  console.log(`build: ${BRAIN.slice(root.length + 1)} is ${(statSync(BRAIN).size / 1048576).toFixed(1)} MiB`);
+}
+
+function front() {
+  const tmp = `${FRONT}.tmp`;
+  copyFileSync(join(release, 'hako-front'), tmp);
+  chmodSync(tmp, 0o755);
+  renameSync(tmp, FRONT);
+  console.log(`build: dist/hako (the front) is ${(statSync(FRONT).size / 1024).toFixed(0)} KiB`);
 }
 
 step('validators', () => run(process.execPath, ['scripts/gen-validators.mjs']));
 // cmake-js is chatty: its output is shown only when the build fails (compiler errors are on stdout).
 function nativeBuild() {
-  const r = spawnSync(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'build', '--out', 'build'], { cwd: root, encoding: 'utf8' });
+  const defines = [`--CDHAKO_VERSION=${pkg.version}`, `--CDHAKO_COMMIT=${gitCommit()}`];
+  const r = spawnSync(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'build', '--out', 'build', ...defines], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) {
     process.stdout.write(r.stdout);
     process.stderr.write(r.stderr);
@@ -125,3 +145,4 @@ const t0 = performance.now();
 await bundle();
 console.log(`build: bundle (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
 if (!args.has('--js')) step('single executable', singleExecutable);
+if (!args.has('--js')) step('front', front);
