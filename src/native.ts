@@ -11,6 +11,17 @@ import type { SeccompRequest } from './plan/seccomp.js';
 
 export interface Addon {
   version: string;
+  /**
+   * One of the front's verbs (cpp/front/verbs.cc, the code dist/hako runs): state, list,
+   * kill, pause, resume, ps, delete, start. Returns what goes to stdout and stderr; a
+   * failure throws its message (code EHAKORECORD: a record version it does not read).
+   */
+  frontVerb(
+    verb: string,
+    root: string,
+    args: readonly string[],
+    opts: { force?: boolean; all?: boolean; quiet?: boolean; format?: string; notifyHost?: string },
+  ): { stdout: string; stderr: string };
   /** flock(2); false when nonblocking and the lock is held elsewhere */
   flock(fd: number, exclusive: boolean, nonblocking: boolean): boolean;
   mkfifo(path: string, mode: number): void;

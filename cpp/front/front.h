@@ -16,6 +16,8 @@ namespace hako::front {
 struct Failure {
   std::string message;
   int exit_code = 1;
+  /** the record cannot be read as one (delete --force then removes the state dir alone) */
+  bool corrupt_record = false;
 };
 
 /** Not ours to serve after all (a record version the front does not know): exec the brain. */

@@ -186,6 +186,15 @@ std::string hook_state(const Record& rec, const char* status, int64_t pid) {
 }
 
 void run_hooks(const char* name, const std::vector<Hook>& hooks, const std::string& state) {
+  // A hook that does not read its stdin must not end us with SIGPIPE (the brain may run
+  // with the default action: see src/container/hooks.ts); EPIPE is no failure.
+  struct sigaction ignore {}, saved {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ignore, &saved);
+  struct Restore {
+    struct sigaction* saved;
+    ~Restore() { sigaction(SIGPIPE, saved, nullptr); }
+  } restore{&saved};
   for (size_t i = 0; i < hooks.size(); i++) {
     std::string failure = run_hook(hooks[i], state);
     if (!failure.empty()) throw Failure{std::string("error running ") + name + " hook #" + std::to_string(i) + ": " + failure};

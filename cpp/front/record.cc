@@ -22,7 +22,7 @@ constexpr off_t kMaxRecordBytes = 16 << 20;
 constexpr int kMaxDepth = 64;
 
 Failure corrupt(const std::string& file, const std::string& why) {
-  return Failure{file + ": corrupt state: " + why};
+  return Failure{file + ": corrupt state: " + why, 1, true};
 }
 
 // The deepest nesting of [ and { outside strings.

@@ -449,7 +449,7 @@ std::string verb_ps(const std::string& root, const std::string& id, const std::s
 
 // A stopped container is destroyed; a created one is killed first; a running or paused one
 // only with --force. A state dir without state.json (a create that crashed halfway) is
-// removed either way.
+// removed either way; one whose record is corrupt, with --force.
 void verb_delete(const std::string& root, const std::string& id, bool force) {
   if (!valid_container_id(id)) throw Failure{"invalid container ID format"};
   std::string dir = container_dir(root, id);
@@ -459,7 +459,16 @@ void verb_delete(const std::string& root, const std::string& id, bool force) {
     if (force) return;
     throw Failure{"container does not exist"};
   }
-  Record rec = read_record(root, id);
+  Record rec;
+  try {
+    rec = read_record(root, id);
+  } catch (const Failure& f) {
+    // A record that is not one: nothing in it can be trusted to name a process or a
+    // cgroup, so --force removes the state dir alone (and whatever is left runs on).
+    if (!f.corrupt_record || !force) throw;
+    remove_tree(dir);
+    return;
+  }
   Status status = live_status(rec);
   if ((status == Status::Running || status == Status::Paused) && !force) {
     throw Failure{"cannot delete container " + id + " that is not stopped: " + status_name(status)};
