@@ -132,8 +132,13 @@ function front() {
 step('validators', () => run(process.execPath, ['scripts/gen-validators.mjs']));
 // cmake-js is chatty: its output is shown only when the build fails (compiler errors are on stdout).
 function nativeBuild() {
-  const defines = [`--CDHAKO_VERSION=${pkg.version}`, `--CDHAKO_COMMIT=${gitCommit()}`];
-  const r = spawnSync(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'build', '--out', 'build', ...defines], { cwd: root, encoding: 'utf8' });
+  // The front's --version: a header rewritten only when it changes (cmake-js does not
+  // configure again on every build, so a -D would keep the first value).
+  const info = join(root, 'build', 'front-version.h');
+  const text = `#define HAKO_VERSION ${JSON.stringify(pkg.version)}\n#define HAKO_COMMIT ${JSON.stringify(gitCommit())}\n`;
+  mkdirSync(dirname(info), { recursive: true });
+  if (!existsSync(info) || readFileSync(info, 'utf8') !== text) writeFileSync(info, text);
+  const r = spawnSync(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'build', '--out', 'build'], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) {
     process.stdout.write(r.stdout);
     process.stderr.write(r.stderr);

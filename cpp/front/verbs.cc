@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,33 @@ extern char** environ;
 
 namespace hako::front {
 namespace {
+
+// The container's lock: flock(LOCK_EX) on its state directory, held by the verbs that
+// change it (start, kill, pause, resume, delete) and by the brain's create and update
+// (src/container/state-store.ts lockContainerDir). Readers (state, list, ps) take none:
+// the record is replaced by rename, never written in place. No directory: no lock (the
+// verb then says the container does not exist).
+class DirLock {
+ public:
+  explicit DirLock(const std::string& dir) {
+    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_ < 0) return;
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd_);
+      throw system_failure("flock", dir, err);
+    }
+  }
+  ~DirLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  DirLock(const DirLock&) = delete;
+  DirLock& operator=(const DirLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 // Node's os.constants.signals on Linux: the names kill takes (with or without SIG, any case).
 const std::map<std::string, int> kSignals = {
@@ -526,6 +554,8 @@ std::string run_verb(const VerbCall& c, std::string& err_out) {
   const std::string& id = c.args[0];
   if (v == "state") return verb_state(c.root, id);
   if (v == "ps") return verb_ps(c.root, id, c.format, {c.args.begin() + 1, c.args.end()});
+  if (!valid_container_id(id)) throw Failure{"invalid container ID format"};
+  DirLock lock(container_dir(c.root, id));
   if (v == "kill") verb_kill(c.root, id, c.args.size() > 1 ? c.args[1] : "SIGTERM", c.all);
   else if (v == "pause") verb_pause(c.root, id);
   else if (v == "resume") verb_resume(c.root, id);

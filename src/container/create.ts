@@ -19,7 +19,7 @@ import { launchInit, type Launched } from './launch.js';
 import { makeNotifyDir, notifySocketPath, withNotifySocket } from './notify-socket.js';
 import { writePidFile } from './pid-file.js';
 import { sendPidfd } from './pidfd-socket.js';
-import { RECORD_VERSION, makeContainerDir, removeContainerDir, writeContainer, type ContainerRecord, type RecordCgroup, type RecordHook } from './state-store.js';
+import { RECORD_VERSION, lockContainerDir, makeContainerDir, removeContainerDir, writeContainer, type ContainerRecord, type RecordCgroup, type RecordHook } from './state-store.js';
 
 export interface CreateOptions {
   root: string;
@@ -66,6 +66,14 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   const cg = containerCgroup(spec, opts.id, opts.systemdCgroup === true);
 
   const dir = makeContainerDir(opts.root, opts.id);
+  // Held until the record is written: a delete meanwhile waits for it, then sees a record.
+  let unlock: () => void;
+  try {
+    unlock = lockContainerDir(opts.root, opts.id);
+  } catch (err) {
+    removeContainerDir(opts.root, opts.id);
+    throw err;
+  }
   const runSpec = opts.notifySocket ? withNotifySocket(listenSpec, resolve(dir)) : listenSpec;
   let fifo = -1;
   let consoleSocket: Socket | undefined;
@@ -130,6 +138,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     removeContainerDir(opts.root, opts.id);
     throw err;
   } finally {
+    unlock();
     if (fifo >= 0) closeSync(fifo);
     consoleSocket?.destroy();
     if (internalConsole) internalConsole.forEach((fd) => closeSync(fd));

@@ -4,7 +4,7 @@ import { HakoError } from '../errors.js';
 import { openCgroup, type Cgroup } from '../cgroups/manager.js';
 import { mergeResources } from '../cgroups/merge.js';
 import type { LinuxResources } from '../oci/types.js';
-import { containerDir, readContainer, writeContainer, type ContainerRecord } from './state-store.js';
+import { containerDir, lockContainerDir, readContainer, writeContainer, type ContainerRecord } from './state-store.js';
 import { liveStatus } from './status.js';
 
 function cgroupOf(rec: ContainerRecord): Cgroup | undefined {
@@ -18,6 +18,15 @@ function cgroupOf(rec: ContainerRecord): Cgroup | undefined {
  */
 export function updateContainer(root: string, id: string, read: () => LinuxResources): void {
   const rec = readContainer(root, id);
+  const unlock = lockContainerDir(root, id);
+  try {
+    updateLocked(root, id, rec, read);
+  } finally {
+    unlock();
+  }
+}
+
+function updateLocked(root: string, id: string, rec: ContainerRecord, read: () => LinuxResources): void {
   if (liveStatus(rec, containerDir(root, id)) === 'stopped') throw new HakoError('container not running');
   const update = read();
   const cg = cgroupOf(rec);

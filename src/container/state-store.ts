@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { HakoError, fromSystemError } from '../errors.js';
 import type { Spec } from '../oci/types.js';
 import type { CgroupRecord } from '../cgroups/cgroup.js';
+import { native } from '../native.js';
 import { checkContainerId } from './id.js';
 
 /** The record's format version: the front hands a record of another version to the brain. */
@@ -133,6 +134,29 @@ export function writeContainer(root: string, rec: ContainerRecord): void {
     rmSync(tmp, { force: true });
     throw fromSystemError(err);
   }
+}
+
+/**
+ * The container's lock: flock(LOCK_EX) on its state directory, as the front's verbs take
+ * it (cpp/front/verbs.cc DirLock) while they change the container. create holds it from
+ * making the directory until the record is written, update while it rewrites the record;
+ * readers take none (the record is replaced by rename). Returns the release.
+ */
+export function lockContainerDir(root: string, id: string): () => void {
+  const dir = containerDir(root, id);
+  let fd: number;
+  try {
+    fd = openSync(dir, 'r');
+  } catch (err) {
+    throw fromSystemError(err);
+  }
+  try {
+    native().flock(fd, true, false);
+  } catch (err) {
+    closeSync(fd);
+    throw new HakoError(`flock ${dir}: ${(err as Error).message}`, { path: dir, syscall: 'flock' });
+  }
+  return () => closeSync(fd);
 }
 
 export function removeContainerDir(root: string, id: string): void {

@@ -258,3 +258,26 @@ t.test('bad input: each a clear error, runc\'s exit status, nothing removed that
   t.notOk(isAlive(init.pid), 'its init was killed');
   t.ok(existsSync(path.join(root, 'neighbour', 'state.json')), 'the neighbour is left alone');
 });
+
+t.test('the container lock: a verb that changes the container waits for whoever holds it', { skip }, async (t) => {
+  const root = await makeStateRoot(t, HAKO);
+  const init = await fakeInit(t);
+  writeRecord(root, 'locked', record('locked', init));
+  // flock(1) takes the same lock the brain's create and update take (flock LOCK_EX on the state dir).
+  const holder = spawn('flock', ['-x', path.join(root, 'locked'), 'sleep', '1'], { stdio: 'ignore' });
+  const held = new Promise((r) => holder.once('exit', r));
+  await new Promise((r) => setTimeout(r, 200));
+  let done = false;
+  const del = hk(root, ['delete', '-f', 'locked']).then((r) => {
+    done = true;
+    return r;
+  });
+  const state = await hk(root, ['state', 'locked']);
+  t.equal(state.code, 0, 'state reads without the lock');
+  await new Promise((r) => setTimeout(r, 300));
+  t.notOk(done, 'delete waits while the lock is held');
+  t.ok(existsSync(path.join(root, 'locked', 'state.json')), 'nothing removed yet');
+  await held;
+  t.equal((await del).code, 0, 'delete once the lock is released');
+  t.notOk(existsSync(path.join(root, 'locked')), 'and the container is gone');
+});
