@@ -98,6 +98,11 @@ const cases = [
     b: { label: 'runc --version', argv: [runc, '--version'], status: 0 },
   },
   {
+    name: 'handover-features',
+    a: { label: 'hako features', argv: [hako, 'features'], status: 0 },
+    b: { label: 'hako-brain features', argv: [join(dirname(hako), 'libexec', 'hako', 'hako-brain'), 'features'], status: 0 },
+  },
+  {
     name: 'features-vs-runc',
     a: { label: 'hako features', argv: [hako, 'features'], status: 0 },
     b: { label: 'runc features', argv: [runc, 'features'], status: 0 },
@@ -275,13 +280,16 @@ try {
   }
   if (!opts.only || 'rss'.includes(opts.only)) {
     const rss = (argv) => {
-      // ru_maxrss of the child, through python (spawnSync does not report rusage)
-      const py = 'import resource,subprocess,sys;subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL);print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)';
-      return Number(spawnSync('python3', ['-c', py, ...argv], { encoding: 'utf8' }).stdout.trim());
+      // GNU time's %M (the child's ru_maxrss): its own pre-exec copy is smaller (about
+      // 1 MiB, /bin/true reads 1080 KiB) than what is measured.
+      const r = spawnSync('/usr/bin/time', ['-f', '%M', ...argv], { encoding: 'utf8' });
+      return Number(r.stderr.trim().split('\n').pop());
     };
-    const h = median(Array.from({ length: 5 }, () => rss([hako, '--root', stateRoot, 'state', 'missing'])));
-    const r = existsSync(runc) ? median(Array.from({ length: 5 }, () => rss([runc, '--root', stateRoot, 'state', 'missing']))) : undefined;
-    console.log(`state-peak-rss             hako ${h} KiB${r !== undefined ? `   runc ${r} KiB` : ''}`);
+    if (existsSync('/usr/bin/time')) {
+      const h = median(Array.from({ length: 9 }, () => rss([hako, '--root', stateRoot, 'state', 'missing'])));
+      const r = existsSync(runc) ? median(Array.from({ length: 9 }, () => rss([runc, '--root', stateRoot, 'state', 'missing']))) : undefined;
+      console.log(`state-peak-rss             hako ${h} KiB${r !== undefined ? `   runc ${r} KiB` : ''} (state <missing>, /usr/bin/time %M)`);
+    }
     console.log(`front-size                 ${(statSync(hako).size / 1024).toFixed(0)} KiB (${hako})`);
   }
   if (asRoot && (!opts.only || 'memory'.includes(opts.only))) {
