@@ -281,3 +281,25 @@ t.test('the container lock: a verb that changes the container waits for whoever 
   t.equal((await del).code, 0, 'delete once the lock is released');
   t.notOk(existsSync(path.join(root, 'locked')), 'and the container is gone');
 });
+
+t.test('errors: the front writes what the brain writes (stderr and --log lines, text and json)', { skip }, async (t) => {
+  const root = await makeStateRoot(t, HAKO);
+  const dir = await scratchDir(t, 'front-log');
+  const init = await fakeInit(t);
+  writeRecord(root, 'reused', record('reused', init, { initStartTime: '1' }));
+  writeRecord(root, 'bad', '{"version":2');
+  const timeless = (s: string) => s.replace(/time="?[0-9TZ:-]+"?/g, 'time=T').replace(/"time":"[^"]+"/g, '"time":"T"');
+  let n = 0;
+  for (const args of [['state', 'missing'], ['kill', 'reused'], ['kill', 'reused', 'NOPE'], ['state', 'bad'], ['resume', 'reused'], ['delete', 'x/y'], ['list', '-f', 'yaml']]) {
+    for (const log of [[], ['--log-format', 'json'], ['--log', 'LOG'], ['--log', 'LOG', '--log-format', 'json'], ['--debug']]) {
+      const front = path.join(dir, `f${n}`);
+      const brainLog = path.join(dir, `b${n++}`);
+      const f = await hk(root, [...log.map((a) => (a === 'LOG' ? front : a)), ...args]);
+      const b = await brain(root, [...log.map((a) => (a === 'LOG' ? brainLog : a)), ...args]);
+      const what = [...log, ...args].join(' ');
+      t.equal(f.code, 1, `${what}: exit 1`);
+      t.same([f.code, timeless(f.stderr), f.stdout], [b.code, timeless(b.stderr), b.stdout], `${what}: as the brain`);
+      if (log.includes('LOG')) t.equal(timeless(readFileSync(front, 'utf8')), timeless(readFileSync(brainLog, 'utf8')), `${what}: the same log line`);
+    }
+  }
+});
