@@ -182,7 +182,12 @@ std::vector<std::string> container_ids(const std::string& root) {
   while (dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
     if (name == "." || name == "..") continue;
-    if (e->d_type == DT_DIR) ids.push_back(name);
+    bool dir = e->d_type == DT_DIR;
+    if (e->d_type == DT_UNKNOWN) {
+      struct stat st;
+      dir = ::lstat((root + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    }
+    if (dir) ids.push_back(name);
   }
   ::closedir(d);
   std::sort(ids.begin(), ids.end());
