@@ -3,7 +3,7 @@
 // Side-by-side start-up comparisons: whole processes, A and B alternating in each pair,
 // medians of each side and the median of the per-pair ratios (the machine is shared and noisy).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -103,6 +103,11 @@ const cases = [
     name: 'version-vs-runc',
     a: { label: 'hako --version', argv: [hako, '--version'], status: 0 },
     b: { label: 'runc --version', argv: [runc, '--version'], status: 0 },
+  },
+  {
+    name: 'handover-features',
+    a: { label: 'hako features', argv: [hako, 'features'], status: 0 },
+    b: { label: 'hako-brain features', argv: [join(dirname(hako), 'libexec', 'hako', 'hako-brain'), 'features'], status: 0 },
   },
   {
     name: 'features-vs-runc',
@@ -208,16 +213,39 @@ const hakoVersion = spawnSync(hako, ['--version'], { encoding: 'utf8' }).stdout.
 console.log(`hako: ${hako} (${hakoVersion[1]}, ${hakoVersion[3]})\nrunc: ${runc}\nnode: ${node24}\nbun: ${bun}\nruns: ${runs} alternating pairs; times are medians, ratio is the median of per-pair ratios\n`);
 const asRoot = process.getuid() === 0;
 const bundle = asRoot ? trivialBundle() : undefined;
-const execBundle = asRoot && (!opts.only || 'exec-true-vs-runc'.includes(opts.only)) ? sleepingBundle() : undefined;
+// The verbs on a running container (the front's): state, kill 0, pause+resume, ps, list, exec.
+const VERB_CASES = ['exec-true-vs-runc', 'state-running-vs-runc', 'kill0-vs-runc', 'pause-resume-vs-runc', 'ps-json-vs-runc', 'list-vs-runc', 'list-json-vs-runc'];
+const execBundle = asRoot && (!opts.only || VERB_CASES.some((n) => n.includes(opts.only))) ? sleepingBundle() : undefined;
 if (asRoot) {
   if (execBundle) {
-    const h = runningContainer(hako, stateRoot, execBundle);
-    const r = existsSync(runc) ? runningContainer(runc, stateRoot, execBundle) : 'none';
-    cases.push({
-      name: 'exec-true-vs-runc',
-      a: { label: 'hako exec (true)', argv: [hako, '--root', stateRoot, 'exec', h, 'true'], status: 0 },
-      b: { label: 'runc exec (true)', argv: [runc, '--root', stateRoot, 'exec', r, 'true'], status: 0 },
+    // Each runtime under a root of its own, so that list sees only its own one container.
+    const hRoot = join(stateRoot, 'hako');
+    const rRoot = join(stateRoot, 'runc');
+    const h = runningContainer(hako, hRoot, execBundle);
+    const r = existsSync(runc) ? runningContainer(runc, rRoot, execBundle) : 'none';
+    const rootOf = (rt) => (rt === hako ? hRoot : rRoot);
+    const both = (name, label, argsOf, status = 0) => ({
+      name,
+      a: { label: `hako ${label}`, argv: [hako, '--root', hRoot, ...argsOf(h)], status },
+      b: { label: `runc ${label}`, argv: [runc, '--root', rRoot, ...argsOf(r)], status },
     });
+    const pauseResume = (rt, id) => ({
+      run: () => {
+        for (const verb of ['pause', 'resume']) {
+          const x = spawnSync(rt, ['--root', rootOf(rt), verb, id], { stdio: 'ignore' });
+          if (x.status !== 0) throw new Error(`${rt} ${verb} exited ${x.status}`);
+        }
+      },
+    });
+    cases.push(
+      both('exec-true-vs-runc', 'exec (true)', (id) => ['exec', id, 'true']),
+      both('state-running-vs-runc', 'state <running>', (id) => ['state', id]),
+      both('kill0-vs-runc', 'kill <running> 0', (id) => ['kill', id, '0']),
+      { name: 'pause-resume-vs-runc', a: { label: 'hako pause+resume', ...pauseResume(hako, h) }, b: { label: 'runc pause+resume', ...pauseResume(runc, r) } },
+      both('ps-json-vs-runc', 'ps -f json', (id) => ['ps', '-f', 'json', id]),
+      both('list-vs-runc', 'list (1 container)', () => ['list']),
+      both('list-json-vs-runc', 'list -f json', () => ['list', '-f', 'json']),
+    );
   }
   const wanted = (name) => !opts.only || name.includes(opts.only);
   const seccompBundle = ['run-docker-seccomp-warm-vs-runc', 'run-docker-seccomp-cold-vs-runc'].some(wanted) ? dockerSeccompBundle() : undefined;
@@ -257,6 +285,20 @@ try {
       continue;
     }
     compare(c.name, c.a, c.b, runs);
+  }
+  if (!opts.only || 'rss'.includes(opts.only)) {
+    const rss = (argv) => {
+      // GNU time's %M (the child's ru_maxrss): its own pre-exec copy is smaller (about
+      // 1 MiB, /bin/true reads 1080 KiB) than what is measured.
+      const r = spawnSync('/usr/bin/time', ['-f', '%M', ...argv], { encoding: 'utf8' });
+      return Number(r.stderr.trim().split('\n').pop());
+    };
+    if (existsSync('/usr/bin/time')) {
+      const h = median(Array.from({ length: 9 }, () => rss([hako, '--root', stateRoot, 'state', 'missing'])));
+      const r = existsSync(runc) ? median(Array.from({ length: 9 }, () => rss([runc, '--root', stateRoot, 'state', 'missing']))) : undefined;
+      console.log(`state-peak-rss             hako ${h} KiB${r !== undefined ? `   runc ${r} KiB` : ''} (state <missing>, /usr/bin/time %M)`);
+    }
+    console.log(`front-size                 ${(statSync(hako).size / 1024).toFixed(0)} KiB (${hako})`);
   }
   if (asRoot && (!opts.only || 'memory'.includes(opts.only))) {
     const h = createdInitMemory(hako, stateRoot, bundle);

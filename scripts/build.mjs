@@ -1,13 +1,20 @@
 #!/usr/bin/env node
 // npm run build: validators, native code, the JavaScript bundle (esbuild, CommonJS), and
-// the executable at BRAIN_OUT holding the bundle, the addon and hako-init:
-//   node scripts/build.mjs                a Bun single-file executable (bun build --compile
-//                                         --bytecode; Bun from @oven/bun-linux-<arch>)
-//   node scripts/build.mjs --engine=node  the fallback: a Node 24 single-executable
+// the two executables, side by side under DIST (default dist/):
+//   DIST/hako                        the front (static C++, cpp/front): the hot verbs itself,
+//                                    everything else handed to the brain with execve;
+//   DIST/libexec/hako/hako-brain     the brain: the bundle, the addon and hako-init in one
+//                                    executable.
+// The front finds the brain at <its dir>/../libexec/hako/hako-brain, <its dir>/libexec/hako/
+// hako-brain, or the libexec path CMake's HAKO_BRAIN_FALLBACK names.
+//   node scripts/build.mjs                the brain a Bun single-file executable (bun build
+//                                         --compile --bytecode; Bun from @oven/bun-linux-<arch>)
+//   node scripts/build.mjs --engine=node  the fallback: the brain a Node 24 single-executable
 //                                         application (node-linux-<arch>) with its code cache
 //   node scripts/build.mjs --js           validators + bundle only (quick iteration with bin/hako)
 //   node scripts/build.mjs --engine=node --no-strip  keep the symbols of the embedded node binary
-//   node scripts/build.mjs --out=FILE     the executable at FILE instead of BRAIN_OUT
+//   node scripts/build.mjs --dist=DIR     both executables under DIR instead of dist/ (CI builds
+//                                         the Node fallback so, beside the shipped build)
 // The Bun executable is never stripped: its program lives in a section strip drops.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,10 +31,12 @@ if (ENGINE !== 'bun' && ENGINE !== 'node') throw new Error(`--engine: bun or nod
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const release = join(root, 'build', 'Release');
 const dist = join(root, 'dist');
-// Where the executable goes: the one place to change it (--out=FILE overrides it for one
-// build, as CI does for the Node fallback beside the shipped build).
-const outArg = process.argv.slice(2).find((a) => a.startsWith('--out='));
-const BRAIN_OUT = outArg ? resolve(outArg.slice('--out='.length)) : join(dist, 'hako');
+const distArg = process.argv.slice(2).find((a) => a.startsWith('--dist='));
+const DIST = distArg ? resolve(distArg.slice('--dist='.length)) : dist;
+/** Where the brain is written (the front looks for it there, relative to itself). */
+const BRAIN_OUT = join(DIST, 'libexec', 'hako', 'hako-brain');
+/** The front. */
+const FRONT = join(DIST, 'hako');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 function run(cmd, argv, opts = {}) {
@@ -158,9 +167,30 @@ function bunExecutable() {
   console.log(`build: ${relative(root, BRAIN_OUT)} is ${(statSync(BRAIN_OUT).size / 1048576).toFixed(1)} MiB (Bun ${execFileSync(bun, ['--version'], { encoding: 'utf8' }).trim()})`);
 }
 
+function front() {
+  mkdirSync(DIST, { recursive: true });
+  const tmp = `${FRONT}.tmp`;
+  copyFileSync(join(release, 'hako-front'), tmp);
+  chmodSync(tmp, 0o755);
+  renameSync(tmp, FRONT);
+  console.log(`build: ${relative(root, FRONT)} (the front) is ${(statSync(FRONT).size / 1024).toFixed(0)} KiB`);
+}
+
+/** "bun: 1.4.5" or "node: v24.21.0": the brain's engine, as its --version names it. */
+function engineLine() {
+  if (ENGINE === 'bun') return `bun: ${execFileSync(bunBinary(), ['--version'], { encoding: 'utf8' }).trim()}`;
+  return `node: ${execFileSync(node24(), ['--version'], { encoding: 'utf8' }).trim()}`;
+}
+
 step('validators', () => run(process.execPath, ['scripts/gen-validators.mjs']));
 // cmake-js is chatty: its output is shown only when the build fails (compiler errors are on stdout).
 function nativeBuild() {
+  // The front's --version: a header rewritten only when it changes (cmake-js does not
+  // configure again on every build, so a -D would keep the first value).
+  const info = join(root, 'build', 'front-version.h');
+  const text = `#define HAKO_VERSION ${JSON.stringify(pkg.version)}\n#define HAKO_COMMIT ${JSON.stringify(gitCommit())}\n#define HAKO_ENGINE ${JSON.stringify(engineLine())}\n`;
+  mkdirSync(dirname(info), { recursive: true });
+  if (!existsSync(info) || readFileSync(info, 'utf8') !== text) writeFileSync(info, text);
   const r = spawnSync(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'build', '--out', 'build'], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) {
     process.stdout.write(r.stdout);
@@ -175,4 +205,5 @@ console.log(`build: bundle (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
 if (!args.has('--js')) {
   if (ENGINE === 'node') step('single executable (Node)', singleExecutable);
   else step('single executable (Bun)', bunExecutable);
+  step('front', front);
 }

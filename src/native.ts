@@ -11,6 +11,17 @@ import type { SeccompRequest } from './plan/seccomp.js';
 
 export interface Addon {
   version: string;
+  /**
+   * One of the front's verbs (cpp/front/verbs.cc, the code dist/hako runs): state, list,
+   * kill, pause, resume, ps, delete, start. Returns what goes to stdout and stderr; a
+   * failure throws its message (code EHAKORECORD: a record version it does not read).
+   */
+  frontVerb(
+    verb: string,
+    root: string,
+    args: readonly string[],
+    opts: { force?: boolean; all?: boolean; quiet?: boolean; format?: string; notifyHost?: string },
+  ): { stdout: string; stderr: string };
   /** flock(2); false when nonblocking and the lock is held elsewhere */
   flock(fd: number, exclusive: boolean, nonblocking: boolean): boolean;
   mkfifo(path: string, mode: number): void;
@@ -18,8 +29,10 @@ export interface Addon {
   sealedCopy(name: string, bytes: Uint8Array): number;
   /** F_GET_SEALS of fd */
   seals(fd: number): number;
-  /** umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW): the mount at path and every mount below it */
-  umountDetach(path: string): void;
+  /** the front's check (cpp/front/host_rootfs.cc): the topmost mount at path in this mountinfo text is a bind of path onto itself */
+  topIsSelfBind(mountinfo: string, path: string): boolean;
+  /** the front's delete step: detach hako-init's bind of the rootfs (and all below it) if it is there */
+  releaseHostRootfs(rootfs: string): void;
   /** waitpid(pid, __WALL) on a thread of its own: a child the engine did not spawn (the container's init) */
   waitpid(pid: number): Promise<{ code?: number; signal?: number }>;
   /** receive one SCM_RIGHTS fd on a blocking socket, on a thread of its own */

@@ -7,6 +7,7 @@
 #include "common/version.h"
 #include "devices.h"
 #include "files.h"
+#include "front.h"
 #include "notify.h"
 #include "process.h"
 #include "seccomp.h"
@@ -19,6 +20,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   hako::RegisterCopy(env, exports);
   hako::RegisterDevices(env, exports);
   hako::RegisterFiles(env, exports);
+  hako::RegisterFront(env, exports);
   hako::RegisterNotify(env, exports);
   hako::RegisterProcess(env, exports);
   hako::RegisterSeccomp(env, exports);

@@ -98,14 +98,6 @@ Napi::Value Seals(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, seals);
 }
 
-// umountDetach(path): umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW), the mount and all below it.
-Napi::Value UmountDetach(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string path = info[0].As<Napi::String>().Utf8Value();
-  if (::umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) throw_errno(env, errno, "umount2", path.c_str());
-  return env.Undefined();
-}
-
 }  // namespace
 
 void RegisterFiles(Napi::Env env, Napi::Object exports) {
@@ -113,7 +105,6 @@ void RegisterFiles(Napi::Env env, Napi::Object exports) {
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
   exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy, "sealedCopy"));
   exports.Set("seals", Napi::Function::New(env, Seals, "seals"));
-  exports.Set("umountDetach", Napi::Function::New(env, UmountDetach, "umountDetach"));
 }
 
 }  // namespace hako

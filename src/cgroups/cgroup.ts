@@ -17,6 +17,10 @@ export interface Cgroup {
   readonly record: CgroupRecord;
   /** every directory the container's processes are placed in, each once */
   readonly dirs: string[];
+  /** the directory whose presence says the cgroup exists */
+  readonly probeDir: string;
+  /** the directory pause and resume write (v1: the freezer hierarchy's; v2: the one), if any */
+  readonly freezerDir: string | undefined;
   /** the cgroup is there (its directory in the hierarchy the processes are listed from) */
   exists(): boolean;
   /** mkdir -p every directory; returns those it made, outermost first */

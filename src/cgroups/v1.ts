@@ -37,13 +37,17 @@ export class V1Cgroup implements Cgroup {
   }
 
   /** The hierarchy whose directory says whether the cgroup exists (runc looks at "devices"). */
-  private get listDir(): string {
+  get probeDir(): string {
     const p = this.paths;
     return p.devices ?? p.freezer ?? p.pids ?? p.memory ?? this.dirs[0]!;
   }
 
   exists(): boolean {
-    return existsSync(this.listDir);
+    return existsSync(this.probeDir);
+  }
+
+  get freezerDir(): string | undefined {
+    return this.paths.freezer;
   }
 
   create(): string[] {
@@ -88,7 +92,7 @@ export class V1Cgroup implements Cgroup {
   }
 
   freeze(): void {
-    const dir = this.freezerDir('pause');
+    const dir = this.requireFreezer('pause');
     writeCgroupFile(dir, 'freezer.state', 'FROZEN');
     // FREEZING until every task stopped; a task stuck in the kernel can keep it there, so
     // thaw and try again now and then, as runc does.
@@ -106,7 +110,7 @@ export class V1Cgroup implements Cgroup {
   }
 
   thaw(): void {
-    const dir = this.freezerDir('resume');
+    const dir = this.requireFreezer('resume');
     writeCgroupFile(dir, 'freezer.state', 'THAWED');
     for (let i = 0; i < 1000 && readCgroupFile(dir, 'freezer.state') !== 'THAWED'; i++) sleepMs(1);
   }
@@ -157,7 +161,7 @@ export class V1Cgroup implements Cgroup {
     return dir && cgroupFileExists(dir, 'memory.oom_control') ? watchOomV1(dir, h) : undefined;
   }
 
-  private freezerDir(what: string): string {
+  private requireFreezer(what: string): string {
     const dir = this.paths.freezer;
     if (!dir) throw new HakoError(`cannot ${what} the container: the freezer cgroup is not mounted`);
     return dir;

@@ -47,6 +47,14 @@ export class V2Cgroup implements Cgroup {
     this.dir = dir;
   }
 
+  get probeDir(): string {
+    return this.dir;
+  }
+
+  get freezerDir(): string {
+    return this.dir;
+  }
+
   exists(): boolean {
     return existsSync(this.dir);
   }

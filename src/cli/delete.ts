@@ -1,7 +1,7 @@
-// hako delete [--force] <id>
-import { deleteContainer } from '../container/lifecycle.js';
+// hako delete [--force] <id> (the front's implementation).
+import { runVerb } from '../container/verbs.js';
 import { boolFlag, type CommandContext } from './context.js';
 
 export function run(ctx: CommandContext): void {
-  deleteContainer(ctx.root, ctx.args[0]!, boolFlag(ctx.flags, 'force'));
+  runVerb('delete', ctx.root, ctx.args, { force: boolFlag(ctx.flags, 'force') });
 }

@@ -1,9 +1,8 @@
-// hako kill [--all] <id> [signal]: default SIGTERM; numbers or names, with or without SIG.
-import { killContainer } from '../container/lifecycle.js';
-import { parseSignal } from '../container/signals.js';
+// hako kill [--all] <id> [signal]: default SIGTERM; numbers or names, with or without SIG
+// (the front's implementation).
+import { runVerb } from '../container/verbs.js';
 import { boolFlag, type CommandContext } from './context.js';
 
 export function run(ctx: CommandContext): void {
-  const signal = parseSignal(ctx.args[1] ?? 'SIGTERM');
-  killContainer(ctx.root, ctx.args[0]!, signal, boolFlag(ctx.flags, 'all'));
+  runVerb('kill', ctx.root, ctx.args, { all: boolFlag(ctx.flags, 'all') });
 }

@@ -1,7 +1,7 @@
-// hako pause <id>: freeze every process of the container (its cgroup's freezer).
-import { pauseContainer } from '../container/lifecycle.js';
+// hako pause <id>: freeze every process of the container (the front's implementation).
+import { runVerb } from '../container/verbs.js';
 import type { CommandContext } from './context.js';
 
 export function run(ctx: CommandContext): void {
-  pauseContainer(ctx.root, ctx.args[0]!);
+  runVerb('pause', ctx.root, ctx.args);
 }

@@ -1,7 +1,7 @@
-// hako resume <id>: thaw a paused container.
-import { resumeContainer } from '../container/lifecycle.js';
+// hako resume <id>: thaw a paused container (the front's implementation).
+import { runVerb } from '../container/verbs.js';
 import type { CommandContext } from './context.js';
 
 export function run(ctx: CommandContext): void {
-  resumeContainer(ctx.root, ctx.args[0]!);
+  runVerb('resume', ctx.root, ctx.args);
 }

@@ -9,7 +9,7 @@
 import { closeSync } from 'node:fs';
 import { createContainer, type Created } from '../container/create.js';
 import { becomeSubreaper, forwardSignals, proxyPipes, proxyTerminal, waitExitStatus } from '../container/foreground.js';
-import { destroy, startContainer } from '../container/lifecycle.js';
+import { deleteVerb, startVerb } from '../container/verbs.js';
 import { forwardReadyQuietly, listenNotifySocket } from '../container/notify-socket.js';
 import { boolFlag, type CommandContext } from './context.js';
 import { createOptions, wrapFailure } from './create.js';
@@ -54,7 +54,7 @@ async function foreground(
   // As runc's run: a failure of the teardown (a poststop hook) is logged; the status stays the container's.
   if (!boolFlag(ctx.flags, 'keep')) {
     try {
-      destroy(ctx.root, created.record);
+      deleteVerb(ctx.root, created.record.id);
     } catch (err) {
       ctx.log.error((err as Error).message);
     }
@@ -74,12 +74,7 @@ function listenOrDestroy(root: string, created: Created): number {
 
 function killAndDestroy(root: string, created: Created): void {
   try {
-    process.kill(created.record.pid, 'SIGKILL');
-  } catch {
-    // gone
-  }
-  try {
-    destroy(root, created.record);
+    deleteVerb(root, created.record.id);
   } catch {
     // the first failure is the one to report
   }
@@ -87,7 +82,7 @@ function killAndDestroy(root: string, created: Created): void {
 
 function startOrDestroy(root: string, created: Created): void {
   try {
-    startContainer(root, created.record.id);
+    startVerb(root, created.record.id);
   } catch (err) {
     // the start's failure (a poststart hook's, say) is the one to report
     killAndDestroy(root, created);

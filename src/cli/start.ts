@@ -1,14 +1,10 @@
-// hako start <id>: release a created container's process. With NOTIFY_SOCKET set, also
-// wait for the container's READY=1 and forward it (the addon is loaded only then).
-import { startContainer } from '../container/lifecycle.js';
+// hako start <id>: release a created container's process; with NOTIFY_SOCKET set, also
+// wait for the container's READY=1 and forward it (the front's implementation). The
+// notify module is loaded only when the variable is there.
+import { runVerb } from '../container/verbs.js';
 import type { CommandContext } from './context.js';
 
 export async function run(ctx: CommandContext): Promise<void> {
-  const host = process.env.NOTIFY_SOCKET;
-  if (!host) {
-    startContainer(ctx.root, ctx.args[0]!);
-    return;
-  }
-  const { startNotifying } = await import('../container/notify-socket.js');
-  await startNotifying(ctx.root, ctx.args[0]!, host);
+  const host = process.env.NOTIFY_SOCKET ? (await import('../container/notify-socket.js')).hostNotifySocket() : undefined;
+  runVerb('start', ctx.root, ctx.args, host ? { notifyHost: host } : {});
 }

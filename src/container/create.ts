@@ -11,18 +11,18 @@ import type { Spec } from '../oci/types.js';
 import { OCI_VERSION } from '../oci/default-spec.js';
 import { native } from '../native.js';
 import { withHostTerminalSize } from './foreground.js';
-import { checkCgroupUsable, containerCgroup, removeFailedCgroup } from '../cgroups/manager.js';
+import { checkCgroupUsable, containerCgroup, removeFailedCgroup, type Cgroup } from '../cgroups/manager.js';
 import { planPlacement } from '../cgroups/placement.js';
 import { connectConsoleSocket } from './console-socket.js';
 import { makeExecFifo } from './exec-fifo.js';
 import { checkContainerId } from './id.js';
 import { hookState, runHooks } from './hooks.js';
-import { releaseHostRootfs } from './host-rootfs.js';
+import { releaseHostRootfs, setUpInHostMountNamespace } from './host-rootfs.js';
 import { killAndReap, launchInit, type Launched } from './launch.js';
-import { makeNotifyDir, withNotifySocket } from './notify-socket.js';
+import { makeNotifyDir, notifySocketPath, withNotifySocket } from './notify-socket.js';
 import { writePidFile } from './pid-file.js';
 import { sendPidfd } from './pidfd-socket.js';
-import { makeContainerDir, removeContainerDir, writeContainer, type ContainerRecord } from './state-store.js';
+import { RECORD_VERSION, lockContainerDir, makeContainerDir, removeContainerDir, writeContainer, type ContainerRecord, type RecordCgroup, type RecordHook } from './state-store.js';
 
 export interface CreateOptions {
   root: string;
@@ -72,6 +72,14 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   const cg = containerCgroup(spec, opts.id, opts.systemdCgroup === true);
 
   const dir = makeContainerDir(opts.root, opts.id);
+  // Held until the record is written: a delete meanwhile waits for it, then sees a record.
+  let unlock: () => void;
+  try {
+    unlock = lockContainerDir(opts.root, opts.id);
+  } catch (err) {
+    removeContainerDir(opts.root, opts.id);
+    throw err;
+  }
   const runSpec = opts.notifySocket ? withNotifySocket(listenSpec, resolve(dir)) : listenSpec;
   let fifo = -1;
   let consoleSocket: Socket | undefined;
@@ -111,7 +119,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     });
     const consoleMaster = internalConsole ? await native().recvFd(internalConsole[0]) : undefined;
     const record: ContainerRecord = {
-      version: 1,
+      version: RECORD_VERSION,
       ociVersion: OCI_VERSION,
       id: opts.id,
       pid: launched.initPid,
@@ -122,7 +130,11 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       ...(spec.annotations ? { annotations: spec.annotations } : {}),
       config: spec,
       namespacePaths: namespacePaths(spec, launched.initPid),
-      cgroup: cg.cgroup.record,
+      cgroup: recordCgroup(cg.cgroup),
+      ownPidNamespace: (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'pid' && !ns.path),
+      ...recordHooks(spec),
+      ...(opts.notifySocket ? { notifySocket: notifySocketPath(resolve(dir)) } : {}),
+      ...(setUpInHostMountNamespace(spec, rootfs) ? { hostRootfsBind: rootfs } : {}),
       ...(opts.noNewKeyring ? { noNewKeyring: true } : {}),
     };
     if (opts.pidfdSocket) await sendPidfd(opts.pidfdSocket, launched.initPid, 'standard');
@@ -143,10 +155,32 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     removeContainerDir(opts.root, opts.id);
     throw err;
   } finally {
+    unlock();
     if (fifo >= 0) closeSync(fifo);
     consoleSocket?.destroy();
     if (internalConsole) internalConsole.forEach((fd) => closeSync(fd));
   }
+}
+
+/** The cgroup as recorded: driver and paths, and the directories the front works on. */
+export function recordCgroup(cg: Cgroup): RecordCgroup {
+  return { ...cg.record, dirs: [...cg.dirs], probe: cg.probeDir, ...(cg.freezerDir !== undefined ? { freezer: cg.freezerDir } : {}) };
+}
+
+/** poststart and poststop as the front runs them: path, args, env and a positive timeout. */
+export function recordHooks(spec: Spec): { hooks?: { poststart?: RecordHook[]; poststop?: RecordHook[] } } {
+  const hooks: { poststart?: RecordHook[]; poststop?: RecordHook[] } = {};
+  for (const name of ['poststart', 'poststop'] as const) {
+    const list = spec.hooks?.[name] ?? [];
+    if (list.length === 0) continue;
+    hooks[name] = list.map((h) => ({
+      path: h.path,
+      ...(h.args !== undefined ? { args: [...h.args] } : {}),
+      ...(h.env !== undefined ? { env: [...h.env] } : {}),
+      ...(h.timeout !== undefined && h.timeout > 0 ? { timeout: h.timeout } : {}),
+    }));
+  }
+  return Object.keys(hooks).length > 0 ? { hooks } : {};
 }
 
 // prestart then createRuntime, in hako's namespaces, cwd the bundle, with the init's host

@@ -1,5 +1,6 @@
 // OCI hooks run by hako itself (the runtime's namespaces): prestart and createRuntime at
-// the init's RUN_HOOKS point, poststart in `start`, poststop after destroy. The hooks the
+// the init's RUN_HOOKS point (here); poststart in `start` and poststop after destroy are
+// run by the front's verbs (cpp/front/hooks.cc), with the same rules. The hooks the
 // init runs (createContainer, startContainer) travel in the launch plan (hookPlan) and
 // are carried out by hako-init (cpp/init/hooks.cc) with the same rules:
 //   - path is execve'd with argv = args (args[0] is argv[0]; no args: argv = [path]);
@@ -111,11 +112,6 @@ function ignoreSigpipe(): void {
   if (sigpipeIgnored) return;
   sigpipeIgnored = true;
   process.on('SIGPIPE', () => undefined);
-}
-
-/** Whether the spec has hooks of that kind. */
-export function hasHooks(spec: Spec | undefined, name: HookName): boolean {
-  return (spec?.hooks?.[name]?.length ?? 0) > 0;
 }
 
 /**

@@ -2,7 +2,7 @@
 // - create/run with NOTIFY_SOCKET set: <state dir>/notify/ (0755) is bind-mounted
 //   read-only (nosuid, nodev, noexec) at /run/notify, and the process gets
 //   NOTIFY_SOCKET=/run/notify/notify.sock;
-// - start (and run) with NOTIFY_SOCKET set: notify.sock is bound there (0777) before the
+// - start (the front's, cpp/front/notify.cc) and run (here) with NOTIFY_SOCKET set: notify.sock is bound there (0777) before the
 //   process is released; once released, hako connects to the host's socket, waits for a
 //   datagram starting with "READY=" and forwards its first line, then "MAINPID=<pid>",
 //   each as its own datagram ending in "\n". Other datagrams are dropped. The wait ends
@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { HakoError, fromSystemError } from '../errors.js';
 import type { Spec } from '../oci/types.js';
 import { native } from '../native.js';
-import { startContainer } from './lifecycle.js';
 import type { ContainerRecord } from './state-store.js';
 import { initAlive } from './status.js';
 
@@ -122,23 +121,6 @@ function sendHost(fd: number, host: string, msg: string): void {
     native().notifySend(fd, Buffer.from(msg, 'latin1'));
   } catch (err) {
     throw new HakoError(`write unixgram ${host}: ${(err as Error).message}`, { path: host });
-  }
-}
-
-/**
- * start with NOTIFY_SOCKET set: the container's socket is bound before the process is
- * released, then start waits for READY and forwards it with the init's host pid. A failure
- * to reach the host's socket fails start (the container runs on), as runc's does.
- */
-export async function startNotifying(root: string, id: string, host: string): Promise<void> {
-  let listening = -1;
-  try {
-    const rec = startContainer(root, id, (dir) => {
-      listening = listenNotifySocket(dir);
-    });
-    await forwardReady(listening, host, rec.pid, () => initAlive(rec));
-  } finally {
-    if (listening >= 0) closeSync(listening);
   }
 }
 

@@ -1,17 +1,43 @@
 // The state store under --root: <root>/<id>/state.json (0600, written atomically) and,
 // while created, <root>/<id>/exec.fifo. Reading never takes the container's lock.
+// state.json is the container record: the contract between the brain (which writes it at
+// create, with every decision a later verb needs) and the native front (cpp/front, which
+// serves state, start, kill, delete, pause, resume, ps and list from it).
+// schemas/container-record.schema.json describes it.
 import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { HakoError, fromSystemError } from '../errors.js';
 import type { Spec } from '../oci/types.js';
 import type { CgroupRecord } from '../cgroups/cgroup.js';
+import { native } from '../native.js';
 import { checkContainerId } from './id.js';
 import { MAX_RECORD_BYTES, MAX_RECORD_DEPTH, excessDepthAt, readInputFile } from '../input-limits.js';
 
+/** The record's format version: the front hands a record of another version to the brain. */
+export const RECORD_VERSION = 2;
+
+/** A hook as the front runs it (poststart, poststop). */
+export interface RecordHook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  timeout?: number;
+}
+
+/** The container's cgroup: the driver and directories, and what the front needs decided. */
+export interface RecordCgroup extends CgroupRecord {
+  /** every directory the container's processes are in, each once */
+  dirs: string[];
+  /** the directory whose presence says the cgroup exists */
+  probe: string;
+  /** the directory pause and resume write (v1: the freezer hierarchy's; v2: the one) */
+  freezer?: string;
+}
+
 /** What hako keeps about a container. Status is never stored: it is computed live (status.ts). */
 export interface ContainerRecord {
-  /** the state file's own format version */
-  version: 1;
+  /** the state file's own format version (RECORD_VERSION; 1 was before the front) */
+  version: 1 | 2;
   ociVersion: string;
   id: string;
   /** host pid of the container's init */
@@ -28,7 +54,15 @@ export interface ContainerRecord {
   /** /proc/<pid>/ns/<type> of the init at create time, for exec and hooks */
   namespacePaths?: Record<string, string>;
   /** the container's cgroup: driver and directories (runc's cgroup_paths) */
-  cgroup?: CgroupRecord;
+  cgroup?: CgroupRecord | RecordCgroup;
+  /** a pid namespace of its own (not joined): every process dies with the init, SIGKILL needs no cgroup-wide kill */
+  ownPidNamespace?: boolean;
+  /** the hooks the front runs (version 2) */
+  hooks?: { poststart?: RecordHook[]; poststop?: RecordHook[] };
+  /** where start binds the container's notify socket (created with NOTIFY_SOCKET set) */
+  notifySocket?: string;
+  /** no mount namespace: the rootfs bind hako-init made in the host's, which delete detaches (host-rootfs.ts) */
+  hostRootfsBind?: string;
   /** created with --no-new-keyring: an exec'd process joins no session keyring either (runc) */
   noNewKeyring?: boolean;
 }
@@ -64,8 +98,8 @@ export function parseRecord(text: string, file: string): ContainerRecord {
     throw new HakoError(`${file}: corrupt state: ${(err as Error).message}`, { path: file });
   }
   const rec = value as Partial<ContainerRecord>;
-  if (rec?.version !== 1 || typeof rec.id !== 'string' || typeof rec.pid !== 'number' || typeof rec.initStartTime !== 'string') {
-    throw new HakoError(`${file}: corrupt state: not a hako state file of version 1`, { path: file });
+  if ((rec?.version !== 1 && rec?.version !== RECORD_VERSION) || typeof rec.id !== 'string' || typeof rec.pid !== 'number' || typeof rec.initStartTime !== 'string') {
+    throw new HakoError(`${file}: corrupt state: not a hako state file of version 1 or 2`, { path: file });
   }
   return rec as ContainerRecord;
 }
@@ -109,6 +143,29 @@ export function writeContainer(root: string, rec: ContainerRecord): void {
     rmSync(tmp, { force: true });
     throw fromSystemError(err);
   }
+}
+
+/**
+ * The container's lock: flock(LOCK_EX) on its state directory, as the front's verbs take
+ * it (cpp/front/verbs.cc DirLock) while they change the container. create holds it from
+ * making the directory until the record is written, update while it rewrites the record;
+ * readers take none (the record is replaced by rename). Returns the release.
+ */
+export function lockContainerDir(root: string, id: string): () => void {
+  const dir = containerDir(root, id);
+  let fd: number;
+  try {
+    fd = openSync(dir, 'r');
+  } catch (err) {
+    throw fromSystemError(err);
+  }
+  try {
+    native().flock(fd, true, false);
+  } catch (err) {
+    closeSync(fd);
+    throw new HakoError(`flock ${dir}: ${(err as Error).message}`, { path: dir, syscall: 'flock' });
+  }
+  return () => closeSync(fd);
 }
 
 export function removeContainerDir(root: string, id: string): void {

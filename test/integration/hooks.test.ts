@@ -182,6 +182,8 @@ t.test('every hook point: status, pid, namespaces, cwd, env, args, order', { ski
   const start = await hk(s.root, ['start', s.id]);
   t.equal(start.code, 0, 'start exits 0', { stderr: start.stderr });
   await waitFor('startContainer hooks', () => existsSync(path.join(s.dir, 'startContainer2', 'ns')));
+  // ... and done: the init execs its process once its hooks are (the order line is their last step).
+  await waitFor('the process', () => readIfExists(`/proc/${pid}/comm`).trim() === 'sleep');
   const sc = recorded(path.join(s.dir, 'startContainer'))!;
   t.same(sc.state, { ...base, ociVersion, status: 'created', pid: 1 }, 'startContainer: status created, pid 1');
   t.same(sc.ns, container, 'startContainer: the container\'s namespaces');
@@ -434,7 +436,9 @@ t.test('without a pid namespace of its own, the init\'s hooks see its host pid',
   t.equal(c.r.code, 0, 'create exits 0', { stderr: c.r.stderr });
   t.equal(recorded(path.join(s.dir, 'cc'))!.state.pid, c.pid, 'createContainer: the init\'s pid, as its (the host\'s) pid namespace sees it');
   t.equal((await hk(s.root, ['start', s.id])).code, 0, 'start');
-  await waitFor('startContainer', () => existsSync(path.join(s.dir, 'sc', 'ns')));
+  // The init execs its process once the hook is done and reaped: without a pid namespace of
+  // its own, a hook that delete -f killed halfway would leave its zombies to this subreaper.
+  await waitFor('startContainer', () => readIfExists(`/proc/${c.pid}/comm`).trim() === 'sleep');
   t.equal(recorded(path.join(s.dir, 'sc'))!.state.pid, c.pid, 'startContainer: the same');
   t.equal((await hk(s.root, ['delete', '-f', s.id])).code, 0, 'delete');
   await checkNothingLeft(t, { stateRoot: s.root, pids: [c.pid], bundleDir: s.bundle.dir });

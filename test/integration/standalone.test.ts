@@ -1,8 +1,10 @@
 // dist/hako runs where no Node is installed: inside a busybox container that holds only
-// the executable and the shared libraries it links (glibc, libstdc++), run under runc.
+// the front (static), the brain beside it as installed (<dir>/../libexec/hako/hako-brain)
+// and the shared libraries the brain links (glibc, libstdc++), run under runc.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { hakoBin } from '../helpers/hako.js';
 import { makeBundle } from '../helpers/rootfs.js';
@@ -25,8 +27,14 @@ t.test('dist/hako runs in a root filesystem without node', { skip }, async (t) =
   const bin = hakoBin();
   // A writable root: /dev/shm in the container is noexec, so the addon's anonymous file goes to /tmp.
   const bundle = await makeBundle(t, { args: ['/hako', 'self-test'], edit: (s) => void (s.root!.readonly = false) });
+  const brain = join(dirname(bin), 'libexec', 'hako', 'hako-brain');
+  const ldd = spawnSync('ldd', [bin], { encoding: 'utf8' });
+  t.match(ldd.stdout + ldd.stderr, /not a dynamic executable/, 'the front is static');
   copyFileSync(bin, join(bundle.rootfs, 'hako'));
-  for (const lib of sharedLibraries(bin)) {
+  // /hako's directory is /: the brain is found at /../libexec/hako/hako-brain
+  mkdirSync(join(bundle.rootfs, 'libexec', 'hako'), { recursive: true });
+  copyFileSync(brain, join(bundle.rootfs, 'libexec', 'hako', 'hako-brain'));
+  for (const lib of sharedLibraries(brain)) {
     mkdirSync(join(bundle.rootfs, dirname(lib)), { recursive: true });
     copyFileSync(lib, join(bundle.rootfs, lib));
   }

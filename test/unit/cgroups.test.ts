@@ -24,7 +24,6 @@ import { checkCgroupUsable, containerCgroup, removeFailedCgroup } from '../../sr
 import { mergeResources } from '../../src/cgroups/merge.js';
 import { placeStage0, planPlacement } from '../../src/cgroups/placement.js';
 import { memoryBytes, parseResources, resourcesFromFlags } from '../../src/cli/update.js';
-import { filterPsTable } from '../../src/cli/ps.js';
 import { parseDuration } from '../../src/cli/events.js';
 import { blkioEntries, cpuList, hugePageSizes, oomCount, statsJson, v1Stats, v2Stats } from '../../src/cgroups/stats.js';
 import { defaultSpec } from '../../src/oci/default-spec.js';
@@ -483,13 +482,6 @@ t.test('update flags: sizes with units, -1, and --resources wins', async (t) => 
   t.same(parseResources('{"pids":{"limit":50}}', 'stdin'), { pids: { limit: 50 } });
   t.throws(() => parseResources('[1]', 'stdin'), { message: /must be a JSON object/ });
   t.throws(() => parseResources('garbage', 'stdin'), { message: /stdin: invalid resources JSON/ });
-});
-
-t.test('ps table: the header and the rows of the container\'s pids', async (t) => {
-  const out = 'UID        PID  PPID  C STIME TTY          TIME CMD\nroot         1     0  0 10:00 ?        00:00:01 init\nroot       42     1  0 10:00 ?        00:00:00 sleep 1000\n';
-  t.equal(filterPsTable(out, [42]), 'UID        PID  PPID  C STIME TTY          TIME CMD\nroot       42     1  0 10:00 ?        00:00:00 sleep 1000\n');
-  t.equal(filterPsTable('  PID COMMAND\n   42 sleep\n', []), '  PID COMMAND\n');
-  t.throws(() => filterPsTable('USER COMMAND\nroot x\n', [1]), { message: "couldn't find PID field in ps output" });
 });
 
 // ---------------------------------------------------------------- stats

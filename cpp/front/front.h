@@ -1,0 +1,145 @@
+// The native front (dist/hako): the verbs that act on an existing container, served from
+// its record (<root>/<id>/state.json, written by the brain at create); everything else is
+// handed over unchanged to the brain (execve). See DESIGN.md, "Two executables, one command".
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hako::front {
+
+/** A failure the user reads: one message, exit status 1 (as the brain's HakoError). */
+struct Failure {
+  std::string message;
+  int exit_code = 1;
+  /** the record cannot be read as one (delete --force then removes the state dir alone) */
+  bool corrupt_record = false;
+};
+
+/** Not ours to serve after all (a record version the front does not know): exec the brain. */
+struct Handover {
+  /** why, for a caller that cannot hand over (the brain through the addon) */
+  std::string why;
+};
+
+// ---- errors (error.cc) ----
+/** libuv's wording of an errno ("no such file or directory"), as the brain's messages use it. */
+std::string errno_text(int err);
+/** "<syscall> <path>: <errno_text>", the brain's fromSystemError(). */
+Failure system_failure(const char* syscall, const std::string& path, int err);
+
+// ---- small file helpers (files.cc) ----
+bool read_file(const std::string& path, std::string& out, int& err);
+/** The file's text, trimmed of white space at both ends; nullopt when unreadable. */
+std::optional<std::string> read_trimmed(const std::string& path);
+bool path_exists(const std::string& path);
+void sleep_ms(int ms);
+/** Write all of `data` to fd, waiting out EAGAIN; false on another error. */
+bool write_all(int fd, const std::string& data);
+std::string json_quote(const std::string& s);
+
+// ---- the container record (record.cc) ----
+struct Hook {
+  std::string path;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  bool has_timeout = false;
+  double timeout = 0;
+};
+
+struct CgroupInfo {
+  bool v2 = false;
+  /** every directory the container's processes are in, each once */
+  std::vector<std::string> dirs;
+  /** the directory whose presence says the cgroup exists */
+  std::string probe;
+  /** v1: the freezer hierarchy's directory ("" when none); v2: the one directory */
+  std::string freezer;
+};
+
+struct Record {
+  std::string file;
+  std::string dir;
+  std::string id;
+  std::string oci_version;
+  int64_t pid = 0;
+  std::string init_start_time;
+  std::string bundle;
+  std::string rootfs;
+  std::string created;
+  /** annotations as compact JSON pieces, in the record's order ("\"k\":\"v\"") */
+  std::vector<std::pair<std::string, std::string>> annotations;
+  std::optional<CgroupInfo> cgroup;
+  bool own_pid_namespace = false;
+  std::vector<Hook> poststart;
+  std::vector<Hook> poststop;
+  std::string notify_socket;
+  /** without a mount namespace: the rootfs bind hako-init made in the host's, detached at delete ("": none) */
+  std::string host_rootfs_bind;
+};
+
+constexpr int kRecordVersion = 2;
+constexpr const char* kStateFile = "state.json";
+constexpr const char* kExecFifo = "exec.fifo";
+
+bool valid_container_id(const std::string& id);
+std::string container_dir(const std::string& root, const std::string& id);
+/** The container's record; Failure("container does not exist") when none; Handover for another version. */
+Record read_record(const std::string& root, const std::string& id);
+
+// ---- status (status.cc) ----
+enum class Status { Created, Running, Paused, Stopped };
+const char* status_name(Status s);
+bool init_alive(const Record& rec);
+Status live_status(const Record& rec);
+
+// ---- cgroups (cgroup.cc) ----
+bool cgroup_exists(const CgroupInfo& cg);
+bool cgroup_frozen(const CgroupInfo& cg);
+void cgroup_freeze(const CgroupInfo& cg);
+void cgroup_thaw(const CgroupInfo& cg);
+std::vector<pid_t> cgroup_pids(const CgroupInfo& cg);
+void cgroup_signal_all(const CgroupInfo& cg, int sig);
+void cgroup_kill_all(const CgroupInfo& cg);
+void cgroup_destroy(const CgroupInfo& cg);
+
+// ---- a container without a mount namespace (host_rootfs.cc) ----
+/** Whether the topmost mount at `path` in this mountinfo text is a bind of `path` onto itself. */
+bool top_is_self_bind(const std::string& mountinfo, const std::string& path);
+/** Detach hako-init's bind of the rootfs (and every mount under it), if it is there. */
+void release_host_rootfs(const std::string& rootfs);
+
+// ---- hooks (hooks.cc) ----
+/** The state a hook reads on stdin (compact JSON); pid < 0: no pid key. */
+std::string hook_state(const Record& rec, const char* status, int64_t pid);
+/** Runs the hooks in order; the first failure is "error running <name> hook #<i>: <why>". */
+void run_hooks(const char* name, const std::vector<Hook>& hooks, const std::string& state);
+
+// ---- notify (notify.cc) ----
+int notify_listen(const std::string& path);
+/** Wait for READY on `listening` and forward it with MAINPID=main_pid to `host`. */
+void forward_ready(int listening, const std::string& host, int64_t main_pid, const Record& rec);
+
+// ---- the verbs (verbs.cc): one implementation, called by the front's main and by the
+// brain through the addon (cpp/addon/front.cc) ----
+struct VerbCall {
+  std::string verb;  // state, list, kill, pause, resume, ps, delete, start
+  std::string root;
+  /** the positional arguments (kill: id [signal]; ps: id [ps args...]) */
+  std::vector<std::string> args;
+  bool force = false;  // delete
+  bool all = false;    // kill
+  bool quiet = false;  // list
+  std::string format = "table";  // list, ps
+  /** start: the host's NOTIFY_SOCKET to forward READY to ("": none) */
+  std::string notify_host;
+};
+bool is_verb(const std::string& name);
+/** Carries out the call; returns what goes to stdout, appends warnings for stderr to err_out. */
+std::string run_verb(const VerbCall& call, std::string& err_out);
+
+}  // namespace hako::front

@@ -1,0 +1,46 @@
+// A container's status, derived from the live system on every call (never stored), in
+// runc's order: a frozen cgroup: paused; the init gone, a zombie or another process at its
+// pid (start time differs): stopped; exec.fifo present: created; else running.
+#include "front/front.h"
+
+namespace hako::front {
+
+const char* status_name(Status s) {
+  switch (s) {
+    case Status::Created: return "created";
+    case Status::Running: return "running";
+    case Status::Paused: return "paused";
+    case Status::Stopped: return "stopped";
+  }
+  return "unknown";
+}
+
+bool init_alive(const Record& rec) {
+  if (rec.pid <= 0) return false;
+  std::string text;
+  int err = 0;
+  if (!read_file("/proc/" + std::to_string(rec.pid) + "/stat", text, err)) return false;
+  // comm (field 2) may hold spaces and parentheses: the fields after it start after the last ')'.
+  size_t close = text.rfind(')');
+  if (close == std::string::npos || close + 2 > text.size()) return false;
+  std::vector<std::string> fields;
+  size_t at = close + 2;
+  while (at <= text.size() && fields.size() < 20) {
+    size_t sp = text.find(' ', at);
+    if (sp == std::string::npos) sp = text.size();
+    fields.push_back(text.substr(at, sp - at));
+    at = sp + 1;
+  }
+  if (fields.size() < 20) return false;
+  const std::string& state = fields[0];
+  if (fields[19] != rec.init_start_time) return false;
+  return state != "Z" && state != "X" && state != "x";
+}
+
+Status live_status(const Record& rec) {
+  if (rec.cgroup && cgroup_frozen(*rec.cgroup)) return Status::Paused;
+  if (!init_alive(rec)) return Status::Stopped;
+  return path_exists(rec.dir + "/" + kExecFifo) ? Status::Created : Status::Running;
+}
+
+}  // namespace hako::front
