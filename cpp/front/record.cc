@@ -22,6 +22,16 @@ namespace {
 constexpr off_t kMaxRecordBytes = 32 << 20;
 constexpr int kMaxDepth = 528;
 
+// What a record that is not a regular file is, in the brain's words (src/input-limits.ts).
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
 Failure corrupt(const std::string& file, const std::string& why) {
   return Failure{file + ": corrupt state: " + why, 1, true};
 }
@@ -144,7 +154,7 @@ Record read_record(const std::string& root, const std::string& id) {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    throw corrupt(file, "not a regular file");
+    throw corrupt(file, std::string("not a regular file (") + file_kind(st.st_mode) + ")");
   }
   if (st.st_size > kMaxRecordBytes) {
     ::close(fd);

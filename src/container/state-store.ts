@@ -4,7 +4,7 @@
 // create, with every decision a later verb needs) and the native front (cpp/front, which
 // serves state, start, kill, delete, pause, resume, ps and list from it).
 // schemas/container-record.schema.json describes it.
-import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { HakoError, fromSystemError } from '../errors.js';
 import type { Spec } from '../oci/types.js';
@@ -80,10 +80,18 @@ export function readContainer(root: string, id: string): ContainerRecord {
   const file = join(containerDir(root, id), STATE_FILE);
   let text: string;
   try {
+    // As the front reads it (cpp/front/record.cc): never through a symbolic link.
+    if (lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink()) {
+      throw new HakoError(`${file}: corrupt state: not a regular file (a symbolic link)`, { path: file });
+    }
     text = readInputFile(file, 'state', MAX_RECORD_BYTES);
   } catch (err) {
     const code = err instanceof HakoError ? err.where.errno : undefined;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new HakoError('container does not exist', { path: file });
+    // The input reader's "state: <file>: <why>" in the front's words.
+    if (err instanceof HakoError && err.message.startsWith(`state: ${file}: `)) {
+      throw new HakoError(`${file}: corrupt state: ${err.message.slice(`state: ${file}: `.length)}`, err.where);
+    }
     throw err;
   }
   return parseRecord(text, file);

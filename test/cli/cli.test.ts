@@ -1,9 +1,9 @@
 // The executable's contract: version, help, usage errors, exit codes, error output and logs.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { hako, hakoBin } from '../helpers/hako.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { COMMANDS } from '../../src/cli/table.js';
@@ -19,8 +19,14 @@ function tempDir(t: { teardown(fn: () => void): void }): string {
 // What the executable under test runs on, asked of the engine itself: a Bun single-file
 // executable is bun again with BUN_BE_BUN=1; a Node single-executable application holds
 // the node binary of node-linux-<arch>; a script (bin/hako) runs on the node in $PATH.
+/** The brain beside the front (dist/hako and dist/libexec/hako/hako-brain), else the executable itself. */
+function brainOf(front: string): string {
+  const beside = join(dirname(realpathSync(front)), 'libexec', 'hako', 'hako-brain');
+  return existsSync(beside) ? beside : front;
+}
+
 function engineOf(): string {
-  const bin = hakoBin();
+  const bin = brainOf(hakoBin());
   const bun = spawnSync(bin, ['--version'], { env: { ...process.env, BUN_BE_BUN: '1' }, encoding: 'utf8' });
   if (bun.status === 0 && /^\d+\.\d+\.\d+\s*$/.test(bun.stdout)) return `bun: ${bun.stdout.trim()}`;
   if (readFileSync(bin).subarray(0, 2).toString() === '#!') return `node: ${spawnSync('node', ['--version'], { encoding: 'utf8' }).stdout.trim()}`;
@@ -40,6 +46,11 @@ t.test('--version: hako version X.Y.Z, commit:, spec: 1.3.0', async (t) => {
     t.equal(lines[2], 'spec: 1.3.0');
     t.equal(lines[3], engineLine, 'the engine and its own version (not the Node version Bun imitates)');
     t.equal(r.stderr, '');
+  }
+  const brain = brainOf(hakoBin());
+  if (brain !== hakoBin()) {
+    const own = spawnSync(brain, ['--version'], { encoding: 'utf8' });
+    t.equal(hako(['--version']).stdout, own.stdout, 'the front says what the brain says');
   }
 });
 
