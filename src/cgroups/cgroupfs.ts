@@ -1,6 +1,7 @@
 // Reading and writing cgroupfs files, listing a cgroup's processes, and removing a cgroup
 // tree. Errors read as "write /sys/fs/cgroup/pids/x/pids.max: invalid argument".
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HakoError, fromSystemError } from '../errors.js';
 
@@ -34,10 +35,24 @@ export function writeCgroupFile(dir: string, file: string, value: string): void 
   try {
     writeFileSync(path, value);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const reason = /^[A-Z0-9]+: ([^,]+)/.exec(e.message)?.[1] ?? e.code ?? String(err);
-    throw new HakoError(`failed to write ${JSON.stringify(value)}: write ${path}: ${reason}`, { path, syscall: 'write', errno: e.code });
+    throw writeError(err, path, value);
   }
+}
+
+/** writeCgroupFile on the engine's thread pool: for a write that may block (see placement.ts). */
+export async function writeCgroupFileAsync(dir: string, file: string, value: string): Promise<void> {
+  const path = join(dir, file);
+  try {
+    await writeFile(path, value);
+  } catch (err) {
+    throw writeError(err, path, value);
+  }
+}
+
+function writeError(err: unknown, path: string, value: string): HakoError {
+  const e = err as NodeJS.ErrnoException;
+  const reason = /^[A-Z0-9]+: ([^,]+)/.exec(e.message)?.[1] ?? e.code ?? String(err);
+  return new HakoError(`failed to write ${JSON.stringify(value)}: write ${path}: ${reason}`, { path, syscall: 'write', errno: e.code });
 }
 
 export function cgroupFileExists(dir: string, file: string): boolean {

@@ -4,6 +4,8 @@
 // throwaway directory tree standing in for cgroupfs.
 import t, { type Test } from 'tap';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cgroupLayout, detectDriver, innerPath, layoutPaths, procCgroupFor, refuseSystemdCgroup, uniqueDirs } from '../../src/cgroups/paths.js';
@@ -358,12 +360,29 @@ t.test('placement: the cgroup2 directory is cloned into, unless there is a user 
   const paths = { memory: join(root, 'memory'), '': join(root, 'unified') };
   touch(paths.memory, { 'cgroup.procs': '' });
   touch(paths[''], { 'cgroup.procs': '' });
-  placeStage0(planPlacement(paths, false), 4242);
+  await placeStage0(planPlacement(paths, false), 4242);
   t.equal(readFileSync(join(paths.memory, 'cgroup.procs'), 'utf8'), '4242', 'stage 0 written into the v1 hierarchy');
   t.equal(readFileSync(join(paths[''], 'cgroup.procs'), 'utf8'), '', 'and not into the cgroup2 one');
-  placeStage0(planPlacement(paths, true), 4343);
+  await placeStage0(planPlacement(paths, true), 4343);
   t.equal(readFileSync(join(paths[''], 'cgroup.procs'), 'utf8'), '4343', 'with a user namespace: into the cgroup2 one too');
-  t.throws(() => placeStage0(planPlacement(paths, false), 0), { message: 'cannot place pid 0 in a cgroup' });
+  await t.rejects(placeStage0(planPlacement(paths, false), 0), { message: 'cannot place pid 0 in a cgroup' });
+});
+
+// On cgroup v1 the first cgroup.procs write may wait for an RCU grace period: hako plans
+// the launch meanwhile. Here the first "cgroup.procs" is a FIFO, whose write blocks until
+// this test reads it (off the main thread too): a placement on the main thread would never return.
+t.test('placement: the first write runs off the main thread, the others after it', async (t) => {
+  const root = fakeTree(t);
+  const first = join(root, 'memory');
+  const second = join(root, 'pids');
+  mkdirSync(first, { recursive: true });
+  execFileSync('mkfifo', [join(first, 'cgroup.procs')]);
+  touch(second, { 'cgroup.procs': '' });
+  const placed = placeStage0({ stage0Dirs: [first, second] }, 4545);
+  t.equal(readFileSync(join(second, 'cgroup.procs'), 'utf8'), '', 'placeStage0 returned with the first write pending; the second waits');
+  t.equal(await readFile(join(first, 'cgroup.procs'), 'utf8'), '4545', 'the first write');
+  await placed;
+  t.equal(readFileSync(join(second, 'cgroup.procs'), 'utf8'), '4545', 'then the second');
 });
 
 t.test('v1 driver writes each resource into its hierarchy; a missing hierarchy is named', async (t) => {
