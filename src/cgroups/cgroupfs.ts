@@ -1,7 +1,6 @@
 // Reading and writing cgroupfs files, listing a cgroup's processes, and removing a cgroup
 // tree. Errors read as "write /sys/fs/cgroup/pids/x/pids.max: invalid argument".
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, write, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HakoError, fromSystemError } from '../errors.js';
 
@@ -39,13 +38,20 @@ export function writeCgroupFile(dir: string, file: string, value: string): void 
   }
 }
 
-/** writeCgroupFile on the engine's thread pool: for a write that may block (see placement.ts). */
+/**
+ * writeCgroupFile with the write(2) on the engine's thread pool, for a write that may block
+ * (see placement.ts). The open is not: the write must be under way when this returns.
+ */
 export async function writeCgroupFileAsync(dir: string, file: string, value: string): Promise<void> {
   const path = join(dir, file);
+  let fd = -1;
   try {
-    await writeFile(path, value);
+    fd = openSync(path, 'w');
+    await new Promise<void>((resolve, reject) => write(fd, value, (err) => (err ? reject(err) : resolve())));
   } catch (err) {
     throw writeError(err, path, value);
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
 }
 

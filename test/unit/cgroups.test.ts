@@ -3,9 +3,8 @@
 // the device rules, the file writes each resource becomes, and the drivers' writes into a
 // throwaway directory tree standing in for cgroupfs.
 import t, { type Test } from 'tap';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cgroupLayout, detectDriver, innerPath, layoutPaths, procCgroupFor, refuseSystemdCgroup, uniqueDirs } from '../../src/cgroups/paths.js';
@@ -369,19 +368,49 @@ t.test('placement: the cgroup2 directory is cloned into, unless there is a user 
 });
 
 // On cgroup v1 the first cgroup.procs write may wait for an RCU grace period: hako plans
-// the launch meanwhile. Here the first "cgroup.procs" is a FIFO, whose write blocks until
-// this test reads it (off the main thread too): a placement on the main thread would never return.
+// the launch meanwhile. Here the first "cgroup.procs" is a FIFO whose buffer is full, so
+// the write(2) blocks until this test drains it: a placement on the main thread would
+// never return.
 t.test('placement: the first write runs off the main thread, the others after it', async (t) => {
   const root = fakeTree(t);
   const first = join(root, 'memory');
   const second = join(root, 'pids');
   mkdirSync(first, { recursive: true });
-  execFileSync('mkfifo', [join(first, 'cgroup.procs')]);
+  const fifo = join(first, 'cgroup.procs');
+  execFileSync('mkfifo', [fifo]);
   touch(second, { 'cgroup.procs': '' });
+  const r = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  t.teardown(() => closeSync(r));
+  const w = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  const page = Buffer.alloc(4096, 'x');
+  let filled = 0;
+  try {
+    for (;;) filled += writeSync(w, page);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+  } finally {
+    closeSync(w);
+  }
+
   const placed = placeStage0({ stage0Dirs: [first, second] }, 4545);
   t.equal(readFileSync(join(second, 'cgroup.procs'), 'utf8'), '', 'placeStage0 returned with the first write pending; the second waits');
-  t.equal(await readFile(join(first, 'cgroup.procs'), 'utf8'), '4545', 'the first write');
+  const buf = Buffer.alloc(filled + 4096);
+  let got = 0;
+  const drain = (): void => {
+    try {
+      for (;;) {
+        const n = readSync(r, buf, got, buf.length - got, null);
+        if (n === 0) return;
+        got += n;
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    }
+  };
+  drain();
   await placed;
+  drain();
+  t.equal(buf.subarray(filled, got).toString(), '4545', 'the first write, once there was room');
   t.equal(readFileSync(join(second, 'cgroup.procs'), 'utf8'), '4545', 'then the second');
 });
 
