@@ -407,10 +407,16 @@ t.test('placement: the first write runs off the main thread, the others after it
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
     }
   };
+  // The main thread does not yield until the pid is read: the write must be under way already.
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + 10_000;
   drain();
+  while (got - filled < 4 && Date.now() < deadline) {
+    Atomics.wait(pause, 0, 0, 5);
+    drain();
+  }
+  t.equal(buf.subarray(filled, got).toString(), '4545', 'the first write, once there was room, with the main thread busy');
   await placed;
-  drain();
-  t.equal(buf.subarray(filled, got).toString(), '4545', 'the first write, once there was room');
   t.equal(readFileSync(join(second, 'cgroup.procs'), 'utf8'), '4545', 'then the second');
 });
 
