@@ -79,3 +79,10 @@ t.test('create and exec load no crypto, net, tty or util until they need them', 
     t.same(reached.filter((m) => ['node:crypto', 'node:net', 'node:tty', 'node:util'].includes(m)), [], from);
   }
 });
+
+t.test('exec -d loads no foreground code: cli/exec.ts reaches foreground.ts only by import()', async (t) => {
+  const meta = await metafile();
+  const reached = [...staticallyReached(meta, 'src/cli/exec.ts')];
+  t.same(reached.filter((f) => f === 'src/container/foreground.ts'), []);
+  t.ok(meta.inputs['src/cli/exec.ts']?.imports.some((i) => i.kind === 'dynamic-import' && i.path === 'src/container/foreground.ts'), 'reached only by import()');
+});
