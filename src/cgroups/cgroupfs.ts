@@ -1,6 +1,6 @@
 // Reading and writing cgroupfs files, listing a cgroup's processes, and removing a cgroup
 // tree. Errors read as "write /sys/fs/cgroup/pids/x/pids.max: invalid argument".
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, write, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HakoError, fromSystemError } from '../errors.js';
 
@@ -57,6 +57,30 @@ export function addPidToCgroups(dirs: readonly string[], pid: number): void {
       throw new HakoError(`error adding pid ${pid} to cgroups: failed to write ${pid}: write ${path}: ${reason}`, { path, syscall: 'write', errno: e.code });
     }
   }
+}
+
+/**
+ * addPidToCgroups with the first write(2) on the engine's thread pool (on cgroup v1 it may
+ * wait for an RCU grace period: see placement.ts) and the others after it. The open is not
+ * on the pool: the write must be under way when this returns.
+ */
+export async function addPidToCgroupsAsync(dirs: readonly string[], pid: number): Promise<void> {
+  if (!(pid > 0)) throw new HakoError(`cannot place pid ${pid} in a cgroup`);
+  const [first, ...rest] = dirs;
+  if (first === undefined) return;
+  const path = join(first, 'cgroup.procs');
+  let fd = -1;
+  try {
+    fd = openSync(path, 'w');
+    await new Promise<void>((resolve, reject) => write(fd, String(pid), (err) => (err ? reject(err) : resolve())));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const reason = /^[A-Z0-9]+: ([^,]+)/.exec(e.message)?.[1] ?? e.code ?? String(err);
+    throw new HakoError(`error adding pid ${pid} to cgroups: failed to write ${pid}: write ${path}: ${reason}`, { path, syscall: 'write', errno: e.code });
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+  addPidToCgroups(rest, pid);
 }
 
 export function cgroupFileExists(dir: string, file: string): boolean {

@@ -10,8 +10,14 @@
 // of that namespace, and the kernel checks CLONE_INTO_CGROUP with the cloning process's
 // credentials, which may not write the host's cgroup.procs (EACCES); hako moves stage 0
 // there as in v1.
+//
+// On cgroup v1 the first write to a cgroup.procs after an idle moment waits for one RCU
+// grace period (the writer side of the kernel's cgroup_threadgroup_rwsem: 5-15 ms here),
+// and the writes that follow within the next grace period take microseconds; writing the
+// hierarchies in parallel does not help. So the first write runs on the engine's thread
+// pool while hako plans the launch (launch.ts), and the others follow it.
 import { HakoError } from '../errors.js';
-import { addPidToCgroups } from './cgroupfs.js';
+import { addPidToCgroupsAsync } from './cgroupfs.js';
 import { uniqueDirs } from './paths.js';
 
 export interface Placement {
@@ -31,11 +37,14 @@ export function planPlacement(paths: Record<string, string>, userNamespace: bool
   return { stage0Dirs: uniqueDirs(paths).filter((dir) => dir !== cgroup2), cloneInto: cgroup2 };
 }
 
-/** Moves stage 0 into the placement's stage0Dirs; a failure in runc's words (its exec's, the same for create). */
-export function placeStage0(placement: Placement, pid: number): void {
+/**
+ * Moves stage 0 into the placement's stage0Dirs: the first write off the main thread, then
+ * the rest; a failure in runc's words (its exec's, the same for create).
+ */
+export async function placeStage0(placement: Placement, pid: number): Promise<void> {
   if (!(pid > 0)) throw new HakoError(`cannot place pid ${pid} in a cgroup`);
   try {
-    addPidToCgroups(placement.stage0Dirs, pid);
+    await addPidToCgroupsAsync(placement.stage0Dirs, pid);
   } catch (err) {
     if (!(err instanceof HakoError)) throw err;
     throw new HakoError(`unable to start container process: ${err.message}`, err.where);

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { HakoError } from '../errors.js';
 import { execInContainer, type Execed } from '../container/exec.js';
 import { killAndReap } from '../container/launch.js';
-import { forwardSignals, proxyPipes, proxyTerminal, waitExitStatus } from '../container/foreground.js';
+import type { proxyTerminal } from '../container/foreground.js';
 import type { ContainerRecord } from '../container/state-store.js';
 import type { LinuxCapabilities, Process, Spec } from '../oci/types.js';
 import type { FlagValues } from './argv.js';
@@ -21,7 +21,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   try {
     execed = await startExec(ctx, detach);
     // The terminal gets its size before anything else, as runc does.
-    if (execed.consoleMaster !== undefined) terminal = proxyTerminal(execed.consoleMaster);
+    if (execed.consoleMaster !== undefined) terminal = (await foreground()).proxyTerminal(execed.consoleMaster);
   } catch (err) {
     // The process runs but cannot be served: it is not left behind.
     if (execed) await killAndReap(execed.pid);
@@ -30,6 +30,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   if (detach) return 0;
 
+  const { forwardSignals, proxyPipes, waitExitStatus } = await foreground();
   const stopForwarding = forwardSignals(execed.pid);
   const output = terminal ? terminal.closed : execed.pipes ? proxyPipes(execed.pipes) : Promise.resolve();
   const status = await waitExitStatus(execed.pid);
@@ -37,6 +38,12 @@ export async function run(ctx: CommandContext): Promise<number> {
   stopForwarding();
   terminal?.restore();
   return status;
+}
+
+// Loaded only for a process hako waits for: -d (a manager's exec, a Kubernetes probe's)
+// does not pay for node:tty.
+function foreground(): Promise<typeof import('../container/foreground.js')> {
+  return import('../container/foreground.js');
 }
 
 function startExec(ctx: CommandContext, detach: boolean): Promise<Execed> {

@@ -10,7 +10,6 @@ import { formatProblem } from '../oci/validate.js';
 import type { Spec } from '../oci/types.js';
 import { OCI_VERSION } from '../oci/default-spec.js';
 import { native } from '../native.js';
-import { withHostTerminalSize } from './foreground.js';
 import { checkCgroupUsable, containerCgroup, removeFailedCgroup, type Cgroup } from '../cgroups/manager.js';
 import { planPlacement } from '../cgroups/placement.js';
 import { connectConsoleSocket } from './console-socket.js';
@@ -94,8 +93,10 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     fifo = makeExecFifo(dir, hostRoot.uid, hostRoot.gid);
     if (opts.consoleSocket !== undefined) consoleSocket = await connectConsoleSocket(resolve(bundle, opts.consoleSocket));
     else if (spec.process?.terminal && !opts.detach) internalConsole = native().socketpair();
+    // foreground.js (node:tty) is loaded only by a call with a terminal to size.
+    const sized = internalConsole && runSpec.process ? (await import('./foreground.js')).withHostTerminalSize(runSpec.process) : undefined;
     launched = await launchInit({
-      spec: internalConsole && runSpec.process ? { ...runSpec, process: withHostTerminalSize(runSpec.process) } : runSpec,
+      spec: sized ? { ...runSpec, process: sized } : runSpec,
       stateRoot: opts.root,
       debug: opts.debug,
       id: opts.id,

@@ -9,7 +9,6 @@ import type { Socket } from 'node:net';
 import { posix, resolve } from 'node:path';
 import { HakoError } from '../errors.js';
 import { native } from '../native.js';
-import { withHostTerminalSize } from './foreground.js';
 import { sendPidfd } from './pidfd-socket.js';
 import { openCgroup, type Cgroup, type CgroupRecord } from '../cgroups/manager.js';
 import { planPlacement } from '../cgroups/placement.js';
@@ -74,6 +73,8 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
     if (opts.consoleSocket !== undefined) consoleSocket = await connectConsoleSocket(resolve(opts.relativeToBundle ? rec.bundle : process.cwd(), opts.consoleSocket));
     else if (proc.terminal && !opts.detach) internalConsole = native().socketpair();
     const chownStdio = !opts.detach && !proc.terminal;
+    // foreground.js (node:tty) is loaded only by a call with a terminal to size.
+    const planned = internalConsole ? (await import('./foreground.js')).withHostTerminalSize(proc) : proc;
     const launched = await launchInit({
       // The container's config with the process: its seccomp profile applies to the process too.
       spec: { ...spec, process: proc },
@@ -99,7 +100,7 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
         if (initialCpus !== undefined) setInitialAffinity(pid, initialCpus);
       },
       makePlan: ({ fds, seccomp }) =>
-        buildExecPlan(internalConsole ? withHostTerminalSize(proc) : proc, {
+        buildExecPlan(planned, {
           containerId: rec.id,
           namespacePaths,
           fds,

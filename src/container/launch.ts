@@ -76,29 +76,13 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
   stdio.push('pipe');
   const consoleIndex = req.consoleSocket === undefined ? -1 : stdio.push(req.consoleSocket) - 1;
   const fifoIndex = req.execFifo === undefined ? -1 : stdio.push(req.execFifo) - 1;
-  const seccomp = req.spec.linux?.seccomp && compiledSeccomp(req);
-  // With SCMP_ACT_NOTIFY the init sends its listener fd back over a socket of its own.
+  // With SCMP_ACT_NOTIFY the init sends its listener fd back over a socket of its own, so
+  // a profile that may notify is compiled before the spawn; any other while stage 0 is placed.
+  const mayNotify = req.spec.linux?.seccomp?.syscalls?.some((c) => c.action === 'SCMP_ACT_NOTIFY') === true;
+  let seccomp = mayNotify ? compiledSeccomp(req) : undefined;
   const listener = seccomp?.notify ? native().socketpair() : undefined;
   const listenerIndex = listener ? stdio.push(listener[1]) - 1 : -1;
-
   const fds = { consoleSocket: consoleIndex, execFifo: fifoIndex, preserved: req.preserved.length };
-  const seccompPlan = seccomp && { ...seccomp, listenerSocket: listenerIndex };
-  const plan = req.makePlan
-    ? req.makePlan({ fds, ...(seccompPlan ? { seccomp: seccompPlan } : {}) })
-    : buildLaunchPlan(req.spec, {
-        containerId: req.id,
-        bundleDir: req.bundle,
-        rootfs: req.rootfs,
-        noPivot: req.noPivot,
-        noNewKeyring: req.noNewKeyring,
-        chownStdio: req.stdio === 'pipe',
-        fds,
-        host: req.procCgroup === undefined ? readHostFacts() : { ...readHostFacts(), cgroup: req.procCgroup },
-        seccomp: seccompPlan,
-      });
-  // createContainer and startContainer hooks: hako-init runs them (cpp/init/hooks.cc).
-  if (!req.makePlan) Object.assign(plan, hookPlan(req.spec, req.id, req.bundle));
-  if (req.placement?.cloneInto !== undefined) plan.cgroup2Dir = req.placement.cloneInto;
 
   const memfd = sealedInit();
   let stage0: ChildProcess;
@@ -113,10 +97,19 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
   const channel = new SyncChannel(stage0.stdio[syncIndex] as Duplex);
   // Known as soon as stage 0 reports it, so a failure after that still kills and reaps it.
   const progress = { initPid: 0 };
+  let placed: Promise<void> | undefined;
   try {
     if (req.beforePlan && stage0.pid !== undefined) await req.beforePlan(stage0.pid);
-    if (req.placement && stage0.pid !== undefined) placeStage0(req.placement, stage0.pid);
-    channel.send(MSG.PLAN, encodePlan(plan));
+    // Stage 0 waits for its plan: the placement (a grace period on cgroup v1, see
+    // placement.ts) runs while the plan is made, and the plan goes once it is done.
+    if (req.placement && stage0.pid !== undefined) {
+      placed = placeStage0(req.placement, stage0.pid);
+      placed.catch(() => undefined);
+    }
+    if (req.spec.linux?.seccomp && !mayNotify) seccomp = compiledSeccomp(req);
+    const plan = encodePlan(makePlan(req, fds, seccomp && { ...seccomp, listenerSocket: listenerIndex }));
+    await placed;
+    channel.send(MSG.PLAN, plan);
     const handedOver = listener ? handOverListener(listener[0], req, progress) : undefined;
     const [initPid, sent] = await Promise.all([converse(channel, req, stage0, stage0Exit, progress), handedOver]);
     if (sent === false) throw new HakoError('unable to start container process: hako-init did not hand over the seccomp listener');
@@ -125,6 +118,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
     const ours = pipes && { stdin: pipes[0]![1], stdout: pipes[1]![0], stderr: pipes[2]![0] };
     return { initPid, initStartTime: stat.startTime, ...(ours ? { pipes: ours } : {}) };
   } catch (err) {
+    await placed?.catch(() => undefined);
     await abandon(stage0, stage0Exit, progress.initPid);
     pipes?.forEach(([r, w], i) => closeSync(i === 0 ? w : r));
     throw err;
@@ -132,6 +126,27 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
     channel.close();
     if (listener) closeSync(listener[0]);
   }
+}
+
+// The launch plan: buildLaunchPlan's, or the request's own (exec), with the hooks hako-init runs.
+function makePlan(req: LaunchRequest, fds: PlanOptions['fds'], seccomp: PlanSeccomp | undefined): LaunchPlan {
+  const plan = req.makePlan
+    ? req.makePlan({ fds, ...(seccomp ? { seccomp } : {}) })
+    : buildLaunchPlan(req.spec, {
+        containerId: req.id,
+        bundleDir: req.bundle,
+        rootfs: req.rootfs,
+        noPivot: req.noPivot,
+        noNewKeyring: req.noNewKeyring,
+        chownStdio: req.stdio === 'pipe',
+        fds,
+        host: req.procCgroup === undefined ? readHostFacts() : { ...readHostFacts(), cgroup: req.procCgroup },
+        seccomp,
+      });
+  // createContainer and startContainer hooks: hako-init runs them (cpp/init/hooks.cc).
+  if (!req.makePlan) Object.assign(plan, hookPlan(req.spec, req.id, req.bundle));
+  if (req.placement?.cloneInto !== undefined) plan.cgroup2Dir = req.placement.cloneInto;
+  return plan;
 }
 
 // Stage 0 reports the init's pid and stage 2 reports its progress over the same socket,

@@ -1,7 +1,6 @@
 // The sync protocol with hako-init (cpp/common/sync.h): frames of u32 length (of type +
 // payload), u32 type, payload, little-endian, over one stream socket.
 import type { Duplex } from 'node:stream';
-import { getSystemErrorMessage, getSystemErrorName } from 'node:util';
 
 export const MSG = {
   PLAN: 1,
@@ -122,7 +121,9 @@ export function decodeFailure(payload: Buffer): InitFailure {
 /** Go-style errno text, as runc prints it: "no such file or directory". */
 export function errnoText(errno: number): string {
   try {
-    return getSystemErrorMessage?.(-errno) ?? getSystemErrorName(-errno);
+    // node:util is loaded only for a failure's message.
+    const util = process.getBuiltinModule('node:util');
+    return util.getSystemErrorMessage?.(-errno) ?? util.getSystemErrorName(-errno);
   } catch {
     return `errno ${errno}`;
   }

@@ -11,13 +11,15 @@
 //
 // The compiler is passed in (the addon in launch.ts, a fake in unit tests): plan/ does
 // not load the addon itself.
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { HakoError } from '../errors.js';
 import type { LinuxSeccomp } from '../oci/types.js';
 import type { PlanSeccomp } from './launch-plan.js';
 import { type SeccompProfile, type SeccompRequest, exactArgValues, hasRoundedArgValues, seccompProfile } from './seccomp.js';
+
+// node:crypto costs 5-13 ms to load under Node: only a container with a profile pays it.
+const crypto = (): typeof import('node:crypto') => process.getBuiltinModule('node:crypto');
 
 export interface SeccompLibrary {
   /** "2.5.4" */
@@ -63,7 +65,7 @@ export function seccompCacheFile(dir: string, key: string): string {
 /** The cache key: the request (bigints as decimal), the architecture, libseccomp's version. */
 export function seccompCacheKey(request: SeccompRequest, arch: string, libseccompVersion: string): string {
   const text = JSON.stringify(request, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-  return createHash('sha256').update(`hako-seccomp ${CACHE_FORMAT}\0${arch}\0${libseccompVersion}\0${text}`).digest('hex');
+  return crypto().createHash('sha256').update(`hako-seccomp ${CACHE_FORMAT}\0${arch}\0${libseccompVersion}\0${text}`).digest('hex');
 }
 
 /** The program for request: from the cache in dir (the state root) when there is one, else compiled (and cached). */
@@ -122,7 +124,7 @@ function readProgram(file: string): Buffer | undefined {
 }
 
 function writeAtomically(file: string, bytes: Buffer): void {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = `${file}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`;
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     writeFileSync(tmp, bytes, { mode: 0o600, flag: 'wx' });

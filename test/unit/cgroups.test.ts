@@ -3,7 +3,8 @@
 // the device rules, the file writes each resource becomes, and the drivers' writes into a
 // throwaway directory tree standing in for cgroupfs.
 import t, { type Test } from 'tap';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cgroupLayout, detectDriver, innerPath, layoutPaths, procCgroupFor, refuseSystemdCgroup, uniqueDirs } from '../../src/cgroups/paths.js';
@@ -357,22 +358,75 @@ t.test('placement: the cgroup2 directory is cloned into, unless there is a user 
   const paths = { memory: join(root, 'memory'), '': join(root, 'unified') };
   touch(paths.memory, { 'cgroup.procs': '' });
   touch(paths[''], { 'cgroup.procs': '' });
-  placeStage0(planPlacement(paths, false), 4242);
+  await placeStage0(planPlacement(paths, false), 4242);
   t.equal(readFileSync(join(paths.memory, 'cgroup.procs'), 'utf8'), '4242', 'stage 0 written into the v1 hierarchy');
   t.equal(readFileSync(join(paths[''], 'cgroup.procs'), 'utf8'), '', 'and not into the cgroup2 one');
-  placeStage0(planPlacement(paths, true), 4343);
+  await placeStage0(planPlacement(paths, true), 4343);
   t.equal(readFileSync(join(paths[''], 'cgroup.procs'), 'utf8'), '4343', 'with a user namespace: into the cgroup2 one too');
-  t.throws(() => placeStage0(planPlacement(paths, false), 0), { message: 'cannot place pid 0 in a cgroup' });
+  await t.rejects(placeStage0(planPlacement(paths, false), 0), { message: 'cannot place pid 0 in a cgroup' });
   // A failed write in runc's words, with the path and the errno.
   const gone = join(root, 'gone');
   try {
-    placeStage0({ stage0Dirs: [gone] }, 4444);
+    await placeStage0({ stage0Dirs: [gone] }, 4444);
     t.fail('placed');
   } catch (err) {
     t.equal((err as HakoError).message, `unable to start container process: error adding pid 4444 to cgroups: failed to write 4444: write ${gone}/cgroup.procs: no such file or directory`);
     t.same((err as HakoError).where, { path: `${gone}/cgroup.procs`, syscall: 'write', errno: 'ENOENT' });
   }
   t.throws(() => new V1Cgroup({ memory: gone }).place(4545), { message: `error adding pid 4545 to cgroups: failed to write 4545: write ${gone}/cgroup.procs: no such file or directory` });
+});
+
+// On cgroup v1 the first cgroup.procs write may wait for an RCU grace period: hako plans
+// the launch meanwhile. Here the first "cgroup.procs" is a FIFO whose buffer is full, so
+// the write(2) blocks until this test drains it: a placement on the main thread would
+// never return.
+t.test('placement: the first write runs off the main thread, the others after it', async (t) => {
+  const root = fakeTree(t);
+  const first = join(root, 'memory');
+  const second = join(root, 'pids');
+  mkdirSync(first, { recursive: true });
+  const fifo = join(first, 'cgroup.procs');
+  execFileSync('mkfifo', [fifo]);
+  touch(second, { 'cgroup.procs': '' });
+  const r = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  t.teardown(() => closeSync(r));
+  const w = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  const page = Buffer.alloc(4096, 'x');
+  let filled = 0;
+  try {
+    for (;;) filled += writeSync(w, page);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+  } finally {
+    closeSync(w);
+  }
+
+  const placed = placeStage0({ stage0Dirs: [first, second] }, 4545);
+  t.equal(readFileSync(join(second, 'cgroup.procs'), 'utf8'), '', 'placeStage0 returned with the first write pending; the second waits');
+  const buf = Buffer.alloc(filled + 4096);
+  let got = 0;
+  const drain = (): void => {
+    try {
+      for (;;) {
+        const n = readSync(r, buf, got, buf.length - got, null);
+        if (n === 0) return;
+        got += n;
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    }
+  };
+  // The main thread does not yield until the pid is read: the write must be under way already.
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + 10_000;
+  drain();
+  while (got - filled < 4 && Date.now() < deadline) {
+    Atomics.wait(pause, 0, 0, 5);
+    drain();
+  }
+  t.equal(buf.subarray(filled, got).toString(), '4545', 'the first write, once there was room, with the main thread busy');
+  await placed;
+  t.equal(readFileSync(join(second, 'cgroup.procs'), 'utf8'), '4545', 'then the second');
 });
 
 t.test('v1 driver writes each resource into its hierarchy; a missing hierarchy is named', async (t) => {

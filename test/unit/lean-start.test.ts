@@ -58,3 +58,32 @@ t.test('start without NOTIFY_SOCKET pays nothing for it: the notify code is a dy
   t.same(reached.filter((f) => f === 'src/container/notify-socket.ts'), []);
   t.ok(meta.inputs['src/cli/start.ts']?.imports.some((i) => i.kind === 'dynamic-import' && i.path === 'src/container/notify-socket.ts'), 'reached only by import()');
 });
+
+// Built-in modules a container's create and exec do not need unless asked: loading
+// node:crypto took 5-13 ms under Node, node:tty and node:net together ~3 ms in a Bun
+// executable. Only a seccomp profile (crypto), a console socket (net), a terminal (tty)
+// or a failure's message (util) loads them, at that point.
+t.test('create and exec load no crypto, net, tty or util until they need them', async (t) => {
+  const meta = await metafile();
+  const builtins = (from: string): string[] => {
+    const out = new Set<string>();
+    for (const file of staticallyReached(meta, from)) {
+      for (const imp of meta.inputs[file]?.imports ?? []) {
+        if (imp.external && (imp.kind === 'import-statement' || imp.kind === 'require-call')) out.add(imp.path);
+      }
+    }
+    return [...out].sort();
+  };
+  for (const from of ['src/container/create.ts', 'src/container/exec.ts']) {
+    const reached = builtins(from);
+    t.ok(reached.includes('node:fs'), `${from}: the external built-ins are seen`);
+    t.same(reached.filter((m) => ['node:crypto', 'node:net', 'node:tty', 'node:util'].includes(m)), [], from);
+  }
+});
+
+t.test('exec -d loads no foreground code: cli/exec.ts reaches foreground.ts only by import()', async (t) => {
+  const meta = await metafile();
+  const reached = [...staticallyReached(meta, 'src/cli/exec.ts')];
+  t.same(reached.filter((f) => f === 'src/container/foreground.ts'), []);
+  t.ok(meta.inputs['src/cli/exec.ts']?.imports.some((i) => i.kind === 'dynamic-import' && i.path === 'src/container/foreground.ts'), 'reached only by import()');
+});
