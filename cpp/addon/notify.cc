@@ -16,30 +16,15 @@
 #include "errors.h"
 #include "own_thread.h"
 #include "notify.h"
+#include "front/front.h"
 
 namespace hako {
 namespace {
 
+using front::unix_address;
+
 // The largest datagram kept whole; a longer one is cut to this, as runc reads it.
 constexpr size_t kDatagramMax = 4096;
-
-// Fills addr for path; false (errno ENAMETOOLONG or EINVAL) when it does not fit or is empty.
-bool unix_address(const std::string& path, sockaddr_un& addr, socklen_t& len) {
-  memset(&addr, 0, sizeof addr);
-  addr.sun_family = AF_UNIX;
-  if (path.empty()) {
-    errno = EINVAL;
-    return false;
-  }
-  if (path.size() >= sizeof addr.sun_path) {
-    errno = ENAMETOOLONG;
-    return false;
-  }
-  memcpy(addr.sun_path, path.data(), path.size());
-  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';
-  len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
-  return true;
-}
 
 // notifyListen(path) -> fd: a datagram socket bound at path, the file made 0777 so any
 // user in the container may send to it.

@@ -2,7 +2,9 @@
 // its record (<root>/<id>/state.json, written by the brain at create); everything else is
 // handed over unchanged to the brain (execve). See DESIGN.md, "Two executables, one command".
 #pragma once
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include <cstdint>
 #include <map>
@@ -120,6 +122,8 @@ std::string hook_state(const Record& rec, const char* status, int64_t pid);
 void run_hooks(const char* name, const std::vector<Hook>& hooks, const std::string& state);
 
 // ---- notify (notify.cc) ----
+/** Fills addr for path (a leading '@': abstract); false (errno ENAMETOOLONG or EINVAL) when it does not fit or is empty. */
+bool unix_address(const std::string& path, struct sockaddr_un& addr, socklen_t& len);
 int notify_listen(const std::string& path);
 /** Wait for READY on `listening` and forward it with MAINPID=main_pid to `host`. */
 void forward_ready(int listening, const std::string& host, int64_t main_pid, const Record& rec);

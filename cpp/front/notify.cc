@@ -16,9 +16,6 @@
 #include "front/front.h"
 
 namespace hako::front {
-namespace {
-
-constexpr int kLivenessMs = 100;
 
 bool unix_address(const std::string& path, sockaddr_un& addr, socklen_t& len) {
   memset(&addr, 0, sizeof addr);
@@ -36,6 +33,10 @@ bool unix_address(const std::string& path, sockaddr_un& addr, socklen_t& len) {
   len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
   return true;
 }
+
+namespace {
+
+constexpr int kLivenessMs = 100;
 
 // The addon's error wording: "<syscall> <path>: <strerror>".
 std::string sys_text(const char* syscall, const std::string& path, int err) {
