@@ -109,6 +109,24 @@ void cgroup_signal_all(const CgroupInfo& cg, int sig);
 void cgroup_kill_all(const CgroupInfo& cg);
 void cgroup_destroy(const CgroupInfo& cg);
 
+// ---- helper programs (capture.cc) ----
+struct Captured {
+  /** the exec's errno when the program could not be run (then nothing else is set) */
+  int exec_errno = 0;
+  /** waitpid's status */
+  int status = 0;
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+};
+/**
+ * Runs path with args (argv[0] included): execve with exactly *env, or execvp with the
+ * front's environment when env is null; stdin fed `input` (closed at once when empty),
+ * stdout and stderr captured; timeout_ms > 0: SIGKILL once it has passed.
+ */
+Captured run_captured(const std::string& path, std::vector<std::string> args, const std::vector<std::string>* env, const std::string& input,
+                      int64_t timeout_ms);
+
 // ---- a container without a mount namespace (host_rootfs.cc) ----
 /** Whether the topmost mount at `path` in this mountinfo text is a bind of `path` onto itself. */
 bool top_is_self_bind(const std::string& mountinfo, const std::string& path);

@@ -208,69 +208,15 @@ std::vector<std::string> split_ws(const std::string& line) {
   return out;
 }
 
-// `ps <args>`, its stdout and stderr; Failure when it cannot run or fails.
+// `ps <args>`, its stdout; Failure when it cannot run or fails.
 std::string run_ps(const std::vector<std::string>& args) {
-  int out[2], err[2], status_pipe[2];
-  if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(status_pipe, O_CLOEXEC)) throw system_failure("pipe", "", errno);
-  std::vector<std::string> argv_s{"ps"};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) throw system_failure("fork", "", errno);
-  if (pid == 0) {
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    execvp("ps", argv.data());
-    int e = errno;
-    ssize_t ignored = write(status_pipe[1], &e, sizeof e);
-    (void)ignored;
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  close(status_pipe[1]);
-  int exec_errno = 0;
-  ssize_t got;
-  do got = read(status_pipe[0], &exec_errno, sizeof exec_errno);
-  while (got < 0 && errno == EINTR);
-  close(status_pipe[0]);
-  std::string out_text, err_text;
-  int fds[2] = {out[0], err[0]};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    pollfd p[2];
-    int n = 0;
-    for (int fd : fds) {
-      if (fd >= 0) p[n++] = {fd, POLLIN, 0};
-    }
-    if (poll(p, n, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    for (int i = 0; i < n; i++) {
-      if (!p[i].revents) continue;
-      char buf[8192];
-      ssize_t m = read(p[i].fd, buf, sizeof buf);
-      if (m > 0) {
-        (p[i].fd == fds[0] ? out_text : err_text).append(buf, static_cast<size_t>(m));
-      } else if (!(m < 0 && errno == EINTR)) {
-        close(p[i].fd);
-        for (int& fd : fds) {
-          if (fd == p[i].fd) fd = -1;
-        }
-        open_fds--;
-      }
-    }
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (got == static_cast<ssize_t>(sizeof exec_errno)) throw Failure{"exec: \"ps\": " + errno_text(exec_errno)};
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (code != 0) throw Failure{"exit status " + std::to_string(code) + ": " + out_text + err_text};
-  return out_text;
+  std::vector<std::string> argv{"ps"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Captured c = run_captured("ps", std::move(argv), nullptr, "", 0);
+  if (c.exec_errno != 0) throw Failure{"exec: \"ps\": " + errno_text(c.exec_errno)};
+  int code = WIFEXITED(c.status) ? WEXITSTATUS(c.status) : -1;
+  if (code != 0) throw Failure{"exit status " + std::to_string(code) + ": " + c.out + c.err};
+  return c.out;
 }
 
 std::string filter_ps_table(const std::string& output, const std::vector<pid_t>& pids) {
