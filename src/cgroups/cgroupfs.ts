@@ -34,11 +34,19 @@ export function writeCgroupFile(dir: string, file: string, value: string): void 
   try {
     writeFileSync(path, value);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const reason = /^[A-Z0-9]+: ([^,]+)/.exec(e.message)?.[1] ?? e.code ?? String(err);
-    throw new HakoError(`failed to write ${JSON.stringify(value)}: write ${path}: ${reason}`, { path, syscall: 'write', errno: e.code });
+    throw writeFailure(err, path, `failed to write ${JSON.stringify(value)}`);
   }
 }
+
+/** "<what>: write <path>: <reason>" for a failed cgroupfs write, with the path, the syscall and the errno. */
+function writeFailure(err: unknown, path: string, what: string): HakoError {
+  const e = err as NodeJS.ErrnoException;
+  const reason = /^[A-Z0-9]+: ([^,]+)/.exec(e.message)?.[1] ?? e.code ?? String(err);
+  return new HakoError(`${what}: write ${path}: ${reason}`, { path, syscall: 'write', errno: e.code });
+}
+
+/** runc's words for a failed placement: "error adding pid N to cgroups: failed to write N". */
+const placementWhat = (pid: number): string => `error adding pid ${pid} to cgroups: failed to write ${pid}`;
 
 /**
  * pid into each directory's cgroup.procs, in runc's words when one fails: "error adding
@@ -52,9 +60,7 @@ export function addPidToCgroups(dirs: readonly string[], pid: number): void {
     try {
       writeFileSync(path, String(pid));
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const reason = /^[A-Z0-9]+: ([^,]+)/.exec(e.message)?.[1] ?? e.code ?? String(err);
-      throw new HakoError(`error adding pid ${pid} to cgroups: failed to write ${pid}: write ${path}: ${reason}`, { path, syscall: 'write', errno: e.code });
+      throw writeFailure(err, path, placementWhat(pid));
     }
   }
 }
@@ -74,9 +80,7 @@ export async function addPidToCgroupsAsync(dirs: readonly string[], pid: number)
     fd = openSync(path, 'w');
     await new Promise<void>((resolve, reject) => write(fd, String(pid), (err) => (err ? reject(err) : resolve())));
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const reason = /^[A-Z0-9]+: ([^,]+)/.exec(e.message)?.[1] ?? e.code ?? String(err);
-    throw new HakoError(`error adding pid ${pid} to cgroups: failed to write ${pid}: write ${path}: ${reason}`, { path, syscall: 'write', errno: e.code });
+    throw writeFailure(err, path, placementWhat(pid));
   } finally {
     if (fd >= 0) closeSync(fd);
   }
