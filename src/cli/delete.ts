@@ -1,7 +1,7 @@
 // hako delete [--force] <id> (the front's implementation).
-import { runVerb } from '../container/verbs.js';
+import { serveVerb } from '../container/verbs.js';
 import { boolFlag, type CommandContext } from './context.js';
 
-export function run(ctx: CommandContext): void {
-  runVerb('delete', ctx.root, ctx.args, { force: boolFlag(ctx.flags, 'force') });
+export async function run(ctx: CommandContext): Promise<void> {
+  await serveVerb('delete', ctx.root, ctx.args, { force: boolFlag(ctx.flags, 'force') });
 }

@@ -1,7 +1,7 @@
 // hako pause <id>: freeze every process of the container (the front's implementation).
-import { runVerb } from '../container/verbs.js';
+import { serveVerb } from '../container/verbs.js';
 import type { CommandContext } from './context.js';
 
-export function run(ctx: CommandContext): void {
-  runVerb('pause', ctx.root, ctx.args);
+export async function run(ctx: CommandContext): Promise<void> {
+  await serveVerb('pause', ctx.root, ctx.args);
 }

@@ -1,7 +1,7 @@
 // hako resume <id>: thaw a paused container (the front's implementation).
-import { runVerb } from '../container/verbs.js';
+import { serveVerb } from '../container/verbs.js';
 import type { CommandContext } from './context.js';
 
-export function run(ctx: CommandContext): void {
-  runVerb('resume', ctx.root, ctx.args);
+export async function run(ctx: CommandContext): Promise<void> {
+  await serveVerb('resume', ctx.root, ctx.args);
 }

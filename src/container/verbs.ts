@@ -25,6 +25,23 @@ export function runVerb(verb: Verb, root: string, args: readonly string[], opts:
   }
 }
 
+/**
+ * A verb as a command asks for it: as runVerb, but a record of version 1 (written before
+ * the front) is first upgraded in place (record-upgrade.ts, loaded only then).
+ */
+export async function serveVerb(verb: Verb, root: string, args: readonly string[], opts: VerbOptions = {}): Promise<{ stdout: string; stderr: string }> {
+  try {
+    return native().frontVerb(verb, root, args, opts);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EHAKORECORD') {
+      const { upgradeVersion1Records } = await import('./record-upgrade.js');
+      const { listContainerIds } = await import('./state-store.js');
+      if (upgradeVersion1Records(root, verb === 'list' ? listContainerIds(root) : args.slice(0, 1))) return runVerb(verb, root, args, opts);
+    }
+    throw new HakoError((err as Error).message);
+  }
+}
+
 /** start (run's): release the created container; poststart hooks; no READY forwarding (run does its own). */
 export function startVerb(root: string, id: string): void {
   runVerb('start', root, [id]);

@@ -158,7 +158,7 @@ t.test('crafted records validate, and the front reads them', { skip }, async (t)
 t.test('a record version the front does not read is handed to the brain', { skip }, async (t) => {
   const root = await makeStateRoot(t, HAKO);
   const init = await fakeInit(t);
-  for (const version of [3, 1]) {
+  for (const version of [3, 0]) {
     const file = writeRecord(root, 'v', record('v', init, { version }));
     const r = await hk(root, ['state', 'v']);
     t.equal(r.code, 1, `version ${version}: exit 1`);
@@ -173,6 +173,45 @@ t.test('a record version the front does not read is handed to the brain', { skip
     writeFileSync(log, '');
   }
   t.ok(isAlive(init.pid), 'the process is untouched');
+});
+
+t.test('a record of version 1 (before the front) is upgraded in place, and every verb works on it', { skip }, async (t) => {
+  const root = await makeStateRoot(t, HAKO);
+  const dir = await scratchDir(t, 'front-v1');
+  const hookOut = path.join(dir, 'poststop');
+  const bundle = await makeBundle(t, {
+    args: ['/probe', '--sleep', 'inf'],
+    edit: (s) => {
+      s.hooks = { poststop: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${hookOut}`] }] };
+    },
+  });
+  const id = containerId('v1');
+  t.equal((await spawnRuntime(HAKO, root, ['create', '--bundle', bundle.dir, id])).code, 0, 'create');
+  const file = path.join(root, id, 'state.json');
+  const v2 = JSON.parse(readFileSync(file, 'utf8'));
+  // What a version 1 create wrote: no hooks, pid-namespace flag or cgroup directories.
+  const { hooks: _h, ownPidNamespace: _o, ...rest } = v2;
+  writeFileSync(file, JSON.stringify({ ...rest, version: 1, cgroup: { driver: v2.cgroup.driver, paths: v2.cgroup.paths } }));
+
+  const list = await hk(root, ['list', '-q']);
+  t.same([list.code, list.stdout], [0, `${id}\n`], 'list', { stderr: list.stderr });
+  const upgraded = JSON.parse(readFileSync(file, 'utf8'));
+  t.same(upgraded, v2, 'the upgraded record is the one create writes now');
+  t.ok(recordValidator()(upgraded), 'and it validates');
+
+  writeFileSync(file, JSON.stringify({ ...rest, version: 1, cgroup: { driver: v2.cgroup.driver, paths: v2.cgroup.paths } }));
+  t.equal((await hk(root, ['start', id])).code, 0, 'start of a version 1 record');
+  t.equal(JSON.parse(readFileSync(file, 'utf8')).version, 2);
+  writeFileSync(file, JSON.stringify({ ...rest, version: 1, cgroup: { driver: v2.cgroup.driver, paths: v2.cgroup.paths } }));
+  t.equal((await hk(root, ['pause', id])).code, 0, 'pause');
+  t.equal(JSON.parse((await hk(root, ['state', id])).stdout).status, 'paused');
+  writeFileSync(file, JSON.stringify({ ...rest, version: 1, cgroup: { driver: v2.cgroup.driver, paths: v2.cgroup.paths } }));
+  const del = await hk(root, ['delete', '--force', id]);
+  t.equal(del.code, 0, 'delete --force of a paused version 1 container', { stderr: del.stderr });
+  t.notOk(existsSync(path.join(root, id)), 'its state is gone');
+  t.match(readFileSync(hookOut, 'utf8'), `"id":"${id}"`, 'the poststop hook ran');
+  t.notOk(isAlive(v2.pid), 'its init is gone');
+  for (const d of v2.cgroup.dirs as string[]) t.notOk(existsSync(d), `cgroup ${d} removed`);
 });
 
 t.test('bad input: each a clear error, runc\'s exit status, nothing removed that is not the container\'s', { skip }, async (t) => {
