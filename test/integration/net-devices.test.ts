@@ -200,7 +200,7 @@ t.test('a network namespace joined by path: the device moves into it and stays t
 });
 
 t.test('errors name the entry and the errno, and leave the devices where they were', { skip }, async (t) => {
-  const cases: { name: string; devices: Record<string, { name?: string }>; joinedWith?: string; message: RegExp; edit?: (s: Bundle['spec']) => void }[] = [
+  const cases: { name: string; devices: Record<string, { name?: string }>; joinedWith?: string; joinHakos?: boolean; message: RegExp; edit?: (s: Bundle['spec']) => void }[] = [
     {
       name: 'no such interface on the host',
       devices: { hnd0: {}, nope0: {} },
@@ -216,6 +216,12 @@ t.test('errors name the entry and the errno, and leave the devices where they we
       devices: { hnd0: {} },
       joinedWith: 'hnd0',
       message: /\/linux\/netDevices\/hnd0: the container's network namespace has an interface named "hnd0" already: file (already )?exists$/,
+    },
+    {
+      name: 'the namespace joined by path is hako\'s own',
+      devices: { hnd0: {} },
+      joinHakos: true,
+      message: /\/linux\/netDevices: the container's network namespace \(\/proc\/\d+\/ns\/net\) is hako's own: there is nowhere to move the devices to$/,
     },
     {
       name: 'a device that cannot move, after one that did: the first goes back',
@@ -240,7 +246,7 @@ t.test('errors name the entry and the errno, and leave the devices where they we
   for (const c of cases) {
     await t.test(c.name, async (t) => {
       const l = await lab(t);
-      let joined: string | undefined;
+      let joined = c.joinHakos ? l.nsPath : undefined;
       if (c.joinedWith) {
         joined = await l.extraNamespace();
         ipIn(joined, 'link', 'add', c.joinedWith, 'type', 'veth', 'peer', 'name', `${c.joinedWith}x`);
@@ -253,7 +259,7 @@ t.test('errors name the entry and the errno, and leave the devices where they we
       t.equal(r.code, 1, 'refused');
       t.match(errorMessage(r), c.message, 'the message');
       checkHnd0AtHome(t, l, 'afterwards');
-      if (joined) t.same([...linksIn(joined).keys()].sort(), ['hnd0', 'hnd0x', 'lo'], 'the joined namespace is as it was');
+      if (c.joinedWith) t.same([...linksIn(joined).keys()].sort(), ['hnd0', 'hnd0x', 'lo'], 'the joined namespace is as it was');
       await checkNothingLeft(t, { stateRoot: l.root, bundleDir: bundle.dir });
     });
   }
