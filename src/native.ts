@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { embeddedAsset } from './engine.js';
 import { HakoError } from './errors.js';
+import type { AddressToAdd, LinkAddress } from './plan/net-devices.js';
 import type { SeccompRequest } from './plan/seccomp.js';
 
 export interface Addon {
@@ -90,6 +91,18 @@ export interface Addon {
    * named by closeFrom/closeTo are the copy's from then on and closed when it ends.
    * keepAlive (default true) false: the pending copy does not keep the process alive.
    */
+  /** a NETLINK_ROUTE socket (close-on-exec) in hako's network namespace, or in the one at nsPath */
+  rtnlOpen(nsPath?: string): number;
+  /** RTM_GETLINK by name or index; null when there is no such link */
+  rtnlLink(sock: number, nameOrIndex: string | number): { index: number; name: string; up: boolean } | null;
+  /** the IPv4 and IPv6 addresses of link `index` (flags: IFA_F_*, with IFA_FLAGS; scope: RT_SCOPE_*) */
+  rtnlAddresses(sock: number, index: number): LinkAddress[];
+  /** set IFF_UP on or off */
+  rtnlSetUp(sock: number, index: number, up: boolean): void;
+  /** move link `index` into the network namespace at nsPath, named name (one RTM_NEWLINK) */
+  rtnlMove(sock: number, index: number, nsPath: string, name: string): void;
+  /** add a global-scope address (local = address, no peer); a failure has the kernel's extack message, if any */
+  rtnlAddAddress(sock: number, index: number, address: AddressToAdd): void;
   copyFd(from: number, to: number, opts?: { closeFrom?: boolean; closeTo?: boolean; keepAlive?: boolean }): Promise<{ bytes: number; error?: Error }>;
 }
 

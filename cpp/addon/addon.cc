@@ -8,6 +8,7 @@
 #include "devices.h"
 #include "files.h"
 #include "front.h"
+#include "netlink.h"
 #include "notify.h"
 #include "process.h"
 #include "seccomp.h"
@@ -21,6 +22,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   hako::RegisterDevices(env, exports);
   hako::RegisterFiles(env, exports);
   hako::RegisterFront(env, exports);
+  hako::RegisterNetlink(env, exports);
   hako::RegisterNotify(env, exports);
   hako::RegisterProcess(env, exports);
   hako::RegisterSeccomp(env, exports);

@@ -18,6 +18,7 @@ import { checkContainerId } from './id.js';
 import { hookState, runHooks } from './hooks.js';
 import { releaseHostRootfs, setUpInHostMountNamespace } from './host-rootfs.js';
 import { killAndReap, launchInit, type Launched } from './launch.js';
+import { netDevicesFor } from './net-devices.js';
 import { makeNotifyDir, notifySocketPath, withNotifySocket } from './notify-socket.js';
 import { writePidFile } from './pid-file.js';
 import { sendPidfd } from './pidfd-socket.js';
@@ -85,6 +86,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   let internalConsole: [number, number] | undefined;
   let madeCgroups: string[] | undefined;
   let launched: Launched | undefined;
+  const netDevices = netDevicesFor(spec, opts.debug);
   try {
     if (opts.notifySocket) makeNotifyDir(dir);
     checkCgroupUsable(cg.cgroup);
@@ -114,6 +116,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       placement: planPlacement(cg.cgroup.record.paths, (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'user')),
       procCgroup: cg.procCgroup,
       onRunHooks: async (initPid) => {
+        netDevices?.moveInto(initPid);
         cg.cgroup.setResources(spec.linux?.resources ?? {});
         runCreateHooks(spec, opts.id, bundle, initPid);
       },
@@ -147,6 +150,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     // pidfd socket, the state, the pid file) kills and reaps it, as runc does; nobody
     // could manage a container whose pid was not reported.
     if (launched) await killAndReap(launched.initPid);
+    if (netDevices) err = netDevices.afterFailure(err);
     if (madeCgroups) removeFailedCgroup(cg.cgroup, madeCgroups);
     try {
       releaseHostRootfs(spec, rootfs);
@@ -156,6 +160,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     removeContainerDir(opts.root, opts.id);
     throw err;
   } finally {
+    netDevices?.close();
     unlock();
     if (fifo >= 0) closeSync(fifo);
     consoleSocket?.destroy();
@@ -212,7 +217,6 @@ function checkTerminal(spec: Spec, opts: CreateOptions): void {
 // Fields of runtime-spec 1.3 that hako does not carry out yet: refused by name rather than
 // silently ignored (a container asking for them would not get what it asked for).
 const NOT_YET: readonly [string, (s: Spec) => unknown][] = [
-  ['/linux/netDevices', (s) => s.linux?.netDevices],
   ['/linux/intelRdt', (s) => s.linux?.intelRdt],
 ];
 

@@ -86,7 +86,7 @@ export function hakoFeatures(version: string, commit: string): Features {
       // as runc 1.4 lists them: the modes and mode flags hako passes to set_mempolicy
       memoryPolicy: { modes: Object.keys(MPOL_MODE).sort(), flags: Object.keys(MPOL_FLAG).sort() },
       mountExtensions: { idmap: { enabled: false } },
-      netDevices: { enabled: false },
+      netDevices: { enabled: true },
     },
     annotations: {
       ...(seccomp.libseccompVersion ? { 'io.github.seccomp.libseccomp.version': seccomp.libseccompVersion } : {}),

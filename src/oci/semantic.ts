@@ -375,17 +375,31 @@ export const cgroupsPath: SpecCheck = (spec, opts) => {
   return [];
 };
 
-/** Network devices move into a network namespace of the container's own, under valid names. */
+/**
+ * Network devices move into the container's network namespace (new or joined by path, as
+ * runc 1.4 allows), under valid names (runc's devValidName, with the kernel's 15 bytes), and
+ * beyond runc: no two under the same name inside, and a name template ("eth%d") the kernel
+ * takes (one "%d", no other "%").
+ */
 export const netDevices: SpecCheck = (spec) => {
   const devices = spec.linux?.netDevices;
   if (devices === undefined || Object.keys(devices).length === 0) return [];
   if (!hasNamespace(spec, 'network')) return [problem('/linux/netDevices', 'needs a network namespace in linux.namespaces')];
   const out: Problem[] = [];
+  const inside = new Map<string, string>();
   for (const [hostName, dev] of Object.entries(devices)) {
-    if (!validInterfaceName(hostName)) out.push(problem(pointer('linux', 'netDevices', hostName), 'is not a valid network interface name'));
-    if (dev.name !== undefined && dev.name !== '' && !validInterfaceName(dev.name)) {
-      out.push(problem(pointer('linux', 'netDevices', hostName, 'name'), 'is not a valid network interface name'));
+    const at = pointer('linux', 'netDevices', hostName);
+    const renamed = dev.name !== undefined && dev.name !== '';
+    const name = renamed ? dev.name! : hostName;
+    const nameAt = renamed ? `${at}/name` : at;
+    if (!validInterfaceName(hostName)) out.push(problem(at, 'is not a valid network interface name'));
+    if (renamed && !validInterfaceName(name)) out.push(problem(nameAt, 'is not a valid network interface name'));
+    else if (renamed && name.includes('%') && !/^[^%]*%d[^%]*$/.test(name)) {
+      out.push(problem(nameAt, 'is not a valid name template: one "%d" and no other "%"'));
     }
+    const first = inside.get(name);
+    if (first !== undefined && !name.includes('%')) out.push(problem(nameAt, `is also the name ${first} has in the container`));
+    else inside.set(name, at);
   }
   return out;
 };

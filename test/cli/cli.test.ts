@@ -251,6 +251,7 @@ t.test('features: OCI features JSON, 4-space indent, trailing newline, truthful'
   t.ok(f.linux.seccomp.archs.includes('SCMP_ARCH_X86_64') || f.linux.seccomp.archs.includes('SCMP_ARCH_AARCH64'), 'archs: what libseccomp knows');
   t.match(f.annotations['io.github.seccomp.libseccomp.version'], /^\d+\.\d+\.\d+$/, 'the libseccomp version annotation');
   t.equal(f.linux.mountExtensions.idmap.enabled, false, 'no idmap mounts: containerd must not use them');
+  t.same(f.linux.netDevices, { enabled: true }, 'linux.netDevices is carried out (as runc 1.4 says)');
   t.same(f.linux.namespaces, ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts']);
   for (const o of ['bind', 'rbind', 'ro', 'nosuid', 'rro', 'rprivate', 'tmpcopyup', 'strictatime']) t.ok(f.mountOptions.includes(o), o);
   t.notOk(f.mountOptions.includes('idmap'), 'idmap is not implemented');

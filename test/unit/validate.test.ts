@@ -239,6 +239,21 @@ t.test('semantic checks one by one', async (t) => {
     t.same(run(semantic.netDevices, spec((s) => { s.linux!.netDevices = { eth1: {} }; s.linux!.namespaces = []; })).map((p) => p.message), [
       'needs a network namespace in linux.namespaces',
     ]);
+    // joined by path, as runc 1.4 allows (it moves the device into that namespace)
+    t.same(run(semantic.netDevices, spec((s) => { s.linux!.netDevices = { eth1: {} }; s.linux!.namespaces = [{ type: 'network', path: '/run/netns/x' }]; })), []);
+    // two devices under one name inside: the second is refused where its name comes from
+    t.same(nd({ eth1: { name: 'c0' }, eth2: { name: 'c0' }, c0: {}, eth3: { name: 'eth4' }, eth4: {} }), [
+      { pointer: '/linux/netDevices/eth2/name', message: 'is also the name /linux/netDevices/eth1 has in the container' },
+      { pointer: '/linux/netDevices/c0', message: 'is also the name /linux/netDevices/eth1 has in the container' },
+      { pointer: '/linux/netDevices/eth4', message: 'is also the name /linux/netDevices/eth3 has in the container' },
+    ]);
+    // a template the kernel fills in: one %d; several devices may share it
+    t.same(nd({ eth1: { name: 'ctr%d' }, eth2: { name: 'ctr%d' } }), []);
+    t.same(nd({ eth1: { name: 'c%s' }, eth2: { name: 'c%d%d' }, eth3: { name: '%%d' } }).map((p) => p.pointer), [
+      '/linux/netDevices/eth1/name',
+      '/linux/netDevices/eth2/name',
+      '/linux/netDevices/eth3/name',
+    ]);
   });
 
   t.test('seccomp', async (t) => {
