@@ -3,5 +3,5 @@ import { runVerb } from '../container/verbs.js';
 import { boolFlag, type CommandContext } from './context.js';
 
 export function run(ctx: CommandContext): void {
-  runVerb('delete', ctx.root, ctx.args, { force: boolFlag(ctx.flags, 'force') });
+  runVerb('delete', ctx.root, ctx.args, { force: boolFlag(ctx.flags, 'force') }, ctx.log);
 }

@@ -4,5 +4,5 @@ import { runVerb } from '../container/verbs.js';
 import { boolFlag, type CommandContext } from './context.js';
 
 export function run(ctx: CommandContext): void {
-  runVerb('kill', ctx.root, ctx.args, { all: boolFlag(ctx.flags, 'all') });
+  runVerb('kill', ctx.root, ctx.args, { all: boolFlag(ctx.flags, 'all') }, ctx.log);
 }

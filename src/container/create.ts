@@ -115,7 +115,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       procCgroup: cg.procCgroup,
       onRunHooks: async (initPid) => {
         cg.cgroup.setResources(spec.linux?.resources ?? {});
-        runCreateHooks(spec, opts.id, bundle, initPid);
+        runCreateHooks(spec, opts.id, bundle, initPid, opts.debug);
       },
     });
     const consoleMaster = internalConsole ? await native().recvFd(internalConsole[0]) : undefined;
@@ -187,14 +187,14 @@ export function recordHooks(spec: Spec): { hooks?: { poststart?: RecordHook[]; p
 // prestart then createRuntime, in hako's namespaces, cwd the bundle, with the init's host
 // pid in the state; a failure fails create (launchInit then kills the init, create's
 // cleanup removes the cgroup and the state dir).
-function runCreateHooks(spec: Spec, id: string, bundle: string, initPid: number): void {
+function runCreateHooks(spec: Spec, id: string, bundle: string, initPid: number, debug?: (msg: string) => void): void {
   if (!spec.hooks) return;
   const state = hookState(id, bundle, spec, 'creating', initPid);
   try {
-    runHooks('prestart', spec.hooks.prestart, state, bundle);
-    runHooks('createRuntime', spec.hooks.createRuntime, state, bundle);
+    runHooks(spec.hooks.prestart, state, bundle, debug, 'prestart');
+    runHooks(spec.hooks.createRuntime, state, bundle, debug, 'createRuntime');
   } catch (err) {
-    throw new HakoError(`unable to start container process: ${(err as Error).message}`);
+    throw new HakoError(`unable to start container process: error during container init: ${(err as Error).message}`);
   }
 }
 
