@@ -48,6 +48,7 @@ async function foreground(
   // The socket stays open until the container exits, so its later notifications do not fail.
   if (notify) await forwardReadyQuietly(notify.listening, notify.host, process.pid, created.record);
   const status = await exited;
+  ctx.log.debug('process exited', { pid, status });
   await drain(output);
   stopForwarding();
   terminal?.restore();

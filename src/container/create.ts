@@ -70,6 +70,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   const rootfs = realRootfs(bundle, spec);
   const cg = containerCgroup(spec, opts.id, opts.systemdCgroup === true);
 
+  opts.debug?.(`create ${opts.id}: bundle ${bundle}, rootfs ${rootfs}, cgroup ${Object.values(cg.cgroup.record.paths)[0] ?? 'none'}`);
   const dir = makeContainerDir(opts.root, opts.id);
   // Held until the record is written: a delete meanwhile waits for it, then sees a record.
   let unlock: () => void;
@@ -140,6 +141,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     };
     if (opts.pidfdSocket) await sendPidfd(opts.pidfdSocket, launched.initPid, 'standard');
     writeContainer(opts.root, record);
+    opts.debug?.(`created ${opts.id}: init pid ${launched.initPid}, state in ${dir}`);
     if (opts.pidFile) writePidFile(opts.pidFile, launched.initPid);
     return { record, dir, launched, consoleMaster };
   } catch (err) {
