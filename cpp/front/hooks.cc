@@ -28,7 +28,15 @@ void run_hooks_logged(const char* name, const std::vector<Hook>& hooks, const st
   IgnoreSigpipe ignore;
   for (size_t i = 0; i < hooks.size(); i++) {
     const Hook& h = hooks[i];
-    log.debug(std::string("running ") + name + " hook #" + std::to_string(i) + ": " + h.path);
+    if (log.debug_on) {
+      std::string line = "running ";
+      line += name;
+      line += " hook #";
+      line += std::to_string(i);
+      line += ": ";
+      line += h.path;
+      log.debug(line);
+    }
     double timeout = h.has_timeout ? h.timeout : 0;
     if (auto failure = run_hook(h.path, h.args, h.env, timeout, nullptr, state)) log.warn(hook_failure(i, *failure));
   }

@@ -28,7 +28,9 @@ void debug_log(std::string_view what) {
   if (g_fd < 0) return;
   std::string line = "hako-init-";
   line += g_stage;
-  line += "[" + std::to_string(::getpid()) + "]: ";
+  line += '[';
+  line += std::to_string(::getpid());
+  line += "]: ";
   line += what;
   line += "\n";
   // One write: lines from stage 0 and the init do not interleave (PIPE_BUF).
