@@ -21,8 +21,13 @@ export interface Addon {
     verb: string,
     root: string,
     args: readonly string[],
-    opts: { force?: boolean; all?: boolean; quiet?: boolean; format?: string; notifyHost?: string },
-  ): { stdout: string; stderr: string };
+    opts: { force?: boolean; all?: boolean; quiet?: boolean; format?: string; notifyHost?: string; debug?: boolean },
+  ): { stdout: string; stderr: string; log: Array<[string, string]> };
+  /**
+   * One OCI hook with the runner the front and hako-init use (cpp/common/run_captured.cc):
+   * its failure in runc's words (after "error running hook #i: "), or undefined.
+   */
+  runHook(path: string, args: readonly string[], env: readonly string[], timeoutSeconds: number, cwd: string, state: string): string | undefined;
   /** flock(2); false when nonblocking and the lock is held elsewhere */
   flock(fd: number, exclusive: boolean, nonblocking: boolean): boolean;
   mkfifo(path: string, mode: number): void;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/run_captured.h"
 #include "front/front.h"
 
 namespace hako {
@@ -19,6 +20,41 @@ std::string str_opt(const Napi::Object& o, const char* key, const char* fallback
 bool bool_opt(const Napi::Object& o, const char* key) {
   Napi::Value v = o.Get(key);
   return v.IsBoolean() && v.As<Napi::Boolean>().Value();
+}
+
+// [[level, msg], ...]
+Napi::Array log_array(Napi::Env env, const std::vector<front::LogEntry>& entries) {
+  Napi::Array a = Napi::Array::New(env, entries.size());
+  for (uint32_t i = 0; i < entries.size(); i++) {
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(0u, Napi::String::New(env, entries[i].level));
+    pair.Set(1u, Napi::String::New(env, entries[i].msg));
+    a.Set(i, pair);
+  }
+  return a;
+}
+
+// runHook(path, args, env, timeoutSeconds, cwd, state) -> the failure in runc's words
+// (after "error running hook #i: "), or undefined: the runner the front and hako-init use.
+Napi::Value RunHook(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto strings = [](const Napi::Value& v) {
+    std::vector<std::string> out;
+    if (!v.IsArray()) return out;
+    Napi::Array a = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+    return out;
+  };
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::vector<std::string> args = strings(info[1]);
+  std::vector<std::string> hook_env = strings(info[2]);
+  double timeout = info[3].IsNumber() ? info[3].As<Napi::Number>().DoubleValue() : 0;
+  std::string cwd = info[4].IsString() ? info[4].As<Napi::String>().Utf8Value() : "";
+  std::string state = info[5].As<Napi::String>().Utf8Value();
+  IgnoreSigpipe ignore;
+  auto failure = run_hook(path, args, hook_env, timeout, cwd.empty() ? nullptr : cwd.c_str(), state);
+  if (!failure) return env.Undefined();
+  return Napi::String::New(env, *failure);
 }
 
 // frontVerb(verb, root, args, opts) -> { stdout, stderr }; a failure throws its message.
@@ -35,11 +71,19 @@ Napi::Value FrontVerb(const Napi::CallbackInfo& info) {
   call.quiet = bool_opt(opts, "quiet");
   call.format = str_opt(opts, "format", "table");
   call.notify_host = str_opt(opts, "notifyHost", "");
+  // Warnings and --debug lines go to the brain's logger (src/cli/log.ts), in order.
+  std::vector<front::LogEntry> entries;
+  front::Logger log;
+  log.debug_on = bool_opt(opts, "debug");
+  log.collect = &entries;
+  call.log = &log;
   std::string out, err;
   try {
     out = front::run_verb(call, err);
   } catch (const front::Failure& f) {
-    Napi::Error::New(env, f.message).ThrowAsJavaScriptException();
+    Napi::Error e = Napi::Error::New(env, f.message);
+    e.Set("log", log_array(env, entries));
+    e.ThrowAsJavaScriptException();
     return env.Undefined();
   } catch (const front::Handover& h) {
     Napi::Error e = Napi::Error::New(env, h.why);
@@ -53,6 +97,7 @@ Napi::Value FrontVerb(const Napi::CallbackInfo& info) {
   Napi::Object result = Napi::Object::New(env);
   result.Set("stdout", Napi::String::New(env, out));
   result.Set("stderr", Napi::String::New(env, err));
+  result.Set("log", log_array(env, entries));
   return result;
 }
 
@@ -76,6 +121,7 @@ Napi::Value ReleaseHostRootfs(const Napi::CallbackInfo& info) {
 
 void RegisterFront(Napi::Env env, Napi::Object exports) {
   exports.Set("frontVerb", Napi::Function::New(env, FrontVerb));
+  exports.Set("runHook", Napi::Function::New(env, RunHook));
   exports.Set("topIsSelfBind", Napi::Function::New(env, TopIsSelfBind));
   exports.Set("releaseHostRootfs", Napi::Function::New(env, ReleaseHostRootfs));
 }

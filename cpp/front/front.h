@@ -44,6 +44,33 @@ void sleep_ms(int ms);
 bool write_all(int fd, const std::string& data);
 std::string json_quote(const std::string& s);
 
+// ---- the logger (log.cc) ----
+/** RFC 3339 to the second, UTC, as logrus prints it. */
+std::string log_time();
+/** One logrus line, without its newline. */
+std::string log_line(bool json, const char* level, const std::string& msg, const std::string& time);
+struct LogEntry {
+  std::string level;
+  std::string msg;
+};
+struct Logger {
+  bool json = false;
+  /** --debug: debug lines are written */
+  bool debug_on = false;
+  /** --log names a file (then an error is also written bare on stderr) */
+  bool to_file = false;
+  int fd = 2;
+  /** the addon: entries are collected here for the brain's logger instead */
+  std::vector<LogEntry>* collect = nullptr;
+
+  void write(const char* level, const std::string& msg) const;
+  void debug(const std::string& msg) const {
+    if (debug_on) write("debug", msg);
+  }
+  void warn(const std::string& msg) const { write("warning", msg); }
+  void error(const std::string& msg) const { write("error", msg); }
+};
+
 // ---- the container record (record.cc) ----
 struct Hook {
   std::string path;
@@ -109,24 +136,6 @@ void cgroup_signal_all(const CgroupInfo& cg, int sig);
 void cgroup_kill_all(const CgroupInfo& cg);
 void cgroup_destroy(const CgroupInfo& cg);
 
-// ---- helper programs (capture.cc) ----
-struct Captured {
-  /** the exec's errno when the program could not be run (then nothing else is set) */
-  int exec_errno = 0;
-  /** waitpid's status */
-  int status = 0;
-  bool timed_out = false;
-  std::string out;
-  std::string err;
-};
-/**
- * Runs path with args (argv[0] included): execve with exactly *env, or execvp with the
- * front's environment when env is null; stdin fed `input` (closed at once when empty),
- * stdout and stderr captured; timeout_ms > 0: SIGKILL once it has passed.
- */
-Captured run_captured(const std::string& path, std::vector<std::string> args, const std::vector<std::string>* env, const std::string& input,
-                      int64_t timeout_ms);
-
 // ---- a container without a mount namespace (host_rootfs.cc) ----
 /** Whether the topmost mount at `path` in this mountinfo text is a bind of `path` onto itself. */
 bool top_is_self_bind(const std::string& mountinfo, const std::string& path);
@@ -136,8 +145,11 @@ void release_host_rootfs(const std::string& rootfs);
 // ---- hooks (hooks.cc) ----
 /** The state a hook reads on stdin (compact JSON); pid < 0: no pid key. */
 std::string hook_state(const Record& rec, const char* status, int64_t pid);
-/** Runs the hooks in order; the first failure is "error running <name> hook #<i>: <why>". */
-void run_hooks(const char* name, const std::vector<Hook>& hooks, const std::string& state);
+/**
+ * Runs poststart or poststop hooks (`name`) in order, as the runtime spec says: a failure
+ * is logged as a warning ("error running hook #<i>: <why>", runc's words) and the rest run.
+ */
+void run_hooks_logged(const char* name, const std::vector<Hook>& hooks, const std::string& state, const Logger& log);
 
 // ---- notify (notify.cc) ----
 /** Fills addr for path (a leading '@': abstract); false (errno ENAMETOOLONG or EINVAL) when it does not fit or is empty. */
@@ -159,6 +171,8 @@ struct VerbCall {
   std::string format = "table";  // list, ps
   /** start: the host's NOTIFY_SOCKET to forward READY to ("": none) */
   std::string notify_host;
+  /** where warnings (a failed poststart/poststop hook) and --debug lines go; null: nowhere */
+  const Logger* log = nullptr;
 };
 bool is_verb(const std::string& name);
 /** Carries out the call; returns what goes to stdout, appends warnings for stderr to err_out. */

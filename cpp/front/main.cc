@@ -171,36 +171,6 @@ std::string resolve(const std::string& base, const std::string& p) {
   return out.empty() ? "/" : out;
 }
 
-// ---- the logger (src/cli/log.ts) ----
-struct Logger {
-  bool json = false;
-  bool to_file = false;
-  int fd = 2;
-
-  static std::string time_text() {
-    time_t now = time(nullptr);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-  }
-  // logrus quotes a value unless it is made only of safe characters.
-  static std::string quote_text(const std::string& v) {
-    bool safe = !v.empty();
-    for (unsigned char c : v) {
-      if (!(isalnum(c) || strchr("-._/@^+", c))) safe = false;
-    }
-    return safe ? v : json_quote(v);
-  }
-  void error(const std::string& msg) const {
-    std::string t = time_text();
-    std::string line = json ? "{\"level\":\"error\",\"msg\":" + json_quote(msg) + ",\"time\":" + json_quote(t) + "}"
-                            : "time=" + quote_text(t) + " level=error msg=" + quote_text(msg);
-    write_all(fd, line + "\n");
-  }
-};
-
 int report_failure(const Logger& log, const Failure& f) {
   log.error(f.message);
   if (log.to_file) write_all(2, f.message + "\n");
@@ -252,6 +222,7 @@ int serve(const std::vector<std::string>& tokens) {
 
   // The logger and the root as main.ts makes them; their errors are the brain's to report.
   Logger log;
+  log.debug_on = globals.flag("debug");
   std::string format = globals.str("log-format", "text");
   if (globals.has("log-format") && format != "text" && format != "json") throw Handover{};
   log.json = format == "json";
@@ -279,6 +250,7 @@ int serve(const std::vector<std::string>& tokens) {
   call.format = flags.str("format", "table");
   const char* host = getenv("NOTIFY_SOCKET");
   call.notify_host = host ? host : "";
+  call.log = &log;
 
   std::string out, err_out;
   try {

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "common/run_captured.h"
 #include "front/front.h"
 
 extern char** environ;
@@ -212,7 +213,8 @@ std::vector<std::string> split_ws(const std::string& line) {
 std::string run_ps(const std::vector<std::string>& args) {
   std::vector<std::string> argv{"ps"};
   argv.insert(argv.end(), args.begin(), args.end());
-  Captured c = run_captured("ps", std::move(argv), nullptr, "", 0);
+  Captured c = run_captured("ps", argv, CaptureOptions{});
+  if (c.setup_call != nullptr) throw system_failure(c.setup_call, "", c.setup_errno);
   if (c.exec_errno != 0) throw Failure{"exec: \"ps\": " + errno_text(c.exec_errno)};
   int code = WIFEXITED(c.status) ? WEXITSTATUS(c.status) : -1;
   if (code != 0) throw Failure{"exit status " + std::to_string(code) + ": " + c.out + c.err};
@@ -265,7 +267,8 @@ void remove_tree(const std::string& path) {
 }
 
 // SIGKILL, then up to 10 s for the init to go.
-void kill_and_wait(const Record& rec, Status status) {
+void kill_and_wait(const Record& rec, Status status, const Logger& log) {
+  log.debug("killing the init (pid " + std::to_string(rec.pid) + ") with SIGKILL");
   try {
     signal_container(rec, status, SIGKILL);
   } catch (const Failure&) {
@@ -282,9 +285,10 @@ void kill_and_wait(const Record& rec, Status status) {
 // remove the cgroup; without a mount namespace, detach its mounts from the host (runc
 // leaves them); remove the state dir (also when the cgroup could not be removed, whose
 // error is reported then); then the poststop hooks (status "stopped", no pid).
-void destroy(const Record& rec) {
+void destroy(const Record& rec, const Logger& log) {
   std::optional<Failure> failure;
   if (rec.cgroup) {
+    log.debug("removing the cgroup " + (rec.cgroup->dirs.empty() ? std::string() : rec.cgroup->dirs.front()));
     try {
       if (!rec.own_pid_namespace && cgroup_exists(*rec.cgroup)) cgroup_kill_all(*rec.cgroup);
       cgroup_destroy(*rec.cgroup);
@@ -293,24 +297,21 @@ void destroy(const Record& rec) {
     }
   }
   if (!rec.host_rootfs_bind.empty()) {
+    log.debug("detaching the rootfs bind " + rec.host_rootfs_bind);
     try {
       release_host_rootfs(rec.host_rootfs_bind);
     } catch (const Failure& f) {
       if (!failure) failure = f;
     }
   }
+  log.debug("removing the state directory " + rec.dir);
   try {
     remove_tree(rec.dir);
   } catch (const Failure& f) {
     if (!failure) failure = f;
   }
-  if (!rec.poststop.empty()) {
-    try {
-      run_hooks("poststop", rec.poststop, hook_state(rec, "stopped", -1));
-    } catch (const Failure& f) {
-      if (!failure) failure = f;
-    }
-  }
+  // The runtime spec: a failing poststop hook is a warning; the rest still run.
+  if (!rec.poststop.empty()) run_hooks_logged("poststop", rec.poststop, hook_state(rec, "stopped", -1), log);
   if (failure) throw *failure;
 }
 
@@ -387,11 +388,13 @@ std::string verb_list(const std::string& root, const std::string& format, bool q
 
 // Signal the init; "container not running" when it is gone. With --all (runc 1.1), every
 // process in the cgroup, the container stopped or not, and no error when nothing is left.
-void verb_kill(const std::string& root, const std::string& id, const std::string& signal, bool all) {
+void verb_kill(const std::string& root, const std::string& id, const std::string& signal, bool all, const Logger& log) {
   int sig = parse_signal(signal);
   Record rec = read_record(root, id);
   Status status = live_status(rec);
+  log.debug("kill: container " + id + " is " + status_name(status) + ", signal " + std::to_string(sig));
   if (all && rec.cgroup) {
+    log.debug("sending signal " + std::to_string(sig) + " to every process in the cgroup");
     if (cgroup_exists(*rec.cgroup)) cgroup_signal_all(*rec.cgroup, sig);
     return;
   }
@@ -399,6 +402,7 @@ void verb_kill(const std::string& root, const std::string& id, const std::string
     if (all) return;
     throw Failure{"container not running"};
   }
+  log.debug("sending signal " + std::to_string(sig) + " to the init (pid " + std::to_string(rec.pid) + ")");
   if (!signal_container(rec, status, sig) && !all) throw Failure{"container not running"};
 }
 
@@ -437,7 +441,7 @@ std::string verb_ps(const std::string& root, const std::string& id, const std::s
 // A stopped container is destroyed; a created one is killed first; a running or paused one
 // only with --force. A state dir without state.json (a create that crashed halfway) is
 // removed either way; one whose record is corrupt, with --force.
-void verb_delete(const std::string& root, const std::string& id, bool force) {
+void verb_delete(const std::string& root, const std::string& id, bool force, const Logger& log) {
   if (!valid_container_id(id)) throw Failure{"invalid container ID format"};
   std::string dir = container_dir(root, id);
   struct stat st;
@@ -457,18 +461,21 @@ void verb_delete(const std::string& root, const std::string& id, bool force) {
     return;
   }
   Status status = live_status(rec);
+  log.debug("delete: container " + id + " is " + status_name(status));
   if ((status == Status::Running || status == Status::Paused) && !force) {
     throw Failure{"cannot delete container " + id + " that is not stopped: " + status_name(status)};
   }
-  if (status != Status::Stopped) kill_and_wait(rec, status);
-  destroy(rec);
+  if (status != Status::Stopped) kill_and_wait(rec, status, log);
+  destroy(rec, log);
 }
 
-// Release a created container; poststart hooks (a failure kills it and fails start); with
-// NOTIFY_SOCKET set, its socket is bound first and READY forwarded afterwards.
-void verb_start(const std::string& root, const std::string& id, const std::string& host) {
+// Release a created container; poststart hooks (a failure is a warning, as the runtime
+// spec says: the rest run and start succeeds); with NOTIFY_SOCKET set, its socket is bound
+// first and READY forwarded afterwards.
+void verb_start(const std::string& root, const std::string& id, const std::string& host, const Logger& log) {
   Record rec = read_record(root, id);
   Status status = live_status(rec);
+  log.debug("start: container " + id + " is " + status_name(status) + ", init pid " + std::to_string(rec.pid));
   if (status == Status::Stopped) throw Failure{"cannot start a container that has stopped"};
   if (status == Status::Running) throw Failure{"cannot start an already running container"};
   if (status != Status::Created) throw Failure{std::string("cannot start a container in the ") + status_name(status) + " state"};
@@ -477,19 +484,12 @@ void verb_start(const std::string& root, const std::string& id, const std::strin
   if (notify) listening = notify_listen(rec.notify_socket.empty() ? rec.dir + "/notify/notify.sock" : rec.notify_socket);
   try {
     release_exec_fifo(rec);
-    if (!rec.poststart.empty()) {
-      try {
-        run_hooks("poststart", rec.poststart, hook_state(rec, "running", rec.pid));
-      } catch (const Failure&) {
-        try {
-          signal_container(rec, Status::Running, SIGKILL);
-        } catch (const Failure&) {
-          // gone already
-        }
-        throw;
-      }
+    log.debug("exec fifo released: the init runs its process");
+    if (!rec.poststart.empty()) run_hooks_logged("poststart", rec.poststart, hook_state(rec, "running", rec.pid), log);
+    if (notify) {
+      log.debug("waiting for READY on " + (rec.notify_socket.empty() ? rec.dir + "/notify/notify.sock" : rec.notify_socket) + " for " + host);
+      forward_ready(listening, host, rec.pid, rec);
     }
-    if (notify) forward_ready(listening, host, rec.pid, rec);
   } catch (...) {
     if (listening >= 0) ::close(listening);
     throw;
@@ -508,6 +508,8 @@ bool is_verb(const std::string& name) {
 
 std::string run_verb(const VerbCall& c, std::string& err_out) {
   const std::string& v = c.verb;
+  const Logger fallback;
+  const Logger& log = c.log != nullptr ? *c.log : fallback;
   if (v == "list") return verb_list(c.root, c.format, c.quiet, err_out);
   if (c.args.empty()) throw Failure{"hako: \"" + v + "\" requires a container id"};
   const std::string& id = c.args[0];
@@ -515,11 +517,11 @@ std::string run_verb(const VerbCall& c, std::string& err_out) {
   if (v == "ps") return verb_ps(c.root, id, c.format, {c.args.begin() + 1, c.args.end()});
   if (!valid_container_id(id)) throw Failure{"invalid container ID format"};
   DirLock lock(container_dir(c.root, id));
-  if (v == "kill") verb_kill(c.root, id, c.args.size() > 1 ? c.args[1] : "SIGTERM", c.all);
+  if (v == "kill") verb_kill(c.root, id, c.args.size() > 1 ? c.args[1] : "SIGTERM", c.all, log);
   else if (v == "pause") verb_pause(c.root, id);
   else if (v == "resume") verb_resume(c.root, id);
-  else if (v == "delete") verb_delete(c.root, id, c.force);
-  else if (v == "start") verb_start(c.root, id, c.notify_host);
+  else if (v == "delete") verb_delete(c.root, id, c.force, log);
+  else if (v == "start") verb_start(c.root, id, c.notify_host, log);
   else throw Failure{"unknown verb " + v};
   return "";
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "init/console.h"
+#include "init/debug_log.h"
 #include "init/namespaces.h"
 #include "init/process.h"
 #include "init/seccomp.h"
@@ -33,8 +34,10 @@ StepError run_exec(const Plan& plan, SyncSocket& sync) {
   HAKO_STEP(chown_stdio(plan));
 
   std::string path;
+  debug_log("become the process (user, capabilities, seccomp)");
   HAKO_STEP(become_the_process(plan, user_ns, &path));
 
+  close_debug_log("<~ the exec'd process: ready, closing the log pipe; about to exec");
   HAKO_STEP(sync.send(MSG_READY));
   sync.close();
   return exec_process(plan, path);

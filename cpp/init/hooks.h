@@ -1,4 +1,4 @@
-// The OCI hooks hako-init runs itself: createContainer (in the container's namespaces,
+// The OCI hooks hako-init runs itself, with the runner the front and the brain share: createContainer (in the container's namespaces,
 // before pivot_root, cwd the rootfs) and startContainer (after the exec fifo is released,
 // inside the rootfs, cwd process.cwd). prestart, createRuntime, poststart and poststop are
 // the parent's (src/container/hooks.ts), with the same rules:
@@ -13,10 +13,11 @@
 namespace hako {
 
 // Runs the plan's hooks of `kind` in order, in `cwd` (nullptr: the current directory).
-// A failure is a StepError (errno 0, step "hook") worded as runc's:
-//   error running createContainer hook #0: exit status 3, stdout: out, stderr: err
-//   error running startContainer hook #1: hook ran past specified timeout of 1.0s
-//   error running createContainer hook #0: fork/exec /x: no such file or directory
+// The first failure stops the rest: a StepError (errno 0, step "hook") worded as runc's
+// (cpp/common/run_captured.h):
+//   error running hook #0: error running hook: exit status 3, stdout: out, stderr: err
+//   error running hook #1: hook ran past specified timeout of 1.0s
+//   error running hook #0: fork/exec /x: no such file or directory
 // A startContainer hook without env in the config gets the process's env.
 Result run_hooks(const Plan& plan, HookKind kind, const char* cwd);
 

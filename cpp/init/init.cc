@@ -8,6 +8,7 @@
 #include <string>
 
 #include "init/console.h"
+#include "init/debug_log.h"
 #include "init/hooks.h"
 #include "init/namespaces.h"
 #include "init/process.h"
@@ -63,27 +64,41 @@ StepError run_init(const Plan& plan, SyncSocket& sync) {
 
   // A session of its own, as runc's init (its nsexec) has.
   if (::setsid() < 0) return errno_error("setsid", "setsid");
-  if (mount_ns) HAKO_STEP(prepare_rootfs(plan));
+  if (mount_ns) {
+    debug_log("prepare the rootfs " + plan.rootfs + " (" + std::to_string(plan.mounts.size()) + " mounts)");
+    HAKO_STEP(prepare_rootfs(plan));
+  }
+  debug_log("ask hako to run the prestart and createRuntime hooks");
   HAKO_STEP(sync.send(MSG_RUN_HOOKS));
   HAKO_STEP(sync.expect(MSG_HOOKS_DONE));
   // createContainer: in the container's namespaces, the host's fs still visible (no pivot yet).
+  debug_log("run the createContainer hooks");
   HAKO_STEP(run_hooks(plan, HOOK_CREATE_CONTAINER, plan.rootfs.c_str()));
   if (mount_ns) {
+    debug_log(plan.has(FLAG_NO_PIVOT) ? "enter the rootfs (move and chroot)" : "enter the rootfs (pivot_root)");
     HAKO_STEP(enter_rootfs(plan));
     HAKO_STEP(create_cwd(plan));
   }
-  if (plan.has(FLAG_TERMINAL)) HAKO_STEP(setup_console(plan, mount_ns));
+  if (plan.has(FLAG_TERMINAL)) {
+    debug_log("set up the console");
+    HAKO_STEP(setup_console(plan, mount_ns));
+  }
   HAKO_STEP(set_host_names(plan));
   HAKO_STEP(write_sysctls(plan));
-  if (mount_ns) HAKO_STEP(finalize_rootfs(plan));
+  if (mount_ns) {
+    debug_log("finalize the rootfs (masked and read-only paths)");
+    HAKO_STEP(finalize_rootfs(plan));
+  }
 
   HAKO_STEP(join_session_keyring(plan));
   // rlimits: the parent sets them with prlimit once we report ready (as runc).
   HAKO_STEP(chown_stdio(plan));
 
   std::string path;
+  debug_log("become the process (user, capabilities, seccomp)");
   HAKO_STEP(become_the_process(plan, user_ns, &path));
 
+  close_debug_log("<~ the init: ready, closing the log pipe; waiting for start");
   HAKO_STEP(sync.send(MSG_READY));
   sync.close();
   HAKO_STEP(wait_for_start(plan));

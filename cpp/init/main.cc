@@ -3,6 +3,7 @@
 //   hako-init --version
 //   hako-init --decode-plan      read a launch plan on stdin, print it as JSON (tests)
 //   hako-init --sync <fd>        build the container the plan on <fd> describes
+//             [--log-pipe <fd>]  with --debug: a line per step to <fd> (init/debug_log.h)
 //
 // With --sync: read MSG_PLAN, then stage 0 (namespaces, clone of the init) and, in the
 // cloned init, stage 2 (rootfs, console, user, capabilities, exec); with FLAG_EXEC in
@@ -10,6 +11,7 @@
 // back to hako as one MSG_ERROR and the process exits 1.
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -19,6 +21,7 @@
 
 #include "common/plan.h"
 #include "common/version.h"
+#include "init/debug_log.h"
 #include "init/exec_init.h"
 #include "init/init.h"
 #include "init/stage0.h"
@@ -30,7 +33,7 @@ namespace {
 using hako::StepError;
 
 constexpr char USAGE[] =
-    "usage: hako-init --version | --decode-plan | --sync <fd>\n"
+    "usage: hako-init --version | --decode-plan | --sync <fd> [--log-pipe <fd>]\n"
     "hako-init is started by hako, not by hand\n";
 
 int decode_plan_from_stdin() {
@@ -88,6 +91,7 @@ int run(int sync_fd) {
     return 1;
   }
   hako::SyncSocket sync(sync_fd);
+  hako::debug_log("~> hako-init stage-0, waiting for the plan");
 
   std::string bytes;
   if (auto e = sync.expect(hako::MSG_PLAN, &bytes)) fail(sync, *e);
@@ -95,6 +99,12 @@ int run(int sync_fd) {
   std::string error;
   if (!hako::decode_plan(bytes, &plan, &error)) fail(sync, hako::step_error(EINVAL, "plan", error));
   if (auto e = hako::check_plan(plan, sync_fd)) fail(sync, *e);
+  if (hako::debug_enabled()) {
+    char flags[64];
+    snprintf(flags, sizeof flags, "0x%llx", static_cast<unsigned long long>(plan.clone_flags));
+    hako::debug_log(std::string("plan read (") + std::to_string(bytes.size()) + " bytes): " +
+                    (plan.has(hako::FLAG_EXEC) ? "exec into a container" : "create a container") + ", clone flags " + flags);
+  }
 
   hako::Stage stage = hako::Stage::kStage0Done;
   if (auto e = hako::run_stage0(plan, sync, &stage)) fail(sync, *e);
@@ -114,7 +124,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc == 2 && strcmp(argv[1], "--decode-plan") == 0) return decode_plan_from_stdin();
-  int fd = -1;
+  int fd = -1, log_fd = -1;
+  if (argc == 5 && strcmp(argv[3], "--log-pipe") == 0 && parse_fd(argv[4], &log_fd)) {
+    hako::set_debug_fd(log_fd);
+    argc = 3;
+  }
   if (argc == 3 && strcmp(argv[1], "--sync") == 0 && parse_fd(argv[2], &fd)) return run(fd);
   hako::write_all(2, USAGE);
   return 2;

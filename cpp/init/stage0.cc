@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/unique_fd.h"
+#include "init/debug_log.h"
 #include "init/namespaces.h"
 #include "init/sys.h"
 
@@ -142,10 +143,13 @@ Result run_stage0(const Plan& plan, SyncSocket& sync, Stage* stage) {
   LateNamespace cgroup_ns_later;
   // Join first: the paths are host paths, opened with the host credentials, and a
   // namespace owned by the host user namespace can no longer be joined from a new one.
+  debug_log("join " + std::to_string(plan.join_ns.size()) + " namespaces by path");
   if (auto e = join_namespaces(plan, cgroup2 ? &cgroup_ns_later : nullptr)) return e;
   if (plan.clone_flags & CLONE_NEWUSER) {
+    debug_log("create the user namespace (the parent writes the id maps)");
     if (auto e = create_user_ns(plan, sync)) return e;
   }
+  debug_log("unshare the remaining namespaces");
   if (auto e = unshare_namespaces(plan, cgroup_ns_with_clone)) return e;
 
   int pipe_fds[2];
@@ -157,15 +161,18 @@ Result run_stage0(const Plan& plan, SyncSocket& sync, Stage* stage) {
   pid_t pid = -1;
   if (auto e = clone_process(plan, flags, cgroup2.get(), &pid)) return e;
   if (pid == 0) {
+    set_debug_stage(plan.has(FLAG_EXEC) ? "exec" : "init");
     go_write.reset();
     cgroup2.reset();
     wait_for_stage0(go_read.get());
+    debug_log(plan.has(FLAG_EXEC) ? "~> the process: released by stage-0" : "~> the init: released by stage-0");
     if (auto e = join_late_namespace(cgroup_ns_later)) return e;
     *stage = Stage::kInit;
     return std::nullopt;
   }
 
   go_read.reset();
+  debug_log(std::string("cloned ") + (plan.has(FLAG_EXEC) ? "the process (" : "the init (") + std::to_string(pid) + "), forward its pid to hako");
   std::string payload;
   put_u32(&payload, static_cast<uint32_t>(pid));
   if (auto e = sync.send(MSG_INIT_PID, payload)) {
@@ -176,6 +183,7 @@ Result run_stage0(const Plan& plan, SyncSocket& sync, Stage* stage) {
     // The init cannot have gone anywhere but away; nothing left to tell it.
     ::kill(pid, SIGKILL);
   }
+  debug_log("<~ hako-init stage-0");
   *stage = Stage::kStage0Done;
   return std::nullopt;
 }

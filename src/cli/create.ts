@@ -25,8 +25,7 @@ export function createOptions(ctx: CommandContext, detach: boolean): CreateOptio
     preserveFds: typeof ctx.flags['preserve-fds'] === 'number' ? ctx.flags['preserve-fds'] : 0,
     detach,
     systemdCgroup: boolFlag(ctx.globals, 'systemd-cgroup'),
-    debug: (msg) => ctx.log.debug(msg),
-    ...(ctx.log.debugEnabled ? { warn: (msg: string) => ctx.log.warn(msg) } : {}),
+    ...(ctx.log.debugEnabled ? { debug: (msg: string) => ctx.log.debug(msg), warn: (msg: string) => ctx.log.warn(msg) } : {}),
     ...(pidfdSocket ? { pidfdSocket: resolve(pidfdSocket) } : {}),
     ...(hostNotifySocket() ? { notifySocket: hostNotifySocket() } : {}),
   };

@@ -3,5 +3,5 @@ import { serveVerb } from '../container/verbs.js';
 import { boolFlag, type CommandContext } from './context.js';
 
 export async function run(ctx: CommandContext): Promise<void> {
-  await serveVerb('delete', ctx.root, ctx.args, { force: boolFlag(ctx.flags, 'force') });
+  await serveVerb('delete', ctx.root, ctx.args, { force: boolFlag(ctx.flags, 'force') }, ctx.log);
 }

@@ -34,6 +34,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const stopForwarding = forwardSignals(execed.pid);
   const output = terminal ? terminal.closed : execed.pipes ? proxyPipes(execed.pipes) : Promise.resolve();
   const status = await waitExitStatus(execed.pid);
+  ctx.log.debug('process exited', { pid: execed.pid, status });
   await drain(output);
   stopForwarding();
   terminal?.restore();
@@ -68,6 +69,7 @@ function startExec(ctx: CommandContext, detach: boolean): Promise<Execed> {
     ignorePaused: boolFlag(f, 'ignore-paused'),
     subCgroups: Array.isArray(f.cgroup) ? f.cgroup : [],
     ...(pidfdSocket ? { pidfdSocket: resolve(pidfdSocket) } : {}),
+    ...(ctx.log.debugEnabled ? { debug: (msg: string) => ctx.log.debug(msg) } : {}),
   });
 }
 

@@ -4,5 +4,5 @@ import { serveVerb } from '../container/verbs.js';
 import { boolFlag, type CommandContext } from './context.js';
 
 export async function run(ctx: CommandContext): Promise<void> {
-  await serveVerb('kill', ctx.root, ctx.args, { all: boolFlag(ctx.flags, 'all') });
+  await serveVerb('kill', ctx.root, ctx.args, { all: boolFlag(ctx.flags, 'all') }, ctx.log);
 }

@@ -4,7 +4,7 @@ import { boolFlag, stringFlag, type CommandContext } from './context.js';
 import { writeStderr, writeStdout } from '../output.js';
 
 export async function run(ctx: CommandContext): Promise<void> {
-  const r = await serveVerb('list', ctx.root, [], { format: stringFlag(ctx.flags, 'format') ?? 'table', quiet: boolFlag(ctx.flags, 'quiet') });
+  const r = await serveVerb('list', ctx.root, [], { format: stringFlag(ctx.flags, 'format') ?? 'table', quiet: boolFlag(ctx.flags, 'quiet') }, ctx.log);
   if (r.stderr) writeStderr(r.stderr);
   writeStdout(r.stdout);
 }

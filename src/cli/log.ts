@@ -51,6 +51,13 @@ export class Logger {
     this.write('error', msg, fields);
   }
 
+  /** A line of the given level (debug only with --debug): what the front's verbs logged through the addon. */
+  entry(level: string, msg: string): void {
+    if (level === 'debug') this.debug(msg);
+    else if (level === 'info' || level === 'warning' || level === 'error' || level === 'fatal') this.write(level, msg);
+    else this.write('info', msg);
+  }
+
   close(): void {
     if (this.fd > 2) closeSync(this.fd);
     this.fd = 2;

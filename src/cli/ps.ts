@@ -6,5 +6,5 @@ import { writeStdout } from '../output.js';
 import { stringFlag, type CommandContext } from './context.js';
 
 export async function run(ctx: CommandContext): Promise<void> {
-  writeStdout((await serveVerb('ps', ctx.root, ctx.args, { format: stringFlag(ctx.flags, 'format') ?? 'table' })).stdout);
+  writeStdout((await serveVerb('ps', ctx.root, ctx.args, { format: stringFlag(ctx.flags, 'format') ?? 'table' }, ctx.log)).stdout);
 }

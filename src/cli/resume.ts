@@ -3,5 +3,5 @@ import { serveVerb } from '../container/verbs.js';
 import type { CommandContext } from './context.js';
 
 export async function run(ctx: CommandContext): Promise<void> {
-  await serveVerb('resume', ctx.root, ctx.args);
+  await serveVerb('resume', ctx.root, ctx.args, {}, ctx.log);
 }

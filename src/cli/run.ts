@@ -22,9 +22,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   // The terminal gets its size before the process starts, as runc does.
   const terminal = created.consoleMaster !== undefined ? proxyTerminal(created.consoleMaster) : undefined;
   const notify = opts.notifySocket;
-  const listening = notify ? await wrapFailure('run', async () => listenOrDestroy(ctx.root, created)) : -1;
+  const listening = notify ? await wrapFailure('run', async () => listenOrDestroy(ctx, created)) : -1;
   try {
-    await wrapFailure('run', async () => startOrDestroy(ctx.root, created));
+    await wrapFailure('run', async () => startOrDestroy(ctx, created));
     if (detach) {
       if (notify) await forwardReadyQuietly(listening, notify, created.record.pid, created.record);
       return 0;
@@ -48,13 +48,14 @@ async function foreground(
   // The socket stays open until the container exits, so its later notifications do not fail.
   if (notify) await forwardReadyQuietly(notify.listening, notify.host, process.pid, created.record);
   const status = await exited;
+  ctx.log.debug('process exited', { pid, status });
   await drain(output);
   stopForwarding();
   terminal?.restore();
   // As runc's run: a failure of the teardown (a poststop hook) is logged; the status stays the container's.
   if (!boolFlag(ctx.flags, 'keep')) {
     try {
-      deleteVerb(ctx.root, created.record.id);
+      deleteVerb(ctx.root, created.record.id, ctx.log);
     } catch (err) {
       ctx.log.error((err as Error).message);
     }
@@ -63,29 +64,29 @@ async function foreground(
 }
 
 /** The container's notify socket, bound before its process is released (a failure destroys it). */
-function listenOrDestroy(root: string, created: Created): number {
+function listenOrDestroy(ctx: CommandContext, created: Created): number {
   try {
     return listenNotifySocket(created.dir);
   } catch (err) {
-    killAndDestroy(root, created);
+    killAndDestroy(ctx, created);
     throw err;
   }
 }
 
-function killAndDestroy(root: string, created: Created): void {
+function killAndDestroy(ctx: CommandContext, created: Created): void {
   try {
-    deleteVerb(root, created.record.id);
+    deleteVerb(ctx.root, created.record.id, ctx.log);
   } catch {
     // the first failure is the one to report
   }
 }
 
-function startOrDestroy(root: string, created: Created): void {
+function startOrDestroy(ctx: CommandContext, created: Created): void {
   try {
-    startVerb(root, created.record.id);
+    startVerb(ctx.root, created.record.id, ctx.log);
   } catch (err) {
-    // the start's failure (a poststart hook's, say) is the one to report
-    killAndDestroy(root, created);
+    // the start's failure is the one to report
+    killAndDestroy(ctx, created);
     throw err;
   }
 }

@@ -6,5 +6,5 @@ import type { CommandContext } from './context.js';
 
 export async function run(ctx: CommandContext): Promise<void> {
   const host = process.env.NOTIFY_SOCKET ? (await import('../container/notify-socket.js')).hostNotifySocket() : undefined;
-  await serveVerb('start', ctx.root, ctx.args, host ? { notifyHost: host } : {});
+  await serveVerb('start', ctx.root, ctx.args, host ? { notifyHost: host } : {}, ctx.log);
 }

@@ -5,5 +5,5 @@ import { serveVerb } from '../container/verbs.js';
 import type { CommandContext } from './context.js';
 
 export async function run(ctx: CommandContext): Promise<void> {
-  writeStdout((await serveVerb('state', ctx.root, ctx.args)).stdout);
+  writeStdout((await serveVerb('state', ctx.root, ctx.args, {}, ctx.log)).stdout);
 }

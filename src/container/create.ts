@@ -71,6 +71,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   const rootfs = realRootfs(bundle, spec);
   const cg = containerCgroup(spec, opts.id, opts.systemdCgroup === true);
 
+  opts.debug?.(`create ${opts.id}: bundle ${bundle}, rootfs ${rootfs}, cgroup ${Object.values(cg.cgroup.record.paths)[0] ?? 'none'}`);
   const dir = makeContainerDir(opts.root, opts.id);
   // Held until the record is written: a delete meanwhile waits for it, then sees a record.
   let unlock: () => void;
@@ -118,7 +119,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       onRunHooks: async (initPid) => {
         netDevices?.moveInto(initPid);
         cg.cgroup.setResources(spec.linux?.resources ?? {});
-        runCreateHooks(spec, opts.id, bundle, initPid);
+        runCreateHooks(spec, opts.id, bundle, initPid, opts.debug);
       },
     });
     const consoleMaster = internalConsole ? await native().recvFd(internalConsole[0]) : undefined;
@@ -143,6 +144,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     };
     if (opts.pidfdSocket) await sendPidfd(opts.pidfdSocket, launched.initPid, 'standard');
     writeContainer(opts.root, record);
+    opts.debug?.(`created ${opts.id}: init pid ${launched.initPid}, state in ${dir}`);
     if (opts.pidFile) writePidFile(opts.pidFile, launched.initPid);
     return { record, dir, launched, consoleMaster };
   } catch (err) {
@@ -192,14 +194,14 @@ export function recordHooks(spec: Spec): { hooks?: { poststart?: RecordHook[]; p
 // prestart then createRuntime, in hako's namespaces, cwd the bundle, with the init's host
 // pid in the state; a failure fails create (launchInit then kills the init, create's
 // cleanup removes the cgroup and the state dir).
-function runCreateHooks(spec: Spec, id: string, bundle: string, initPid: number): void {
+function runCreateHooks(spec: Spec, id: string, bundle: string, initPid: number, debug?: (msg: string) => void): void {
   if (!spec.hooks) return;
   const state = hookState(id, bundle, spec, 'creating', initPid);
   try {
-    runHooks('prestart', spec.hooks.prestart, state, bundle);
-    runHooks('createRuntime', spec.hooks.createRuntime, state, bundle);
+    runHooks(spec.hooks.prestart, state, bundle, debug, 'prestart');
+    runHooks(spec.hooks.createRuntime, state, bundle, debug, 'createRuntime');
   } catch (err) {
-    throw new HakoError(`unable to start container process: ${(err as Error).message}`);
+    throw new HakoError(`unable to start container process: error during container init: ${(err as Error).message}`);
   }
 }
 

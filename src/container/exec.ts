@@ -41,6 +41,8 @@ export interface ExecOptions {
   pidfdSocket?: string;
   /** --cgroup, as given: [<controller>[,<controller>]:]<path> of an existing sub-cgroup */
   subCgroups?: string[];
+  /** --debug log lines (hako-init's steps among them) */
+  debug?: (msg: string) => void;
 }
 
 export interface Execed {
@@ -66,6 +68,7 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
   const cgroup = placement(rec, opts.subCgroups ?? []);
   const namespacePaths = (rec.namespacePaths ?? {}) as Partial<Record<LinuxNamespaceType, string>>;
   const initialCpus = planCpuList(proc.execCPUAffinity?.initial, '/execCPUAffinity/initial');
+  opts.debug?.(`exec in ${opts.id} (${status}, init pid ${rec.pid}): ${JSON.stringify(proc.args ?? [])}`);
 
   let consoleSocket: Socket | undefined;
   let internalConsole: [number, number] | undefined;
@@ -79,6 +82,7 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
       // The container's config with the process: its seccomp profile applies to the process too.
       spec: { ...spec, process: proc },
       stateRoot: opts.root,
+      ...(opts.debug ? { debug: opts.debug } : {}),
       id: rec.id,
       bundle: rec.bundle,
       rootfs: rec.rootfs,

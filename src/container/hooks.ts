@@ -7,14 +7,17 @@
 //   - the environment is exactly env, nothing inherited;
 //   - stdin is the state JSON (compact, one object), stdout and stderr are captured;
 //   - timeout (seconds): SIGKILL, "hook ran past specified timeout of 1.0s";
-//   - hooks of one kind run in order and the first failure stops the rest:
-//     "error running <name> hook #<i>: exit status 3, stdout: ..., stderr: ...".
-import { spawnSync } from 'node:child_process';
+//   - hooks of one kind run in order; at create and in the init the first failure stops
+//     the rest, "error running hook #<i>: error running hook: exit status 3, stdout: ...,
+//     stderr: ..." (runc 1.1.5's words); a poststart or poststop failure is a warning and
+//     the rest run (the runtime spec).
+// One runner does it all: cpp/common/run_captured.cc, linked into the front, the addon
+// (runHook, here) and hako-init.
 import { HakoError } from '../errors.js';
 import { OCI_VERSION } from '../oci/default-spec.js';
 import type { ContainerStatus, Hook, HookName, Spec, State } from '../oci/types.js';
 import { PlanHookKind, type PlanHook, type PlanHookState } from '../plan/launch-plan.js';
-import { errnoText } from './sync.js';
+import { native } from '../native.js';
 
 /** Every hook point hako carries out, in the spec's order (features lists these). */
 export const HOOK_NAMES: readonly HookName[] = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
@@ -31,87 +34,26 @@ export function hookState(id: string, bundle: string, spec: Spec | undefined, st
   };
 }
 
-/** Go's ExitError text: "exit status 3" or "signal: killed". */
-function exitText(status: number | null, signal: NodeJS.Signals | null): string {
-  if (signal) return `signal: ${SIGNAL_TEXT[signal] ?? signal}`;
-  return `exit status ${status ?? -1}`;
-}
-
-// Go's signal strings for the usual suspects (syscall.Signal.String()).
-const SIGNAL_TEXT: Partial<Record<NodeJS.Signals, string>> = {
-  SIGKILL: 'killed',
-  SIGTERM: 'terminated',
-  SIGINT: 'interrupt',
-  SIGHUP: 'hangup',
-  SIGQUIT: 'quit',
-  SIGABRT: 'aborted',
-  SIGSEGV: 'segmentation fault',
-  SIGPIPE: 'broken pipe',
-  SIGBUS: 'bus error',
-  SIGUSR1: 'user defined signal 1',
-  SIGUSR2: 'user defined signal 2',
-  SIGALRM: 'alarm clock',
-};
-
-/** env entries as the object spawn takes: exactly those (an entry without "=" cannot be passed). */
-function envObject(env: string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const e of env ?? []) {
-    const eq = e.indexOf('=');
-    if (eq > 0) out[e.slice(0, eq)] = e.slice(eq + 1);
-  }
-  return out;
-}
-
-/** Runs one hook; the error text without the "error running <name> hook #i: " prefix, or undefined. */
+/**
+ * Runs one hook with the runner the front and hako-init use (cpp/common/run_captured.cc,
+ * through the addon); its failure in runc's words (after "error running hook #i: "), or
+ * undefined.
+ */
 export function runHook(hook: Hook, state: State, cwd: string): string | undefined {
-  const args = hook.args && hook.args.length > 0 ? hook.args : [hook.path];
-  const timeoutMs = hook.timeout !== undefined && hook.timeout > 0 ? hook.timeout * 1000 : undefined;
-  const r = spawnSync(hook.path, args.slice(1), {
-    argv0: args[0],
-    env: envObject(hook.env),
-    cwd,
-    input: JSON.stringify(state),
-    maxBuffer: 64 << 20,
-    killSignal: 'SIGKILL',
-    ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}),
-    windowsHide: true,
-  });
-  const err = r.error as NodeJS.ErrnoException | undefined;
-  if (err?.code === 'ETIMEDOUT' && timeoutMs !== undefined) return `hook ran past specified timeout of ${hook.timeout!.toFixed(1)}s`;
-  // The process never ran: Go's cmd.Start error, "fork/exec /x: no such file or directory".
-  if (err && r.pid === 0) return `fork/exec ${hook.path}: ${errnoName(err)}`;
-  if (err && err.code !== 'EPIPE') return `${err.message}`;
-  if (r.status === 0 && !r.signal) return undefined;
-  return `${exitText(r.status, r.signal)}, stdout: ${r.stdout?.toString() ?? ''}, stderr: ${r.stderr?.toString() ?? ''}`;
-}
-
-function errnoName(err: NodeJS.ErrnoException): string {
-  if (typeof err.errno === 'number') return errnoText(Math.abs(err.errno));
-  return err.code ?? err.message;
+  return native().runHook(hook.path, hook.args ?? [], hook.env ?? [], hook.timeout ?? 0, cwd, JSON.stringify(state));
 }
 
 /**
- * Runs the hooks of one kind in order; the first failure stops the rest and is thrown as
- * "error running <name> hook #<i>: <why>".
+ * Runs the hooks of one kind (prestart, createRuntime) in order; the first failure stops
+ * the rest and is thrown in runc's words, "error running hook #<i>: <why>".
  */
-export function runHooks(name: HookName, hooks: Hook[] | undefined, state: State, cwd = process.cwd()): void {
+export function runHooks(hooks: Hook[] | undefined, state: State, cwd = process.cwd(), debug?: (msg: string) => void, name = 'a'): void {
   if (!hooks || hooks.length === 0) return;
-  ignoreSigpipe();
   hooks.forEach((hook, i) => {
+    debug?.(`running ${name} hook #${i}: ${hook.path}`);
     const failure = runHook(hook, state, cwd);
-    if (failure !== undefined) throw new HakoError(`error running ${name} hook #${i}: ${failure}`);
+    if (failure !== undefined) throw new HakoError(`error running hook #${i}: ${failure}`);
   });
-}
-
-// A hook that does not read its stdin must not end hako with SIGPIPE. Node ignores it at
-// start-up, but removing the last listener (foreground run's signal forwarding) restores
-// the default action; a listener that stays (and is never removed) keeps it harmless.
-let sigpipeIgnored = false;
-function ignoreSigpipe(): void {
-  if (sigpipeIgnored) return;
-  sigpipeIgnored = true;
-  process.on('SIGPIPE', () => undefined);
 }
 
 /**

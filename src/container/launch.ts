@@ -2,7 +2,7 @@
 // socket, the parent's part of the conversation (id maps, hooks), and the init's pid.
 // On any failure the processes it started are killed and reaped before the error returns.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { HakoError } from '../errors.js';
@@ -83,15 +83,17 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
   const listener = seccomp?.notify ? native().socketpair() : undefined;
   const listenerIndex = listener ? stdio.push(listener[1]) - 1 : -1;
   const fds = { consoleSocket: consoleIndex, execFifo: fifoIndex, preserved: req.preserved.length };
+  const initLog = req.debug ? openInitLog(stdio) : undefined;
 
   const memfd = sealedInit();
   let stage0: ChildProcess;
   try {
-    stage0 = spawn(`/proc/self/fd/${memfd}`, ['--sync', String(syncIndex)], { stdio, argv0: 'hako-init', env: {} });
+    stage0 = spawn(`/proc/self/fd/${memfd}`, ['--sync', String(syncIndex), ...(initLog?.args ?? [])], { stdio, argv0: 'hako-init', env: {} });
   } finally {
     closeSync(memfd);
     childEnds?.forEach((fd) => closeSync(fd));
     if (listener) closeSync(listener[1]);
+    initLog?.spawned();
   }
   const stage0Exit = exitOf(stage0);
   const channel = new SyncChannel(stage0.stdio[syncIndex] as Duplex);
@@ -125,7 +127,40 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
   } finally {
     channel.close();
     if (listener) closeSync(listener[0]);
+    if (initLog && req.debug) initLog.relay(req.debug);
   }
+}
+
+// --debug: hako-init's steps (cpp/init/debug_log.h) come back through a pipe, as runc's
+// nsexec stage logs do, and go out through hako's logger. The init writes its last line
+// and closes the pipe before it reports ready, so what it has to say is there by then;
+// the read end is drained without waiting (a line a stage had no room for is lost, never
+// waited for).
+function openInitLog(stdio: unknown[]): { args: string[]; spawned: () => void; relay: (debug: (msg: string) => void) => void } {
+  const [readEnd, writeEnd] = native().pipe();
+  const index = stdio.push(writeEnd) - 1;
+  // A second open of the pipe, non-blocking, for the drain.
+  const reader = openSync(`/proc/self/fd/${readEnd}`, constants.O_RDONLY | constants.O_NONBLOCK);
+  closeSync(readEnd);
+  return {
+    args: ['--log-pipe', String(index)],
+    spawned: () => closeSync(writeEnd),
+    relay: (debug) => {
+      let text = '';
+      const buf = Buffer.alloc(65536);
+      try {
+        for (;;) {
+          const n = readSync(reader, buf, 0, buf.length, null);
+          if (n === 0) break;
+          text += buf.toString('utf8', 0, n);
+        }
+      } catch {
+        // EAGAIN: all there is
+      }
+      closeSync(reader);
+      for (const line of text.split('\n')) if (line !== '') debug(line);
+    },
+  };
 }
 
 // The launch plan: buildLaunchPlan's, or the request's own (exec), with the hooks hako-init runs.

@@ -46,9 +46,9 @@ t.test('argv is args, env exactly env, cwd as given, the state on stdin', async 
 
 t.test('failures: runc\'s wording', async (t) => {
   const fail = script('fail.sh', 'echo out; echo err >&2; exit 3');
-  t.equal(runHook({ path: fail }, state, dir), 'exit status 3, stdout: out\n, stderr: err\n');
+  t.equal(runHook({ path: fail }, state, dir), 'error running hook: exit status 3, stdout: out\n, stderr: err\n');
   const killed = script('killed.sh', 'kill -9 $$');
-  t.equal(runHook({ path: killed }, state, dir), 'signal: killed, stdout: , stderr: ');
+  t.equal(runHook({ path: killed }, state, dir), 'error running hook: signal: killed, stdout: , stderr: ');
   t.equal(runHook({ path: join(dir, 'missing') }, state, dir), `fork/exec ${join(dir, 'missing')}: no such file or directory`);
   t.equal(runHook({ path: dir }, state, dir), `fork/exec ${dir}: permission denied`);
   const slow = script('slow.sh', 'exec sleep 20');
@@ -59,15 +59,37 @@ t.test('failures: runc\'s wording', async (t) => {
   t.equal(runHook({ path: deaf }, { ...state, annotations: { big: 'x'.repeat(1 << 20) } }, dir), undefined, 'a hook that does not read its stdin is fine');
 });
 
+// Go's syscall.Signal.String() (os/exec's "signal: ..."), not the C library's names.
+t.test('a hook killed by a signal: the signal\'s name as Go prints it', async (t) => {
+  const names: Array<[string, string]> = [
+    ['SYS', 'bad system call'],
+    ['HUP', 'hangup'],
+    ['INT', 'interrupt'],
+    ['TERM', 'terminated'],
+    ['USR2', 'user defined signal 2'],
+    ['ALRM', 'alarm clock'],
+    ['PWR', 'power failure'],
+    ['16', 'stack fault'],
+    ['VTALRM', 'virtual timer expired'],
+    ['XCPU', 'CPU time limit exceeded'],
+    ['40', 'signal 40'],
+  ];
+  for (const [sig, text] of names) {
+    // no core file: the status says "(core dumped)" only when one was written, as Go's does
+    const p = script(`sig-${sig}.sh`, `ulimit -c 0; kill -${sig} $$; sleep 5`);
+    t.equal(runHook({ path: p }, state, dir), `error running hook: signal: ${text}, stdout: , stderr: `, `SIG${sig}`);
+  }
+});
+
 t.test('hooks of one kind in order; the first failure stops the rest', async (t) => {
   const log = join(dir, 'order');
   writeFileSync(log, '');
   const step = (n: string) => ({ path: script(`s${n}.sh`, `echo ${n} >> ${log}`) });
   const fail = { path: script('f.sh', 'echo no; exit 1') };
-  t.throws(() => runHooks('poststop', [step('0'), fail, step('2')], state, dir), { message: 'error running poststop hook #1: exit status 1, stdout: no\n, stderr: ' });
+  t.throws(() => runHooks([step('0'), fail, step('2')], state, dir), { message: 'error running hook #1: error running hook: exit status 1, stdout: no\n, stderr: ' });
   t.equal(readFileSync(log, 'utf8'), '0\n');
-  runHooks('prestart', undefined, state);
-  runHooks('prestart', [step('a'), step('b')], state, dir);
+  runHooks(undefined, state);
+  runHooks([step('a'), step('b')], state, dir);
   t.equal(readFileSync(log, 'utf8'), '0\na\nb\n');
 });
 
