@@ -232,7 +232,7 @@ t.test('errors name the entry and the errno, and leave the devices where they we
       name: 'a failing prestart hook after the move: the device goes back',
       devices: { hnd0: { name: 'c0' } },
       edit: (s) => (s.hooks = { prestart: [{ path: '/bin/false' }] }),
-      message: /error running prestart hook #0/,
+      message: /error running hook #0: /,
     },
     {
       name: 'no network namespace',
@@ -259,7 +259,7 @@ t.test('errors name the entry and the errno, and leave the devices where they we
       t.equal(r.code, 1, 'refused');
       t.match(errorMessage(r), c.message, 'the message');
       checkHnd0AtHome(t, l, 'afterwards');
-      if (c.joinedWith) t.same([...linksIn(joined).keys()].sort(), ['hnd0', 'hnd0x', 'lo'], 'the joined namespace is as it was');
+      if (c.joinedWith) t.same([...linksIn(joined!).keys()].sort(), ['hnd0', 'hnd0x', 'lo'], 'the joined namespace is as it was');
       await checkNothingLeft(t, { stateRoot: l.root, bundleDir: bundle.dir });
     });
   }
