@@ -106,7 +106,7 @@ export interface Addon {
   rtnlSetUp(sock: number, index: number, up: boolean): void;
   /** move link `index` into the network namespace at nsPath, named name (one RTM_NEWLINK) */
   rtnlMove(sock: number, index: number, nsPath: string, name: string): void;
-  /** add a global-scope address (local = address, no peer); a failure has the kernel's extack message, if any */
+  /** add an address (local = address, no peer; scope global unless given); a failure has the kernel's extack message, if any */
   rtnlAddAddress(sock: number, index: number, address: AddressToAdd): void;
   copyFd(from: number, to: number, opts?: { closeFrom?: boolean; closeTo?: boolean; keepAlive?: boolean }): Promise<{ bytes: number; error?: Error }>;
 }

@@ -356,8 +356,9 @@ Napi::Value Move(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// rtnlAddAddress(sock, index, { family, prefixlen, address, flags?, broadcast? }): scope
-// global, the address as both IFA_LOCAL and IFA_ADDRESS (no peer), flags as IFA_FLAGS.
+// rtnlAddAddress(sock, index, { family, prefixlen, address, flags?, broadcast?, scope? }):
+// scope global unless given, the address as both IFA_LOCAL and IFA_ADDRESS (no peer),
+// flags as IFA_FLAGS.
 Napi::Value AddAddress(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int sock = info[0].As<Napi::Number>().Int32Value();
@@ -375,7 +376,7 @@ Napi::Value AddAddress(const Napi::CallbackInfo& info) {
   ifaddrmsg ifa{};
   ifa.ifa_family = static_cast<uint8_t>(family);
   ifa.ifa_prefixlen = static_cast<uint8_t>(a.Get("prefixlen").As<Napi::Number>().Uint32Value());
-  ifa.ifa_scope = RT_SCOPE_UNIVERSE;
+  ifa.ifa_scope = a.Has("scope") ? static_cast<uint8_t>(a.Get("scope").As<Napi::Number>().Uint32Value()) : RT_SCOPE_UNIVERSE;
   ifa.ifa_index = index;
   uint32_t flags = a.Has("flags") ? a.Get("flags").As<Napi::Number>().Uint32Value() : 0;
   ifa.ifa_flags = static_cast<uint8_t>(flags & 0xff);

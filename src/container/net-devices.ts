@@ -14,7 +14,7 @@ import { constants } from 'node:os';
 import { HakoError } from '../errors.js';
 import { native } from '../native.js';
 import type { Spec } from '../oci/types.js';
-import { addressesToKeep, isNameTemplate, matchesTemplate, planNetDevices, type AddressToAdd, type NetDeviceMove } from '../plan/net-devices.js';
+import { addressesToKeep, addressesToRestore, isNameTemplate, matchesTemplate, planNetDevices, type AddressToAdd, type NetDeviceMove } from '../plan/net-devices.js';
 import { errnoText } from './sync.js';
 
 const HOST_NS = '/proc/self/ns/net';
@@ -23,7 +23,8 @@ interface Moved {
   move: NetDeviceMove;
   /** its index in the container's namespace (the host's, unless that one was taken there) */
   index: number;
-  addresses: AddressToAdd[];
+  /** what it had on the host, should it go back */
+  hostAddresses: AddressToAdd[];
   wasUp: boolean;
 }
 
@@ -57,7 +58,7 @@ export class NetDevices {
    */
   moveInto(initPid: number): void {
     if ((process.geteuid?.() ?? 0) !== 0) {
-      throw failure(this.moves[0]!.pointer, 'network devices are not supported for rootless containers');
+      throw failure('/linux/netDevices', 'network devices are not supported for rootless containers');
     }
     const nsPath = `/proc/${initPid}/ns/net`;
     if (sameFile(nsPath, HOST_NS)) {
@@ -105,7 +106,7 @@ export class NetDevices {
         nl.rtnlMove(this.inside, d.index, HOST_NS, d.move.hostName);
         const back = nl.rtnlLink(this.host, d.move.hostName);
         if (!back) throw new Error(`not found on the host after the move`);
-        for (const a of d.addresses) nl.rtnlAddAddress(this.host, back.index, a);
+        for (const a of d.hostAddresses) nl.rtnlAddAddress(this.host, back.index, a);
         if (d.wasUp) nl.rtnlSetUp(this.host, back.index, true);
         this.debug?.(`network device ${d.move.hostName} moved back to the host`);
       } catch (err) {
@@ -131,7 +132,9 @@ export class NetDevices {
 
   private moveOne(m: NetDeviceMove, link: { index: number; up: boolean }, nsPath: string): void {
     const nl = native();
-    const addresses = addressesToKeep(nl.rtnlAddresses(this.host, link.index));
+    const onHost = nl.rtnlAddresses(this.host, link.index);
+    const addresses = addressesToKeep(onHost);
+    const hostAddresses = addressesToRestore(onHost);
     this.debug?.(`moving network device ${m.hostName} to network namespace ${nsPath} as ${m.name}, with ${addresses.length} address(es)`);
     // Down first, as runc: nothing on the host uses it in between.
     if (link.up) this.step(m, 'set it down', () => nl.rtnlSetUp(this.host, link.index, false));
@@ -140,7 +143,7 @@ export class NetDevices {
     } catch (err) {
       // The kernel moves, then renames: a rename refused inside leaves it moved, under its host name.
       const inside = nl.rtnlLink(this.host, link.index) ? null : this.findInside(link.index, [m.hostName]);
-      if (inside) this.moved.push({ move: m, index: inside.index, addresses, wasUp: link.up });
+      if (inside) this.moved.push({ move: m, index: inside.index, hostAddresses, wasUp: link.up });
       else if (link.up) nl.rtnlSetUp(this.host, link.index, true);
       throw failure(
         (err as LinkError).code === 'EEXIST' ? m.namePointer : m.pointer,
@@ -150,8 +153,7 @@ export class NetDevices {
     }
     const inside = this.findInside(link.index, [m.name]);
     if (!inside) throw failure(m.pointer, `${JSON.stringify(m.hostName)} was moved into ${nsPath} but is not found there as ${JSON.stringify(m.name)}`);
-    const moved: Moved = { move: m, index: inside.index, addresses, wasUp: link.up };
-    this.moved.push(moved);
+    this.moved.push({ move: m, index: inside.index, hostAddresses, wasUp: link.up });
     for (const a of addresses) this.step(m, `add address ${a.address}/${a.prefixlen}`, () => nl.rtnlAddAddress(this.inside, inside.index, a));
     this.step(m, `set ${JSON.stringify(inside.name)} up`, () => nl.rtnlSetUp(this.inside, inside.index, true));
   }

@@ -49,6 +49,8 @@ export interface AddressToAdd {
   flags?: number;
   /** IPv4: the broadcast address it had, if any */
   broadcast?: string;
+  /** RT_SCOPE_*, when not global (an address going back to the host, addressesToRestore) */
+  scope?: number;
 }
 
 export const IFA_F_PERMANENT = 0x80;
@@ -84,14 +86,26 @@ export function matchesTemplate(template: string, name: string): boolean {
 export function addressesToKeep(addresses: readonly LinkAddress[]): AddressToAdd[] {
   return addresses
     .filter((a) => (a.flags & IFA_F_PERMANENT) !== 0 && a.scope === RT_SCOPE_UNIVERSE)
-    .map((a) => {
-      const flags = a.flags & KEPT_FLAGS;
-      return {
-        family: a.family,
-        prefixlen: a.prefixlen,
-        address: a.local ?? a.address,
-        ...(flags !== 0 ? { flags } : {}),
-        ...(a.family === 4 && a.broadcast ? { broadcast: a.broadcast } : {}),
-      };
-    });
+    .map(toAdd);
+}
+
+function toAdd(a: LinkAddress): AddressToAdd {
+  const flags = a.flags & KEPT_FLAGS;
+  return {
+    family: a.family,
+    prefixlen: a.prefixlen,
+    address: a.local ?? a.address,
+    ...(flags !== 0 ? { flags } : {}),
+    ...(a.family === 4 && a.broadcast ? { broadcast: a.broadcast } : {}),
+  };
+}
+
+/**
+ * The addresses a device had on the host, to give back if it has to return there (a
+ * create that failed after moving it): every permanent one, of any scope.
+ */
+export function addressesToRestore(addresses: readonly LinkAddress[]): AddressToAdd[] {
+  return addresses
+    .filter((a) => (a.flags & IFA_F_PERMANENT) !== 0)
+    .map((a) => ({ ...toAdd(a), ...(a.scope !== RT_SCOPE_UNIVERSE ? { scope: a.scope } : {}) }));
 }

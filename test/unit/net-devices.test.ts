@@ -3,7 +3,7 @@
 // test/integration/net-devices.test.ts.
 import t from 'tap';
 import { defaultSpec } from '../../src/oci/default-spec.js';
-import { addressesToKeep, isNameTemplate, matchesTemplate, planNetDevices, type LinkAddress } from '../../src/plan/net-devices.js';
+import { addressesToKeep, addressesToRestore, isNameTemplate, matchesTemplate, planNetDevices, type LinkAddress } from '../../src/plan/net-devices.js';
 
 t.test('planNetDevices: the config order, the name inside, where each comes from', async (t) => {
   const spec = defaultSpec();
@@ -47,4 +47,18 @@ t.test('addressesToKeep: permanent and global, both families, with broadcast and
     { family: 4, prefixlen: 32, address: '10.0.0.2' },
     { family: 6, prefixlen: 64, address: 'fd00::1', flags: NODAD },
   ], 'host and link scope, and addresses the kernel or DHCP made, stay behind; a peer is dropped (runc); tentative is the kernel\'s');
+});
+
+t.test('addressesToRestore: every permanent address, any scope, for a device that must go back to the host', async (t) => {
+  const addresses: LinkAddress[] = [
+    { family: 4, prefixlen: 24, flags: 0x80, scope: 0, address: '10.0.0.1', local: '10.0.0.1' },
+    { family: 4, prefixlen: 24, flags: 0x80, scope: 254, address: '10.1.0.1', local: '10.1.0.1', broadcast: '10.1.0.255' },
+    { family: 6, prefixlen: 64, flags: 0x80 | 0x02, scope: 253, address: 'fe80::99' },
+    { family: 6, prefixlen: 64, flags: 0, scope: 253, address: 'fe80::1' },
+  ];
+  t.same(addressesToRestore(addresses), [
+    { family: 4, prefixlen: 24, address: '10.0.0.1' },
+    { family: 4, prefixlen: 24, address: '10.1.0.1', broadcast: '10.1.0.255', scope: 254 },
+    { family: 6, prefixlen: 64, address: 'fe80::99', flags: 0x02, scope: 253 },
+  ], 'the kernel\'s own link-local address is not added back: the kernel makes it again');
 });
