@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/unique_fd.h"
+#include "init/idmap.h"
 #include "init/namespaces.h"
 #include "init/sys.h"
 
@@ -140,11 +141,14 @@ Result run_stage0(const Plan& plan, SyncSocket& sync, Stage* stage) {
   // joined one: stage 0, not in that cgroup, may not be able to see it).
   const uint64_t cgroup_ns_with_clone = cgroup2 ? (plan.clone_flags & CLONE_NEWCGROUP) : 0;
   LateNamespace cgroup_ns_later;
+  // Id-mapped mounts need the host's credentials and namespaces: before any is joined.
+  if (auto e = prepare_idmapped_mounts(plan, false)) return e;
   // Join first: the paths are host paths, opened with the host credentials, and a
   // namespace owned by the host user namespace can no longer be joined from a new one.
   if (auto e = join_namespaces(plan, cgroup2 ? &cgroup_ns_later : nullptr)) return e;
   if (plan.clone_flags & CLONE_NEWUSER) {
     if (auto e = create_user_ns(plan, sync)) return e;
+    if (auto e = prepare_idmapped_mounts(plan, true)) return e;
   }
   if (auto e = unshare_namespaces(plan, cgroup_ns_with_clone)) return e;
 
