@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <vector>
@@ -96,10 +97,16 @@ Result join_late_namespace(LateNamespace& ns) {
 }
 
 Result create_user_ns(const Plan& plan, SyncSocket& sync) {
+  // hako-init is not dumpable, which leaves its /proc files to the host's root: an
+  // unprivileged hako could not write the maps. Dumpable only while it does, as runc.
+  const bool rootless = ::geteuid() != 0;
   if (::unshare(CLONE_NEWUSER) < 0) return errno_error("unshare", "unshare the user namespace");
   if (!plan.has(FLAG_USERNS_MAPS)) return std::nullopt;
-  if (auto e = sync.send(MSG_NEED_MAPS)) return e;
-  if (auto e = sync.expect(MSG_MAPS_WRITTEN)) return e;
+  if (rootless) ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+  Result r = sync.send(MSG_NEED_MAPS);
+  if (!r) r = sync.expect(MSG_MAPS_WRITTEN);
+  if (rootless) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (r) return r;
   return become_root();
 }
 
