@@ -6,12 +6,23 @@ import { userInfo } from 'node:os';
 import { HakoError } from '../errors.js';
 import type { LinuxIDMapping, Spec } from '../oci/types.js';
 
-/** The global --rootless flag ("true", "false", "auto"; runc's default "auto"). */
-export function isRootless(flag: unknown, euid = process.geteuid?.() ?? 0): boolean {
+/**
+ * The global --rootless flag ("true", "false", "auto"; runc's default "auto": not root,
+ * or root of a user namespace, as rootless podman runs its runtime).
+ */
+export function isRootless(flag: unknown, euid = process.geteuid?.() ?? 0, inUserNamespace = runsInUserNamespace): boolean {
   if (flag === 'true' || flag === true) return true;
   if (flag === 'false' || flag === false) return false;
   if (flag !== undefined && flag !== 'auto') throw new HakoError(`invalid --rootless value ${JSON.stringify(flag)}: one of "true", "false", "auto"`);
-  return euid !== 0;
+  return euid !== 0 || inUserNamespace();
+}
+
+function runsInUserNamespace(): boolean {
+  try {
+    return !/^\s*0\s+0\s+4294967295\s*$/.test(readFileSync('/proc/self/uid_map', 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 
