@@ -168,9 +168,10 @@ t.test('bad mappings are refused before anything is made, with the field named',
   }
 });
 
-// containerd 1.6 (Debian 12) has no CRI user namespaces (the CRI's userns_options came with
-// containerd 1.7, id-mapped volumes with 2.0): the config a CRI makes for a pod with
-// hostUsers: false is driven here directly. The pod's user namespace maps 0 -> 100000
+// containerd 1.6 (Debian 12) has no CRI user namespaces: its docs/user-namespaces/README.md
+// says hostUsers: false is silently ignored by 1.6 and older (the CRI's userns_options came
+// with 1.7, id-mapped volumes with 2.0 and runc 1.2). So the config a CRI makes for a pod
+// with hostUsers: false is driven here directly. The pod's user namespace maps 0 -> 100000
 // (65536 ids); every volume and the /etc files are binds with "idmap" and the pod's own
 // mappings on the mount, so what the pod's root writes is root's on disk.
 t.test('the config shape of a CRI pod with hostUsers: false', { skip }, async (t) => {
