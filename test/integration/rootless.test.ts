@@ -113,6 +113,8 @@ t.test('subordinate ranges through newuidmap/newgidmap; the lifecycle through th
   t.equal(state.status, 'created', 'state: created');
   t.equal(readFileSync(`/proc/${state.pid}/uid_map`, 'utf8').trim().split(/\s+/).join(' '), `0 ${user.subStart} 65536`, 'uid_map from newuidmap');
   t.equal(readFileSync(`/proc/${state.pid}/gid_map`, 'utf8').trim().split(/\s+/).join(' '), `0 ${user.subStart} 65536`, 'gid_map from newgidmap');
+  const early = await hk(['exec', id, '/bin/sh', '-c', 'id -u']);
+  t.equal(early.stdout, '0\n', 'exec before start (as runc allows it rootless)', { stderr: early.stderr });
   t.equal((await hk(['start', id])).code, 0, 'start');
   const exec = await hk(['exec', id, '/bin/sh', '-c', 'id -u; stat -c %u /proc/1']);
   t.equal(exec.stdout, '0\n0\n', 'exec: root inside, as the init');
