@@ -1,5 +1,6 @@
 // hako's entry point: parse, dispatch to one command module, turn errors into runc's output.
 import { writeStdout } from './output.js';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import { parseArgv, type FlagValues, type Parsed } from './cli/argv.js';
@@ -71,8 +72,22 @@ function stateRoot(globals: FlagValues): { root: string; rootExplicit: boolean }
     return { root, rootExplicit: true };
   }
   const xdg = process.env.XDG_RUNTIME_DIR;
-  if (process.geteuid?.() !== 0 && xdg) return { root: resolve(xdg, 'hako'), rootExplicit: false };
+  if (xdg && honorXdgRuntimeDir()) return { root: resolve(xdg, 'hako'), rootExplicit: false };
   return { root: DEFAULT_ROOT, rootExplicit: false };
+}
+
+// As runc: not root, or root of a user namespace (rootless podman runs the runtime as the
+// root of its own) unless $USER says root; the host's real root keeps /run/hako.
+function honorXdgRuntimeDir(): boolean {
+  if (process.geteuid?.() !== 0) return true;
+  let uidMap = '';
+  try {
+    uidMap = readFileSync('/proc/self/uid_map', 'utf8');
+  } catch {
+    return false;
+  }
+  if (/^\s*0\s+0\s+4294967295\s*$/.test(uidMap)) return false;
+  return process.env.USER !== 'root';
 }
 
 // "Incorrect Usage." and the command's help on stdout, the error through the logger on stderr.

@@ -232,6 +232,17 @@ bool decode_record(uint16_t tag, std::string_view payload, Plan* p) {
       break;
     }
     case TAG_CGROUP2_DIR: p->cgroup2_dir = std::string(payload); return true;
+    case TAG_MOUNT_IDMAP: {
+      if (p->mounts.empty() || p->mounts.back().idmap) return false;
+      MountIdmap m;
+      m.flags = r.u32();
+      m.uid_map = r.str();
+      m.gid_map = r.str();
+      m.userns_path = r.str();
+      m.pointer = r.str();
+      p->mounts.back().idmap = std::move(m);
+      break;
+    }
     case TAG_FDS:
       p->fds.console_socket = r.i32();
       p->fds.exec_fifo = r.i32();
@@ -380,6 +391,15 @@ static void write_plan_json(std::string& o, const Plan& p) {
     json_str(x.key("destination"), m.destination);
     json_str(x.key("type"), m.type);
     json_str(x.key("data"), m.data);
+    if (m.idmap) {
+      x.key("idmap");
+      Obj i(o);
+      json_num(i.key("flags"), m.idmap->flags);
+      json_str(i.key("uidMap"), m.idmap->uid_map);
+      json_str(i.key("gidMap"), m.idmap->gid_map);
+      json_str(i.key("usernsPath"), m.idmap->userns_path);
+      json_str(i.key("pointer"), m.idmap->pointer);
+    }
   });
   json_list(root.key("devices"), p.devices, [&](const Device& d) {
     Obj x(o);

@@ -66,6 +66,7 @@ enum PlanTag : uint16_t {
   TAG_MEMORY_POLICY = 37,    // STRUCT {u32 mode, u32 flags, u32 n, n x u32 node}: set_mempolicy; absent: leave it
   TAG_CGROUP2_DIR = 38,      // STR: host path of the cgroup2 directory the init (or exec'd process) is
                              // cloned into (Plan.cgroup2_dir); absent: hako moved stage 0 there itself
+  TAG_MOUNT_IDMAP = 60,      // STRUCT MountIdmap (below): the id-mapping of the TAG_MOUNT record just before it
 };
 
 enum PlanFlag : uint64_t {
@@ -93,6 +94,25 @@ enum MountExt : uint32_t {
                                   // remount it even when flags holds nothing beyond MS_BIND|MS_REC
 };
 
+// An id-mapped mount (runtime-spec 1.2 mounts[].uidMappings/gidMappings, "idmap"/"ridmap"):
+// the user namespace whose mappings mount_setattr(MOUNT_ATTR_IDMAP) gives the mount. Either
+// uid_map and gid_map (as /proc/<pid>/uid_map takes them; stage 0 makes a user namespace
+// with them) or userns_path (a user namespace joined by path, whose mappings are used).
+enum MountIdmapFlag : uint32_t {
+  MOUNT_IDMAP_RECURSIVE = 1u << 0,  // "ridmap": the mounts below get the mapping too
+  MOUNT_IDMAP_IN_CONTAINER = 1u << 1,  // not a bind, in a new user namespace: the init makes the
+                                       // mapping's user namespace (a child of its own, which it
+                                       // controls); the maps are in the container's ids
+};
+struct MountIdmap {
+  uint32_t flags = 0;       // MountIdmapFlag bits
+  std::string uid_map;      // "containerID hostID size\n" lines
+  std::string gid_map;
+  std::string userns_path;  // instead of the maps
+  std::string pointer;      // "/mounts/3": where the config asked for it, for errors
+};
+// wire: u32 flags, str uid_map, str gid_map, str userns_path, str pointer
+
 struct Mount {
   uint64_t flags = 0;        // MS_* for mount(2) (MS_RDONLY, MS_NOSUID, MS_BIND, MS_REC, ...)
   uint64_t propagation = 0;  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (|MS_REC), applied after
@@ -103,8 +123,10 @@ struct Mount {
   std::string destination;  // absolute, inside the container
   std::string type;
   std::string data;         // the filesystem options (mode=755,size=65536k)
+  std::optional<MountIdmap> idmap;  // TAG_MOUNT_IDMAP after it
 };
 // wire: u64 flags, u64 propagation, u64 attr_set, u64 attr_clr, u32 ext, str source, str destination, str type, str data
+
 
 struct Device {
   uint32_t type = 0;  // 'c', 'b', 'p' (fifo)

@@ -35,6 +35,26 @@ extern char** environ;
 namespace hako::front {
 namespace {
 
+// As runc (and the brain's main.ts): $XDG_RUNTIME_DIR/hako when not root, or root of a
+// user namespace (rootless podman) unless $USER says root; the host's root: /run/hako.
+bool honor_xdg_runtime_dir() {
+  if (geteuid() != 0) return true;
+  int fd = ::open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[256];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  unsigned long inside = 1, outside = 1, count = 0;
+  if (sscanf(buf, "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0 && outside == 0 && count == 4294967295UL &&
+      strchr(buf, '\n') == buf + n - 1) {
+    return false;  // the initial user namespace
+  }
+  const char* user = getenv("USER");
+  return user == nullptr || strcmp(user, "root") != 0;
+}
+
 constexpr const char* kSpecVersion = "1.3.0";
 constexpr const char* kDefaultRoot = "/run/hako";
 
@@ -241,7 +261,7 @@ int serve(const std::vector<std::string>& tokens) {
     if (call.root == "/") throw Handover{};
   } else {
     const char* xdg = getenv("XDG_RUNTIME_DIR");
-    call.root = geteuid() != 0 && xdg && *xdg ? resolve(cwd(), std::string(xdg) + "/hako") : kDefaultRoot;
+    call.root = xdg && *xdg && honor_xdg_runtime_dir() ? resolve(cwd(), std::string(xdg) + "/hako") : kDefaultRoot;
   }
   call.args = args;
   call.force = flags.flag("force");

@@ -209,6 +209,13 @@ int sys_mount_setattr(int dirfd, const char* path, unsigned int flags, uint64_t 
   return static_cast<int>(::syscall(SYS_mount_setattr, dirfd, path, flags, &attr, sizeof(attr)));
 }
 
+int sys_mount_setattr_idmap(int tree, bool recursive, int userns_fd) {
+  constexpr uint64_t kMountAttrIdmap = 0x00100000;  // MOUNT_ATTR_IDMAP
+  MountAttr attr = {kMountAttrIdmap, 0, 0, static_cast<uint64_t>(userns_fd)};
+  unsigned int flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+  return static_cast<int>(::syscall(SYS_mount_setattr, tree, "", flags, &attr, sizeof(attr)));
+}
+
 int mount_onto_fd(const char* source, int target_fd, const char* type, unsigned long flags,
                   const char* data) {
   ProcFdPath target(target_fd);

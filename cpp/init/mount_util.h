@@ -30,6 +30,9 @@ int sys_move_mount(int from_dirfd, const char* from_path, int to_dirfd, const ch
                    unsigned int flags);
 int sys_mount_setattr(int dirfd, const char* path, unsigned int flags, uint64_t attr_set,
                       uint64_t attr_clr, uint64_t propagation);
+// mount_setattr(MOUNT_ATTR_IDMAP) of the detached tree `tree` with the mappings of the
+// user namespace userns_fd; recursive: every mount of the tree, else its top only.
+int sys_mount_setattr_idmap(int tree, bool recursive, int userns_fd);
 
 // mount(2) with the target given by fd (through /proc/self/fd).
 int mount_onto_fd(const char* source, int target_fd, const char* type, unsigned long flags,

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <vector>
@@ -95,11 +96,30 @@ Result join_late_namespace(LateNamespace& ns) {
   return std::nullopt;
 }
 
+namespace {
+bool g_rootless_dumpable = false;
+}  // namespace
+
+bool rootless_dumpable() { return g_rootless_dumpable; }
+
 Result create_user_ns(const Plan& plan, SyncSocket& sync) {
+  // hako-init is not dumpable, which leaves its /proc files to the host's root: an
+  // unprivileged hako could neither write the maps nor, later, open the init's namespaces
+  // for exec. As runc, which is non-dumpable only when it joins namespaces by path, a
+  // rootless init that joins none stays dumpable from here (everything in the container
+  // runs as the user, or as ids the user owns, anyway); one that joins some only while
+  // the maps are written.
+  const bool rootless = ::geteuid() != 0;
   if (::unshare(CLONE_NEWUSER) < 0) return errno_error("unshare", "unshare the user namespace");
   if (!plan.has(FLAG_USERNS_MAPS)) return std::nullopt;
-  if (auto e = sync.send(MSG_NEED_MAPS)) return e;
-  if (auto e = sync.expect(MSG_MAPS_WRITTEN)) return e;
+  if (rootless) ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+  Result r = sync.send(MSG_NEED_MAPS);
+  if (!r) r = sync.expect(MSG_MAPS_WRITTEN);
+  if (rootless && !plan.join_ns.empty()) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (r) return r;
+  // A change of uid (become_root, the process's user later) makes the kernel reset the
+  // flag: rootless_dumpable() says to set it again where the init waits for `start`.
+  g_rootless_dumpable = rootless && plan.join_ns.empty();
   return become_root();
 }
 

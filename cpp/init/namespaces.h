@@ -47,4 +47,9 @@ Result create_user_ns(const Plan& plan, SyncSocket& sync);
 // a new time namespace) writes plan.time_offsets; must run before any child exists.
 Result unshare_namespaces(const Plan& plan, uint64_t left_to_clone = 0);
 
+// True in an init made by a rootless hako that joins no namespace by path: it is to be
+// dumpable while it waits for `start`, so the user's `hako exec` may open its namespaces
+// (create_user_ns; runc's init is dumpable then too).
+bool rootless_dumpable();
+
 }  // namespace hako

@@ -433,6 +433,7 @@ bool has_home(const std::vector<std::string>& env) {
 Result wait_for_start(const Plan& plan) {
   if (plan.fds.exec_fifo < 0) return std::nullopt;
   exit_on_termination_signals();
+  if (rootless_dumpable()) ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   std::string path = "/proc/self/fd/" + std::to_string(plan.fds.exec_fifo);
   int fd;
   do {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "init/devices.h"
+#include "init/idmap.h"
 #include "init/mount_util.h"
 #include "init/namespaces.h"
 #include "init/pathrs.h"
@@ -48,7 +49,7 @@ std::string mount_type(const Mount& m) {
 
 // mount "<source>" (<type>) on "<destination>"
 std::string describe(const Mount& m) {
-  return "mount " + quoted(m.source) + " (" + mount_type(m) + ") on " + quoted(m.destination);
+  return "mount " + quoted(m.source) + " (" + mount_type(m) + ") on " + quoted(m.destination) + idmap_where(m);
 }
 
 Result mount_error(int err, const Mount& m, const std::string& detail = {}) {
@@ -157,7 +158,7 @@ Result mount_tmpcopyup(const Mount& m, const InRoot& dst, unsigned long flags, c
   return std::nullopt;
 }
 
-Result mount_entry(const Root& root, const Mount& m) {
+Result mount_entry(const Root& root, const Mount& m, size_t index) {
   const bool bind = is_bind(m);
   const std::string type = mount_type(m);
   const std::string dest = clean_path(m.destination);
@@ -168,9 +169,15 @@ Result mount_entry(const Root& root, const Mount& m) {
   unique_fd src;
   bool is_tree = false;
   Create create = Create::kDir;
-  if (bind) {
+  if (bind && m.idmap) {
+    src = take_idmapped_tree(index);  // made by stage 0 (idmap.h)
+    is_tree = true;
+    if (!src) return mount_error(EBADF, m, ": the id-mapped tree was not prepared");
+  } else if (bind) {
     src = clone_tree(AT_FDCWD, m.source.c_str(), (m.flags & MS_REC) != 0, &is_tree);
     if (!src) return mount_error(errno, m);
+  }
+  if (bind) {
     struct stat st;
     if (::fstat(src.get(), &st) < 0) return mount_error(errno, m);
     if (!S_ISDIR(st.st_mode)) create = Create::kFile;
@@ -223,6 +230,13 @@ Result mount_entry(const Root& root, const Mount& m) {
       r->message += " (a bind of \"/sys/fs/cgroup\" instead)";
       return r;
     }
+  }
+
+  if (!bind && m.idmap) {
+    if (!handle) {
+      if (Result r = open_new_mount(dst, m, &handle)) return r;
+    }
+    if (Result r = idmap_in_place(m, index, dst.fd.get(), &handle)) return r;
   }
 
   uint64_t attr_set = m.attr_set, attr_clr = m.attr_clr;
@@ -531,8 +545,8 @@ Result prepare_rootfs(const Plan& plan) {
   unique_fd rootfd;
   Root root;
   if (Result r = open_root(plan.rootfs, &rootfd, &root)) return r;
-  for (const Mount& m : plan.mounts) {
-    if (Result r = mount_entry(root, m)) return r;
+  for (size_t i = 0; i < plan.mounts.size(); i++) {
+    if (Result r = mount_entry(root, plan.mounts[i], i)) return r;
   }
   if (Result r = create_devices(root, plan.devices)) return r;
   return create_symlinks(root, plan.symlinks);

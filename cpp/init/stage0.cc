@@ -12,6 +12,7 @@
 
 #include "common/unique_fd.h"
 #include "init/debug_log.h"
+#include "init/idmap.h"
 #include "init/namespaces.h"
 #include "init/sys.h"
 
@@ -141,6 +142,8 @@ Result run_stage0(const Plan& plan, SyncSocket& sync, Stage* stage) {
   // joined one: stage 0, not in that cgroup, may not be able to see it).
   const uint64_t cgroup_ns_with_clone = cgroup2 ? (plan.clone_flags & CLONE_NEWCGROUP) : 0;
   LateNamespace cgroup_ns_later;
+  // Id-mapped mounts need the host's credentials and namespaces: before any is joined.
+  if (auto e = prepare_idmapped_mounts(plan, false)) return e;
   // Join first: the paths are host paths, opened with the host credentials, and a
   // namespace owned by the host user namespace can no longer be joined from a new one.
   debug_log("join " + std::to_string(plan.join_ns.size()) + " namespaces by path");
@@ -148,6 +151,7 @@ Result run_stage0(const Plan& plan, SyncSocket& sync, Stage* stage) {
   if (plan.clone_flags & CLONE_NEWUSER) {
     debug_log("create the user namespace (the parent writes the id maps)");
     if (auto e = create_user_ns(plan, sync)) return e;
+    if (auto e = prepare_idmapped_mounts(plan, true)) return e;
   }
   debug_log("unshare the remaining namespaces");
   if (auto e = unshare_namespaces(plan, cgroup_ns_with_clone)) return e;

@@ -26,6 +26,10 @@ export interface ContainerCgroup {
   cgroup: Cgroup;
   /** /proc/self/cgroup as the container's init reads it once placed (for the cgroup mount) */
   procCgroup: string;
+  /** the hierarchies `keep` left out (controller, "" cgroup2 -> directory) */
+  skipped: Record<string, string>;
+  /** the host's layout: v1 (with or without a cgroup2 mount beside) or v2 */
+  hostDriver: 'v1' | 'v2';
 }
 
 function readHostTexts(): HostCgroupTexts {
@@ -40,12 +44,32 @@ function readHostTexts(): HostCgroupTexts {
  * The cgroup of a container about to be created, from linux.cgroupsPath (or its id).
  * `systemd` (--systemd-cgroup) is refused with runc's reasons: there is no systemd driver.
  */
-export function containerCgroup(spec: Spec, id: string, systemd: boolean, host: HostCgroupTexts = readHostTexts()): ContainerCgroup {
+export function containerCgroup(
+  spec: Spec,
+  id: string,
+  systemd: boolean,
+  host: HostCgroupTexts = readHostTexts(),
+  keep?: (dir: string) => boolean,
+): ContainerCgroup {
   if (systemd) refuseSystemdCgroup(spec.linux?.cgroupsPath, existsSync('/run/systemd/system'));
   const layout = cgroupLayout(host.mountinfo, host.procCgroup, innerPath(spec.linux?.cgroupsPath, id));
+  const skipped: Record<string, string> = {};
+  if (keep) {
+    // rootless.ts: a hierarchy the user may not use is not joined, and its cgroup mount
+    // shows the caller's cgroup there, as runc's rootless mode.
+    for (const [controller, p] of Object.entries(layout.placements)) {
+      if (keep(p.dir)) continue;
+      skipped[controller] = p.dir;
+      delete layout.placements[controller];
+    }
+  }
+  const paths = layoutPaths(layout);
   return {
-    cgroup: openCgroup({ driver: layout.driver, paths: layoutPaths(layout) }),
+    // No hierarchy at all: an empty v1 set (nothing made, nothing recorded).
+    cgroup: layout.driver === 'v2' && paths[''] === undefined ? openCgroup({ driver: 'v1', paths }) : openCgroup({ driver: layout.driver, paths }),
     procCgroup: procCgroupFor(host.procCgroup, layout),
+    skipped,
+    hostDriver: layout.driver,
   };
 }
 

@@ -15,6 +15,8 @@ export interface CgroupReader {
 export interface ResourceOptions {
   /** `update` of a live container rather than create: device rules change without a gap */
   update?: boolean;
+  /** rootless: the device rules are left alone, as runc's rootless mode does (rootless.ts) */
+  skipDevices?: boolean;
 }
 
 const set = (n: number | undefined): n is number => n !== undefined && n !== 0;
@@ -28,7 +30,7 @@ export function v1ResourceWrites(r: LinuxResources, cg: CgroupReader, opts: Reso
     out.push({ controller, file, value });
   };
 
-  if (r.devices !== undefined || !opts.update) {
+  if (!opts.skipDevices && (r.devices !== undefined || !opts.update)) {
     const target = applyDeviceRules(containerDeviceRules(r.devices));
     const currentText = opts.update ? cg.read('devices', 'devices.list') : undefined;
     // Only a config that allows every device leaves nothing to restrict: a new cgroup then

@@ -86,7 +86,7 @@ export class V2Cgroup implements Cgroup {
     }
     // No devices.allow on v2: the rules (deny-all, the config's, runc's defaults) become a
     // device program. Only a config that allows every device attaches none on create.
-    if (resources.devices !== undefined || !opts.update) {
+    if (!opts.skipDevices && (resources.devices !== undefined || !opts.update)) {
       const target = applyDeviceRules(containerDeviceRules(resources.devices));
       const unrestricted = target.defaultAllow && target.exceptions.length === 0;
       if (!(unrestricted && !opts.update)) this.attachDevices(dir, target);

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { HakoError } from '../errors.js';
 import { createContainer, type CreateOptions } from '../container/create.js';
 import { hostNotifySocket } from '../container/notify-socket.js';
+import { isRootless } from '../container/rootless.js';
 import { boolFlag, stringFlag, type CommandContext } from './context.js';
 
 export async function run(ctx: CommandContext): Promise<void> {
@@ -25,6 +26,7 @@ export function createOptions(ctx: CommandContext, detach: boolean): CreateOptio
     preserveFds: typeof ctx.flags['preserve-fds'] === 'number' ? ctx.flags['preserve-fds'] : 0,
     detach,
     systemdCgroup: boolFlag(ctx.globals, 'systemd-cgroup'),
+    rootless: isRootless(ctx.globals.rootless),
     ...(ctx.log.debugEnabled ? { debug: (msg: string) => ctx.log.debug(msg), warn: (msg: string) => ctx.log.warn(msg) } : {}),
     ...(pidfdSocket ? { pidfdSocket: resolve(pidfdSocket) } : {}),
     ...(hostNotifySocket() ? { notifySocket: hostNotifySocket() } : {}),

@@ -12,6 +12,9 @@ import { OCI_VERSION } from '../oci/default-spec.js';
 import { native } from '../native.js';
 import { checkCgroupUsable, containerCgroup, removeFailedCgroup, type Cgroup } from '../cgroups/manager.js';
 import { planPlacement } from '../cgroups/placement.js';
+import { ROOTLESS_RESOURCES, checkRootlessLimits, mayUseCgroupDir } from '../cgroups/rootless.js';
+import type { ContainerCgroup } from '../cgroups/manager.js';
+import { checkRootlessMappings, rootlessCaller } from './rootless.js';
 import { connectConsoleSocket } from './console-socket.js';
 import { makeExecFifo } from './exec-fifo.js';
 import { checkContainerId } from './id.js';
@@ -45,6 +48,8 @@ export interface CreateOptions {
   pidfdSocket?: string;
   /** --systemd-cgroup */
   systemdCgroup?: boolean;
+  /** --rootless (auto: not root): only the cgroups the user may use (cgroups/rootless.ts) */
+  rootless?: boolean;
   /** the host's NOTIFY_SOCKET: the container gets a socket of its own in the state dir to send READY to */
   notifySocket?: string;
 }
@@ -69,7 +74,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   const preserved = preservedFds(listen + opts.preserveFds);
   const listenSpec = listen > 0 ? withListenEnv(spec, listen) : spec;
   const rootfs = realRootfs(bundle, spec);
-  const cg = containerCgroup(spec, opts.id, opts.systemdCgroup === true);
+  const cg = containerCgroup(spec, opts.id, opts.systemdCgroup === true, undefined, opts.rootless ? mayUseCgroupDir : undefined);
+  if (opts.rootless) checkRootless(cg, spec, opts);
 
   opts.debug?.(`create ${opts.id}: bundle ${bundle}, rootfs ${rootfs}, cgroup ${Object.values(cg.cgroup.record.paths)[0] ?? 'none'}`);
   const dir = makeContainerDir(opts.root, opts.id);
@@ -118,7 +124,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       procCgroup: cg.procCgroup,
       onRunHooks: async (initPid) => {
         netDevices?.moveInto(initPid);
-        cg.cgroup.setResources(spec.linux?.resources ?? {});
+        cg.cgroup.setResources(spec.linux?.resources ?? {}, opts.rootless ? ROOTLESS_RESOURCES : undefined);
         runCreateHooks(spec, opts.id, bundle, initPid, opts.debug);
       },
     });
@@ -135,7 +141,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       ...(spec.annotations ? { annotations: spec.annotations } : {}),
       config: spec,
       namespacePaths: namespacePaths(spec, launched.initPid),
-      cgroup: recordCgroup(cg.cgroup),
+      ...(cg.cgroup.dirs.length > 0 ? { cgroup: recordCgroup(cg.cgroup) } : {}),
       ownPidNamespace: (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'pid' && !ns.path),
       ...recordHooks(spec),
       ...(opts.notifySocket ? { notifySocket: notifySocketPath(resolve(dir)) } : {}),
@@ -168,6 +174,14 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     consoleSocket?.destroy();
     if (internalConsole) internalConsole.forEach((fd) => closeSync(fd));
   }
+}
+
+// Rootless (--rootless, or not root): the hierarchies left out are said with --debug; a
+// limit in one of them is an error before anything is made.
+function checkRootless(cg: ContainerCgroup, spec: Spec, opts: CreateOptions): void {
+  for (const [c, dir] of Object.entries(cg.skipped)) opts.debug?.(`rootless: not using the ${c || 'cgroup2'} hierarchy (${dir} is not the user's)`);
+  checkRootlessLimits(cg.hostDriver, cg.skipped, spec.linux?.resources);
+  if ((process.geteuid?.() ?? 0) !== 0) checkRootlessMappings(spec, rootlessCaller());
 }
 
 /** The cgroup as recorded: driver and paths, and the directories the front works on. */

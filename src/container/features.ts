@@ -5,7 +5,8 @@ import { CAPABILITIES, MPOL_FLAG, MPOL_MODE } from '../plan/launch-plan.js';
 import { native } from '../native.js';
 import type { Features, LinuxFeatures, LinuxSeccompFlag } from '../oci/types.js';
 import { OCI_VERSION } from '../oci/default-spec.js';
-import { EXTENSION_TABLE, MOUNT_FLAG_TABLE, PROPAGATION_TABLE, RECURSIVE_ATTR_TABLE } from '../plan/mount-flags.js';
+import { isUidMapNested } from '../plan/host.js';
+import { EXTENSION_TABLE, IDMAP_OPTIONS, MOUNT_FLAG_TABLE, PROPAGATION_TABLE, RECURSIVE_ATTR_TABLE } from '../plan/mount-flags.js';
 import { NAMESPACE_CLONE_FLAGS } from '../plan/build.js';
 import { SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FILTER_FLAG, SECCOMP_FLAGS, SECCOMP_OPERATORS } from '../plan/seccomp.js';
 import { HOOK_NAMES } from './hooks.js';
@@ -13,12 +14,39 @@ import { HOOK_NAMES } from './hooks.js';
 /** Every mount option the plan builder turns into flags, propagation or attributes, sorted. */
 export function mountOptions(): string[] {
   const names = new Set([
+    ...(idmapWorks() ? IDMAP_OPTIONS : []),
     ...Object.keys(MOUNT_FLAG_TABLE),
     ...Object.keys(PROPAGATION_TABLE),
     ...Object.keys(RECURSIVE_ATTR_TABLE),
     ...Object.keys(EXTENSION_TABLE),
   ]);
   return [...names].sort();
+}
+
+/**
+ * Whether hako can make id-mapped mounts here: mount_setattr(MOUNT_ATTR_IDMAP) needs
+ * Linux 5.12, and CAP_SYS_ADMIN over the host's filesystems, which only root in the
+ * initial user namespace has (not a rootless hako, nor one in a user namespace).
+ */
+export function idmapWorks(): boolean {
+  if ((process.geteuid?.() ?? 0) !== 0) return false;
+  let uidMap: string | undefined;
+  try {
+    uidMap = readFileSync('/proc/self/uid_map', 'utf8');
+  } catch {
+    return false;
+  }
+  if (isUidMapNested(uidMap)) return false;
+  const [major = 0, minor = 0] = (readOptional('/proc/sys/kernel/osrelease') ?? '').split(/[.-]/).map((x) => Number.parseInt(x, 10));
+  return major > 5 || (major === 5 && minor >= 12);
+}
+
+function readOptional(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** The bits the kernel is asked about for each flag (WAIT_KILLABLE_RECV only goes with a listener). */
@@ -85,7 +113,7 @@ export function hakoFeatures(version: string, commit: string): Features {
       intelRdt: { enabled: false },
       // as runc 1.4 lists them: the modes and mode flags hako passes to set_mempolicy
       memoryPolicy: { modes: Object.keys(MPOL_MODE).sort(), flags: Object.keys(MPOL_FLAG).sort() },
-      mountExtensions: { idmap: { enabled: false } },
+      mountExtensions: { idmap: { enabled: idmapWorks() } },
       netDevices: { enabled: true },
     },
     annotations: {

@@ -19,6 +19,7 @@ import { planSeccomp } from '../plan/seccomp-cache.js';
 import { hookPlan } from './hooks.js';
 import { readProcStat } from './status.js';
 import { MSG, SyncChannel, decodeFailure, describeFailure } from './sync.js';
+import { isOwnIdOnly, writeMapWithHelper } from './rootless.js';
 
 export interface LaunchRequest {
   spec: Spec;
@@ -290,8 +291,12 @@ function writeIdMaps(pid: number, spec: Spec): void {
     }
   };
   if (maps.setgroups) write('setgroups', maps.setgroups);
-  write('uid_map', maps.uidMap);
-  write('gid_map', maps.gidMap);
+  // Not root: beyond the user's own id, through newuidmap/newgidmap (rootless.ts).
+  const rootless = (process.geteuid?.() ?? 0) !== 0;
+  if (rootless && !isOwnIdOnly(spec.linux?.uidMappings, process.geteuid!())) writeMapWithHelper('uid', pid, spec.linux?.uidMappings ?? []);
+  else write('uid_map', maps.uidMap);
+  if (rootless && !isOwnIdOnly(spec.linux?.gidMappings, process.getegid!())) writeMapWithHelper('gid', pid, spec.linux?.gidMappings ?? []);
+  else write('gid_map', maps.gidMap);
 }
 
 function exitOf(child: ChildProcess): Promise<number | null> {

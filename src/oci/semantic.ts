@@ -17,7 +17,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { KNOWN_MOUNT_OPTIONS, isBindMount, isIdMappedMount } from './mount-options.js';
 import { type Problem, pointer, problem } from './problem.js';
-import type { LinuxNamespace, LinuxNamespaceType, LinuxSeccompAction, Process, Spec } from './types.js';
+import type { LinuxIDMapping, LinuxNamespace, LinuxNamespaceType, LinuxSeccompAction, Process, Spec } from './types.js';
 
 export interface SemanticOptions {
   /** The bundle directory: enables the checks that look at the filesystem. */
@@ -309,20 +309,90 @@ export const bindMountSource: SpecCheck = (spec) =>
     isBindMount(m) && !m.source ? [problem(pointer('mounts', i, 'source'), 'is required for a bind mount')] : [],
   );
 
-/** Id-mapped mounts: bind mounts only, both mappings or neither, and a user namespace to borrow from. */
+/**
+ * Id-mapped mounts: both mappings or neither, and a user namespace to borrow from. Bind
+ * mounts and other types alike: whether a filesystem can be id-mapped is the kernel's
+ * answer, given at create with the mount named.
+ */
 export const idMappedMounts: SpecCheck = (spec) => {
   const out: Problem[] = [];
   (spec.mounts ?? []).forEach((m, i) => {
     if (!isIdMappedMount(m)) return;
-    if (!isBindMount(m)) out.push(problem(pointer('mounts', i, 'options'), 'must include "bind" or "rbind" for an id-mapped mount'));
     const uid = m.uidMappings !== undefined;
     const gid = m.gidMappings !== undefined;
     if (uid && !gid) out.push(problem(pointer('mounts', i, 'gidMappings'), 'is required with uidMappings'));
     if (gid && !uid) out.push(problem(pointer('mounts', i, 'uidMappings'), 'is required with gidMappings'));
+    if (uid && m.uidMappings!.length === 0) out.push(problem(pointer('mounts', i, 'uidMappings'), 'must not be empty for an id-mapped mount'));
+    if (gid && m.gidMappings!.length === 0) out.push(problem(pointer('mounts', i, 'gidMappings'), 'must not be empty for an id-mapped mount'));
     if (!uid && !gid && !hasNamespace(spec, 'user')) {
       const k = (m.options ?? []).findIndex((o) => o === 'idmap' || o === 'ridmap');
       out.push(problem(pointer('mounts', i, 'options', k), `${JSON.stringify(m.options![k])} needs uidMappings and gidMappings on the mount, or a user namespace`));
     }
+  });
+  return out;
+};
+
+/** The kernel's limit on the lines of a uid_map or gid_map (since Linux 4.15). */
+export const MAX_ID_MAP_LINES = 340;
+const ID_LIMIT = 2 ** 32;
+
+/**
+ * One list of id mappings as the kernel takes it in a uid_map/gid_map: sizes of at least
+ * 1, ranges inside 32 bits, no two ranges overlapping on either side, at most 340.
+ */
+export function idMappingProblems(maps: readonly LinuxIDMapping[] | undefined, at: string): Problem[] {
+  if (maps === undefined) return [];
+  const out: Problem[] = [];
+  if (maps.length > MAX_ID_MAP_LINES) out.push(problem(at, `has ${maps.length} mappings: the kernel takes at most ${MAX_ID_MAP_LINES}`));
+  maps.forEach((m, k) => {
+    if (m.size < 1) {
+      out.push(problem(`${at}/${k}/size`, 'must be at least 1'));
+      return;
+    }
+    for (const side of ['containerID', 'hostID'] as const) {
+      if (m[side] + m.size > ID_LIMIT) {
+        out.push(problem(`${at}/${k}`, `${side} ${m[side]} + size ${m.size} goes beyond the last id (${ID_LIMIT - 1})`));
+      }
+    }
+    for (let j = 0; j < k; j++) {
+      const o = maps[j]!;
+      if (o.size < 1) continue;
+      for (const side of ['containerID', 'hostID'] as const) {
+        if (m[side] < o[side] + o.size && o[side] < m[side] + m.size) {
+          out.push(problem(`${at}/${k}`, `its ${side} range [${m[side]}, ${m[side] + m.size - 1}] overlaps that of ${at}/${j} ([${o[side]}, ${o[side] + o.size - 1}])`));
+        }
+      }
+    }
+  });
+  return out;
+}
+
+/** linux.uidMappings/gidMappings and every mount's: each list as the kernel takes it. */
+export const idMappingRanges: SpecCheck = (spec) => [
+  ...idMappingProblems(spec.linux?.uidMappings, '/linux/uidMappings'),
+  ...idMappingProblems(spec.linux?.gidMappings, '/linux/gidMappings'),
+  ...(spec.mounts ?? []).flatMap((m, i) => [
+    ...idMappingProblems(m.uidMappings, pointer('mounts', i, 'uidMappings')),
+    ...idMappingProblems(m.gidMappings, pointer('mounts', i, 'gidMappings')),
+  ]),
+];
+
+/**
+ * In a new user namespace, the process's uid and gid must be mapped: an id without a
+ * mapping cannot be taken (a mapping without root in it, and a process that runs as root).
+ */
+export const processUserMapped: SpecCheck = (spec) => {
+  const userns = findNamespace(spec, 'user');
+  if (userns === undefined || isJoined(userns)) return [];
+  const user = spec.process?.user;
+  if (user === undefined) return [];
+  const mapped = (maps: readonly LinuxIDMapping[] | undefined, id: number) =>
+    maps === undefined || maps.length === 0 || maps.some((m) => id >= m.containerID && id < m.containerID + m.size);
+  const out: Problem[] = [];
+  if (!mapped(spec.linux?.uidMappings, user.uid)) out.push(problem('/process/user/uid', `${user.uid} is not mapped in /linux/uidMappings: the container has no such user`));
+  if (!mapped(spec.linux?.gidMappings, user.gid)) out.push(problem('/process/user/gid', `${user.gid} is not mapped in /linux/gidMappings: the container has no such group`));
+  (user.additionalGids ?? []).forEach((g, k) => {
+    if (!mapped(spec.linux?.gidMappings, g)) out.push(problem(`/process/user/additionalGids/${k}`, `${g} is not mapped in /linux/gidMappings`));
   });
   return out;
 };
@@ -515,6 +585,8 @@ export const SPEC_CHECKS: readonly SpecCheck[] = [
   processChecks,
   duplicateNamespaces,
   userNamespaceMappings,
+  idMappingRanges,
+  processUserMapped,
   timeOffsets,
   utsNamespace,
   pathRestrictions,

@@ -23,7 +23,7 @@
 import { posix } from 'node:path';
 import { HakoError } from '../errors.js';
 import { isBindMount } from '../oci/mount-options.js';
-import type { LinuxCapabilities, LinuxIOPriority, LinuxMemoryPolicy, LinuxNamespaceType, LinuxPersonality, Mount, Process, Scheduler, Spec } from '../oci/types.js';
+import type { LinuxCapabilities, LinuxIDMapping, LinuxIOPriority, LinuxMemoryPolicy, LinuxNamespaceType, LinuxPersonality, Mount, Process, Scheduler, Spec } from '../oci/types.js';
 import { parseCpuList } from '../oci/semantic.js';
 import { expandCgroupMount } from './cgroup-mount.js';
 import { devSymlinks, setupDevices } from './devices.js';
@@ -47,12 +47,14 @@ import {
   MPOL_FLAG,
   MPOL_MODE,
   MountExt,
+  MountIdmapFlag,
   PERSONALITY_DOMAIN,
   type PlanCapabilities,
   type PlanIoPriority,
   type PlanMemoryPolicy,
   PlanFlag,
   type PlanMount,
+  type PlanMountIdmap,
   type PlanRlimit,
   type PlanScheduler,
   type PlanSeccomp,
@@ -136,11 +138,8 @@ function namespaces(spec: Spec): Namespaces {
 // ---------------------------------------------------------------- mounts
 
 /** A config mount as one plan mount (a "cgroup" mount is expanded later). */
-export function planMount(m: Mount, bundleDir: string, at: string): PlanMount {
+export function planMount(m: Mount, bundleDir: string, at: string, spec?: Spec): PlanMount {
   const o = parseMountOptions(m.options);
-  if (o.idmap || m.uidMappings !== undefined || m.gidMappings !== undefined) {
-    throw new HakoError('id-mapped mounts are not supported yet', { pointer: at });
-  }
   const out: PlanMount = {
     flags: o.flags,
     propagation: o.propagation,
@@ -160,6 +159,64 @@ export function planMount(m: Mount, bundleDir: string, at: string): PlanMount {
     if (o.clearedFlags !== 0n) out.ext |= MountExt.REMOUNT;
     if (!posix.isAbsolute(out.source)) out.source = posix.join(bundleDir, out.source);
   }
+  if (o.idmap || m.uidMappings !== undefined || m.gidMappings !== undefined) out.idmap = mountIdmap(m, at, spec);
+  return out;
+}
+
+/**
+ * The user namespace an id-mapped mount takes its mapping from, as runc 1.2 picks it: the
+ * mount's own uidMappings/gidMappings, else the container's user namespace (its mappings,
+ * or its path when it is joined). "ridmap" maps the mounts below too.
+ */
+function mountIdmap(m: Mount, at: string, spec: Spec | undefined): PlanMountIdmap {
+  const recursive = (m.options ?? []).includes('ridmap') ? MountIdmapFlag.RECURSIVE : 0;
+  const text = (maps: readonly LinuxIDMapping[]) => maps.map((x) => `${x.containerID} ${x.hostID} ${x.size}\n`).join('');
+  const userns = (spec?.linux?.namespaces ?? []).find((n) => n.type === 'user');
+  if (m.uidMappings !== undefined || m.gidMappings !== undefined) {
+    if (!m.uidMappings?.length) throw new HakoError(`${at}/uidMappings: is required (non-empty) for an id-mapped mount`, { pointer: `${at}/uidMappings` });
+    if (!m.gidMappings?.length) throw new HakoError(`${at}/gidMappings: is required (non-empty) for an id-mapped mount`, { pointer: `${at}/gidMappings` });
+    if (!isBindMount(m) && userns !== undefined && !userns.path) {
+      // Made inside the container's user namespace: the mapping's too, in its ids.
+      const uid = inContainerIds(m.uidMappings, spec?.linux?.uidMappings ?? [], `${at}/uidMappings`, '/linux/uidMappings');
+      const gid = inContainerIds(m.gidMappings, spec?.linux?.gidMappings ?? [], `${at}/gidMappings`, '/linux/gidMappings');
+      return { flags: recursive | MountIdmapFlag.IN_CONTAINER, uidMap: text(uid), gidMap: text(gid), usernsPath: '', pointer: at };
+    }
+    return { flags: recursive, uidMap: text(m.uidMappings), gidMap: text(m.gidMappings), usernsPath: '', pointer: at };
+  }
+  if (userns?.path) return { flags: recursive, uidMap: '', gidMap: '', usernsPath: userns.path, pointer: at };
+  const uid = spec?.linux?.uidMappings ?? [];
+  const gid = spec?.linux?.gidMappings ?? [];
+  if (userns === undefined || uid.length === 0 || gid.length === 0) {
+    throw new HakoError(`${at}: an id-mapped mount needs uidMappings and gidMappings on the mount, or a user namespace`, { pointer: at });
+  }
+  if (!isBindMount(m)) {
+    // The container's own mapping, for a filesystem made inside its user namespace: the
+    // identity in its ids, which the kernel refuses as the filesystem's own.
+    throw new HakoError(`${at}: a ${JSON.stringify(m.type ?? '')} mount made in the container's user namespace cannot take that namespace's own mapping: give the mount uidMappings and gidMappings`, { pointer: at });
+  }
+  return { flags: recursive, uidMap: text(uid), gidMap: text(gid), usernsPath: '', pointer: at };
+}
+
+/**
+ * A mount's mappings with their host side in the container's ids (through the container's
+ * own mappings), split where they cross from one of its ranges to the next. Every host id
+ * must be mapped in the container.
+ */
+function inContainerIds(maps: readonly LinuxIDMapping[], container: readonly LinuxIDMapping[], at: string, containerAt: string): LinuxIDMapping[] {
+  const out: LinuxIDMapping[] = [];
+  maps.forEach((m, k) => {
+    let done = 0;
+    while (done < m.size) {
+      const host = m.hostID + done;
+      const c = container.find((x) => host >= x.hostID && host < x.hostID + x.size);
+      if (c === undefined) {
+        throw new HakoError(`${at}/${k}: host id ${host} is not mapped in the container's user namespace (${containerAt}): a mount made inside it can only be id-mapped to the container's ids`, { pointer: `${at}/${k}` });
+      }
+      const size = Math.min(m.size - done, c.hostID + c.size - host);
+      out.push({ containerID: m.containerID + done, hostID: c.containerID + (host - c.hostID), size });
+      done += size;
+    }
+  });
   return out;
 }
 
@@ -308,7 +365,7 @@ export function buildLaunchPlan(spec: Spec, opts: PlanOptions): LaunchPlan {
   const mounts: PlanMount[] = [];
   const symlinks: PlanSymlink[] = [];
   (spec.mounts ?? []).forEach((m, i) => {
-    const pm = planMount(m, opts.bundleDir, `/mounts/${i}`);
+    const pm = planMount(m, opts.bundleDir, `/mounts/${i}`, spec);
     if ((pm.ext & MountExt.BIND) === 0 && pm.type === 'cgroup') {
       const cg = expandCgroupMount(pm, opts.host, ns.has.has('cgroup'));
       mounts.push(...cg.mounts);

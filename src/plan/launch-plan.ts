@@ -46,6 +46,7 @@ export const PlanTag = {
   PERSONALITY: 36,
   MEMORY_POLICY: 37,
   CGROUP2_DIR: 38,
+  MOUNT_IDMAP: 60,
 } as const;
 
 /** Plan.flags bits (enum PlanFlag). */
@@ -106,6 +107,34 @@ export interface PlanMount {
   type: string;
   /** filesystem options, comma-separated */
   data: string;
+  /** an id-mapped mount ("idmap"/"ridmap", uidMappings/gidMappings): TAG_MOUNT_IDMAP */
+  idmap?: PlanMountIdmap;
+}
+
+/** MountIdmap.flags bits (enum MountIdmapFlag). */
+export const MountIdmapFlag = {
+  /** "ridmap": the mounts below get the mapping too */
+  RECURSIVE: 1 << 0,
+  /**
+   * Not a bind, and the container has a new user namespace: the init makes the mapping's
+   * user namespace as a child of its own (mount_setattr wants CAP_SYS_ADMIN over it), so
+   * the maps' host side is in the container's ids.
+   */
+  IN_CONTAINER: 1 << 1,
+} as const;
+
+/**
+ * The user namespace an id-mapped mount takes its mapping from: uidMap and gidMap (stage 0
+ * makes a user namespace with them) or usernsPath (one joined by path).
+ */
+export interface PlanMountIdmap {
+  flags: number;
+  /** "containerID hostID size\n" lines, as /proc/<pid>/uid_map takes them */
+  uidMap: string;
+  gidMap: string;
+  usernsPath: string;
+  /** the config mount ("/mounts/3"), named in errors */
+  pointer: string;
 }
 
 /** Device.type values: the characters' codes. */

@@ -90,7 +90,7 @@ export const EXTENSION_TABLE: Readonly<Record<string, number>> = {
   tmpcopyup: MountExt.TMPCOPYUP,
 };
 
-/** Id-mapped mount options: understood, not supported by the plan yet. */
+/** Id-mapped mount options: the mount's uidMappings/gidMappings (or the container's) applied with mount_setattr. */
 export const IDMAP_OPTIONS: readonly string[] = ['idmap', 'ridmap'];
 
 export interface ParsedMountOptions {

@@ -151,6 +151,17 @@ export function encodePlan(plan: LaunchPlan): Buffer {
         .str(`${at}.type`, m.type)
         .str(`${at}.data`, m.data),
     );
+    if (m.idmap) {
+      add(
+        PlanTag.MOUNT_IDMAP,
+        P()
+          .u32(`${at}.idmap.flags`, m.idmap.flags)
+          .str(`${at}.idmap.uidMap`, m.idmap.uidMap)
+          .str(`${at}.idmap.gidMap`, m.idmap.gidMap)
+          .str(`${at}.idmap.usernsPath`, m.idmap.usernsPath)
+          .str(`${at}.idmap.pointer`, m.idmap.pointer),
+      );
+    }
   });
   plan.devices.forEach((d, i) => {
     const at = `devices[${i}]`;
@@ -284,6 +295,7 @@ export interface PlanJson {
     destination: string;
     type: string;
     data: string;
+    idmap?: { flags: number; uidMap: string; gidMap: string; usernsPath: string; pointer: string };
   }>;
   devices: Array<{ type: number; major: number; minor: number; mode: number; uid: number; gid: number; bind: number; path: string }>;
   symlinks: Array<{ target: string; link: string }>;
@@ -339,6 +351,7 @@ export function planJson(p: LaunchPlan): PlanJson {
       destination: m.destination,
       type: m.type,
       data: m.data,
+      ...(m.idmap ? { idmap: { flags: m.idmap.flags, uidMap: m.idmap.uidMap, gidMap: m.idmap.gidMap, usernsPath: m.idmap.usernsPath, pointer: m.idmap.pointer } } : {}),
     })),
     devices: p.devices.map((d) => ({
       type: d.type,

@@ -4,7 +4,8 @@
 // (../shared/tools/managers: setup.sh, and its podman/ctr/cri/docker scripts for the
 // common steps), then by this directory's scripts for the steps issue 7 adds (stdin,
 // exact exit codes, both error paths, top, exec exit codes, TERM on stop, kill, CPU
-// update, Docker's prestart hook, CRI namespace joining).
+// update, Docker's prestart hook, CRI namespace joining), and rootless podman run by a
+// user the script makes and removes (podman-rootless.sh).
 //
 // Everything runs twice in one go: under runc first, as the control, then under hako.
 // A step hako fails is a failure unless runc fails it too: then it is an environment
@@ -27,7 +28,7 @@ const HERE = path.join(REPO_ROOT, 'test', 'managers');
 const TOOLKIT = [process.env.HAKO_MANAGERS_TOOLKIT, path.join(SHARED_DIR, 'tools', 'managers')].find(
   (d): d is string => d !== undefined && existsSync(path.join(d, 'lib.sh')),
 );
-const MANAGERS = ['podman', 'ctr', 'cri', 'docker'] as const;
+const MANAGERS = ['podman', 'podman-rootless', 'ctr', 'cri', 'docker'] as const;
 const RUNC = resolveRuntime('runc');
 
 function suiteSkip(): string | false {

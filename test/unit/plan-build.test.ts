@@ -18,6 +18,7 @@ import {
   DeviceType,
   MS,
   MountExt,
+  MountIdmapFlag,
   PlanFlag,
   RLIM_INFINITY,
   type LaunchPlan,
@@ -193,13 +194,28 @@ t.test('bind mounts', async (t) => {
   t.equal(rec.attrSet, 0x3n);
 });
 
-t.test('id-mapped mounts are refused with a pointer', async (t) => {
-  t.equal(pointerOf(() => build((s) => s.mounts!.push({ destination: '/x', type: 'bind', source: '/x', options: ['rbind', 'idmap'] }))), '/mounts/7');
-  t.equal(pointerOf(() =>
-    build((s) =>
-      s.mounts!.push({ destination: '/x', type: 'bind', source: '/x', options: ['rbind'], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] }),
-    ),
-  ), '/mounts/7');
+t.test('id-mapped mounts: the mount\'s own mappings, else the container\'s; refused with a pointer', async (t) => {
+  const map = [{ containerID: 0, hostID: 1000, size: 1 }];
+  const own = build((s) => s.mounts!.push({ destination: '/x', type: 'bind', source: '/x', options: ['rbind', 'ridmap'], uidMappings: map, gidMappings: [{ containerID: 0, hostID: 2000, size: 5 }] }));
+  t.same(own.mounts.at(-1)!.idmap, { flags: MountIdmapFlag.RECURSIVE, uidMap: '0 1000 1\n', gidMap: '0 2000 5\n', usernsPath: '', pointer: '/mounts/7' }, 'the mount\'s own');
+  const userns = (s: Spec) => {
+    s.linux!.namespaces!.push({ type: 'user' });
+    s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  };
+  const borrowed = build((s) => { userns(s); s.mounts!.push({ destination: '/x', type: 'bind', source: '/x', options: ['bind', 'idmap'] }); });
+  t.same(borrowed.mounts.at(-1)!.idmap, { flags: 0, uidMap: '0 100000 65536\n', gidMap: '0 100000 65536\n', usernsPath: '', pointer: '/mounts/7' }, 'the container\'s');
+  const joined = build((s) => { s.linux!.namespaces!.push({ type: 'user', path: '/proc/1/ns/user' }); s.mounts!.push({ destination: '/x', type: 'bind', source: '/x', options: ['bind', 'idmap'] }); });
+  t.equal(joined.mounts.at(-1)!.idmap!.usernsPath, '/proc/1/ns/user', 'a joined user namespace by its path');
+  const tmpfs = build((s) => {
+    userns(s);
+    s.linux!.uidMappings!.push({ containerID: 65536, hostID: 165536, size: 1000 });
+    s.mounts!.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['idmap'], uidMappings: [{ containerID: 5000, hostID: 165000, size: 1000 }], gidMappings: map.map((m) => ({ ...m, hostID: 100000 })) });
+  });
+  t.same(tmpfs.mounts.at(-1)!.idmap, { flags: MountIdmapFlag.IN_CONTAINER, uidMap: '5000 65000 536\n5536 65536 464\n', gidMap: '0 0 1\n', usernsPath: '', pointer: '/mounts/7' }, 'a tmpfs in the container\'s user namespace: its ids, cut where its ranges meet');
+  t.equal(pointerOf(() => build((s) => s.mounts!.push({ destination: '/x', type: 'bind', source: '/x', options: ['rbind', 'idmap'] }))), '/mounts/7', 'no mappings, no userns');
+  t.equal(pointerOf(() => build((s) => { userns(s); s.mounts!.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['idmap'], uidMappings: map, gidMappings: map }); })), '/mounts/7/uidMappings/0', 'a host id the container has not');
+  t.equal(pointerOf(() => build((s) => { userns(s); s.mounts!.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['idmap'] }); })), '/mounts/7', 'a tmpfs made inside cannot take the container\'s own mapping');
 });
 
 // ---------------------------------------------------------------- cgroup mount

@@ -72,6 +72,19 @@ function fullPlan(): LaunchPlan {
         type: 'bind',
         data: '',
       },
+      {
+        flags: MS.BIND | MS.REC,
+        propagation: 0n,
+        attrSet: 0n,
+        attrClr: 0n,
+        ext: MountExt.BIND,
+        source: '/srv/shared',
+        destination: '/shared',
+        type: 'bind',
+        data: '',
+        idmap: { flags: 1, uidMap: '0 100000 65536\n', gidMap: '0 100000 65536\n1 2 3\n', usernsPath: '', pointer: '/mounts/3' },
+      },
+      { flags: 0n, propagation: 0n, attrSet: 0n, attrClr: 0n, ext: 0, source: 'tmpfs', destination: '/t', type: 'tmpfs', data: '', idmap: { flags: 3, uidMap: '', gidMap: '', usernsPath: '/proc/1/ns/user', pointer: '/mounts/4' } },
     ],
     devices: [
       { type: DeviceType.CHAR, major: 1, minor: 3, mode: 0o666, uid: 0, gid: 0, bind: 0, path: '/dev/null' },
@@ -262,7 +275,9 @@ t.test('the full plan has every tag, lists in order', async (t) => {
     tags.filter((x) => x === PlanTag.ARG).length,
     3,
   );
-  t.same(tags, [...tags].sort((a, b) => a - b), 'records in tag order');
+  const ordered = tags.filter((x) => x !== PlanTag.MOUNT_IDMAP);
+  t.same(ordered, [...ordered].sort((a, b) => a - b), 'records in tag order');
+  t.ok(tags.every((x, i) => x !== PlanTag.MOUNT_IDMAP || tags[i - 1] === PlanTag.MOUNT), 'an idmap record right after its mount');
 });
 
 t.test('values that do not fit, and NUL bytes, are refused with the field named', async (t) => {
