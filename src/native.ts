@@ -49,6 +49,14 @@ export interface Addon {
   setWinsize(fd: number, rows: number, cols: number): void;
   /** an eventfd registered on <memoryDir>/memory.oom_control through cgroup.event_control (cgroup v1) */
   oomEventfd(memoryDir: string): number;
+  /**
+   * Warm up the kernel's cgroup writer lock for the placement to come: on a thread of its
+   * own, write this process into the cgroup.procs of its own cgroup (a move that changes
+   * nothing) in a cgroup v1 hierarchy, now and every 3 ms, until cgroupWriterCool() or ms
+   * have passed. Nothing where no v1 hierarchy is mounted or the write is refused.
+   */
+  cgroupWriterWarm(ms: number): void;
+  cgroupWriterCool(): void;
   /** poll an eventfd for up to timeoutMs on a thread of its own, then read it: its counter, 0 on timeout */
   eventfdWait(fd: number, timeoutMs: number): Promise<number>;
   /** the BPF_PROG_TYPE_CGROUP_DEVICE instructions (struct bpf_insn) for a device state */

@@ -88,7 +88,6 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   try {
     if (opts.notifySocket) makeNotifyDir(dir);
     checkCgroupUsable(cg.cgroup);
-    madeCgroups = cg.cgroup.create();
     const hostRoot = hostRootIds(spec);
     fifo = makeExecFifo(dir, hostRoot.uid, hostRoot.gid);
     if (opts.consoleSocket !== undefined) consoleSocket = await connectConsoleSocket(resolve(bundle, opts.consoleSocket));
@@ -113,6 +112,11 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       // pids limit does not count hako-init's stages).
       placement: planPlacement(cg.cgroup.record.paths, (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'user')),
       procCgroup: cg.procCgroup,
+      // The cgroup is made once stage 0 runs: on cgroup v1 a mkdir waits while the writer
+      // lock main.ts warms up waits for its grace period, which has passed by then.
+      beforePlan: () => {
+        madeCgroups = cg.cgroup.create();
+      },
       onRunHooks: async (initPid) => {
         cg.cgroup.setResources(spec.linux?.resources ?? {});
         runCreateHooks(spec, opts.id, bundle, initPid);
