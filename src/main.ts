@@ -9,7 +9,6 @@ import { Logger } from './cli/log.js';
 import { exitCodeFor, messageOf, reportFailure } from './cli/report.js';
 import { HakoError } from './errors.js';
 import { versionText } from './version.js';
-import { native } from './native.js';
 
 export async function main(argv: string[]): Promise<number> {
   let parsed: Parsed;
@@ -50,7 +49,7 @@ async function dispatch(parsed: Parsed, log: Logger): Promise<number> {
     args: parsed.args,
     log,
   };
-  if (parsed.command.placesProcess) warmCgroupWriter();
+  if (parsed.command.placesProcess) await warmCgroupWriter();
   const mod = await parsed.command.load();
   const code = await mod.run(ctx);
   return typeof code === 'number' ? code : 0;
@@ -61,9 +60,9 @@ async function dispatch(parsed: Parsed, log: Logger): Promise<number> {
 // do not: the wait runs on a thread of the addon's while the command loads, reads its
 // config and spawns hako-init, and the placement of stage 0 finds the lock warm (it ends
 // the warm-up). Never a failure of the command's: a command that fails does without.
-function warmCgroupWriter(): void {
+async function warmCgroupWriter(): Promise<void> {
   try {
-    native().cgroupWriterWarm(2000);
+    (await import('./native.js')).native().cgroupWriterWarm(2000);
   } catch {
     // the addon's load fails again, in the command's words
   }

@@ -33,6 +33,18 @@ export interface Addon {
   topIsSelfBind(mountinfo: string, path: string): boolean;
   /** the front's delete step: detach hako-init's bind of the rootfs (and all below it) if it is there */
   releaseHostRootfs(rootfs: string): void;
+  /**
+   * A vfork (clone CLONE_VM|CLONE_VFORK) that execs /proc/<our pid>/fd/<exeFd> with argv and an empty environment;
+   * the child's fd i is fds[i], it has no other fd, signals at their defaults: hako-init.
+   * Returns its pid (waited for with waitpid).
+   */
+  spawnInit(exeFd: number, argv: readonly string[], fds: readonly number[]): number;
+  /** one whole sync frame (type u32 LE, payload) read on a thread of its own; null once the peer closed */
+  syncRecv(fd: number): Promise<Buffer | null>;
+  /** a connected AF_UNIX stream socket (blocking, close-on-exec); fails as "connect: <strerror>" */
+  unixConnect(path: string): number;
+  /** shutdown(fd, SHUT_RDWR): a read blocked on the socket ends */
+  socketShutdown(fd: number): void;
   /** waitpid(pid, __WALL) on a thread of its own: a child the engine did not spawn (the container's init) */
   waitpid(pid: number): Promise<{ code?: number; signal?: number }>;
   /** receive one SCM_RIGHTS fd on a blocking socket, on a thread of its own */

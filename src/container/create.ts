@@ -2,7 +2,6 @@
 // the container, write the pid file. A failure leaves nothing behind.
 import { closeSync, existsSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Socket } from 'node:net';
 import { HakoError, fromSystemError } from '../errors.js';
 import { loadBundleConfig } from '../oci/load.js';
 import { semanticWarnings } from '../oci/semantic.js';
@@ -81,7 +80,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   }
   const runSpec = opts.notifySocket ? withNotifySocket(listenSpec, resolve(dir)) : listenSpec;
   let fifo = -1;
-  let consoleSocket: Socket | undefined;
+  let consoleSocket: number | undefined;
   let internalConsole: [number, number] | undefined;
   let madeCgroups: string[] | undefined;
   let launched: Launched | undefined;
@@ -90,7 +89,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     checkCgroupUsable(cg.cgroup);
     const hostRoot = hostRootIds(spec);
     fifo = makeExecFifo(dir, hostRoot.uid, hostRoot.gid);
-    if (opts.consoleSocket !== undefined) consoleSocket = await connectConsoleSocket(resolve(bundle, opts.consoleSocket));
+    if (opts.consoleSocket !== undefined) consoleSocket = connectConsoleSocket(resolve(bundle, opts.consoleSocket));
     else if (spec.process?.terminal && !opts.detach) internalConsole = native().socketpair();
     // foreground.js (node:tty) is loaded only by a call with a terminal to size.
     const sized = internalConsole && runSpec.process ? (await import('./foreground.js')).withHostTerminalSize(runSpec.process) : undefined;
@@ -162,7 +161,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   } finally {
     unlock();
     if (fifo >= 0) closeSync(fifo);
-    consoleSocket?.destroy();
+    if (consoleSocket !== undefined) closeSync(consoleSocket);
     if (internalConsole) internalConsole.forEach((fd) => closeSync(fd));
   }
 }
