@@ -96,6 +96,12 @@ export interface Addon {
   seccompSendToAgent(path: string, payload: string, fd: number): void;
   /** socket(AF_UNIX, SOCK_DGRAM|SOCK_CLOEXEC) bound at path ("@name": abstract), the file chmod 0777 */
   notifyListen(path: string): number;
+  /**
+   * The front's READY forwarding (start's, cpp/front/notify.cc) on a thread of its own:
+   * wait on `listening` for a datagram starting with "READY=", send its first line and
+   * "MAINPID=<mainPid>" to host; false once the init (pid, start time) is gone first.
+   */
+  notifyForward(listening: number, host: string, mainPid: number, initPid: number, initStartTime: string): Promise<boolean>;
   /** an unbound datagram socket (close-on-exec) connected to path ("@name": abstract) */
   notifyConnect(path: string): number;
   /** send one datagram on a connected socket */
