@@ -50,9 +50,23 @@ async function dispatch(parsed: Parsed, log: Logger): Promise<number> {
     args: parsed.args,
     log,
   };
+  if (parsed.command.placesProcess) await warmCgroupWriter();
   const mod = await parsed.command.load();
   const code = await mod.run(ctx);
   return typeof code === 'number' ? code : 0;
+}
+
+// On cgroup v1 the first write to a cgroup.procs after an idle moment waits for an RCU
+// grace period (5-15 ms; see cgroups/placement.ts), the writes within the next grace period
+// do not: the wait runs on a thread of the addon's while the command loads, reads its
+// config and spawns hako-init, and the placement of stage 0 finds the lock warm (it ends
+// the warm-up). Never a failure of the command's: a command that fails does without.
+async function warmCgroupWriter(): Promise<void> {
+  try {
+    (await import('./native.js')).native().cgroupWriterWarm(2000);
+  } catch {
+    // the addon's load fails again, in the command's words
+  }
 }
 
 function loggerOptions(globals: FlagValues): { path?: string; format?: string; debug?: boolean } {

@@ -39,6 +39,18 @@ export interface Addon {
   topIsSelfBind(mountinfo: string, path: string): boolean;
   /** the front's delete step: detach hako-init's bind of the rootfs (and all below it) if it is there */
   releaseHostRootfs(rootfs: string): void;
+  /**
+   * A vfork (clone CLONE_VM|CLONE_VFORK) that execs /proc/<our pid>/fd/<exeFd> with argv and an empty environment;
+   * the child's fd i is fds[i], it has no other fd, signals at their defaults: hako-init.
+   * Returns its pid (waited for with waitpid).
+   */
+  spawnInit(exeFd: number, argv: readonly string[], fds: readonly number[]): number;
+  /** one whole sync frame (type u32 LE, payload) read on a thread of its own; null once the peer closed */
+  syncRecv(fd: number): Promise<Buffer | null>;
+  /** a connected AF_UNIX stream socket (blocking, close-on-exec); fails as "connect: <strerror>" */
+  unixConnect(path: string): number;
+  /** shutdown(fd, SHUT_RDWR): a read blocked on the socket ends */
+  socketShutdown(fd: number): void;
   /** waitpid(pid, __WALL) on a thread of its own: a child the engine did not spawn (the container's init) */
   waitpid(pid: number): Promise<{ code?: number; signal?: number }>;
   /** receive one SCM_RIGHTS fd on a blocking socket, on a thread of its own */
@@ -55,6 +67,14 @@ export interface Addon {
   setWinsize(fd: number, rows: number, cols: number): void;
   /** an eventfd registered on <memoryDir>/memory.oom_control through cgroup.event_control (cgroup v1) */
   oomEventfd(memoryDir: string): number;
+  /**
+   * Warm up the kernel's cgroup writer lock for the placement to come: on a thread of its
+   * own, write this process into the cgroup.procs of its own cgroup (a move that changes
+   * nothing) in a cgroup v1 hierarchy, now and every 3 ms, until cgroupWriterCool() or ms
+   * have passed. Nothing where no v1 hierarchy is mounted or the write is refused.
+   */
+  cgroupWriterWarm(ms: number): void;
+  cgroupWriterCool(): void;
   /** poll an eventfd for up to timeoutMs on a thread of its own, then read it: its counter, 0 on timeout */
   eventfdWait(fd: number, timeoutMs: number): Promise<number>;
   /** the BPF_PROG_TYPE_CGROUP_DEVICE instructions (struct bpf_insn) for a device state */
@@ -82,6 +102,12 @@ export interface Addon {
   seccompSendToAgent(path: string, payload: string, fd: number): void;
   /** socket(AF_UNIX, SOCK_DGRAM|SOCK_CLOEXEC) bound at path ("@name": abstract), the file chmod 0777 */
   notifyListen(path: string): number;
+  /**
+   * The front's READY forwarding (start's, cpp/front/notify.cc) on a thread of its own:
+   * wait on `listening` for a datagram starting with "READY=", send its first line and
+   * "MAINPID=<mainPid>" to host; false once the init (pid, start time) is gone first.
+   */
+  notifyForward(listening: number, host: string, mainPid: number, initPid: number, initStartTime: string): Promise<boolean>;
   /** an unbound datagram socket (close-on-exec) connected to path ("@name": abstract) */
   notifyConnect(path: string): number;
   /** send one datagram on a connected socket */

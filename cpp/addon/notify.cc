@@ -26,31 +26,62 @@ using front::unix_address;
 // The largest datagram kept whole; a longer one is cut to this, as runc reads it.
 constexpr size_t kDatagramMax = 4096;
 
-// notifyListen(path) -> fd: a datagram socket bound at path, the file made 0777 so any
-// user in the container may send to it.
+// notifyListen(path) -> fd: the front's notify_listen, a datagram socket bound at path,
+// the file made 0777 so any user in the container may send to it. A failure's message is
+// the front's: "listen unixgram <path>: <syscall> <path>: <reason>".
 Napi::Value NotifyListen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string path = info[0].As<Napi::String>().Utf8Value();
-  sockaddr_un addr;
-  socklen_t len;
-  if (!unix_address(path, addr, len)) {
-    throw_errno(env, errno, "bind", path.c_str());
+  try {
+    return Napi::Number::New(env, front::notify_listen(info[0].As<Napi::String>().Utf8Value()));
+  } catch (const front::Failure& f) {
+    Napi::Error::New(env, f.message).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  unique_fd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!fd) {
-    throw_errno(env, errno, "socket", path.c_str());
-    return env.Undefined();
+}
+
+// notifyForward(listening, host, mainPid, initPid, initStartTime) -> Promise<boolean>: the
+// front's forward_ready (start's) on a thread of its own: READY forwarded with
+// MAINPID=mainPid, or false once the init is gone; a host socket that cannot be reached
+// rejects with the front's message.
+class ForwardJob : public OwnThreadJob {
+ public:
+  ForwardJob(Napi::Env env, int listening, std::string host, int64_t main_pid, front::Record rec)
+      : OwnThreadJob(env), listening_(listening), host_(std::move(host)), main_pid_(main_pid), rec_(std::move(rec)) {}
+
+  void Execute() override {
+    try {
+      forwarded_ = front::forward_ready(listening_, host_, main_pid_, rec_);
+    } catch (const front::Failure& f) {
+      failure_ = f.message;
+      failed_ = true;
+    } catch (const std::exception& e) {
+      failure_ = e.what();
+      failed_ = true;
+    }
   }
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
-    throw_errno(env, errno, "bind", path.c_str());
-    return env.Undefined();
+  void Settle(Napi::Env env) override {
+    if (failed_) return deferred_.Reject(Napi::Error::New(env, failure_).Value());
+    deferred_.Resolve(Napi::Boolean::New(env, forwarded_));
   }
-  if (path[0] != '@' && ::chmod(path.c_str(), 0777) != 0) {
-    throw_errno(env, errno, "chmod", path.c_str());
-    return env.Undefined();
-  }
-  return Napi::Number::New(env, fd.release());
+
+ private:
+  int listening_;
+  std::string host_;
+  int64_t main_pid_;
+  front::Record rec_;
+  bool forwarded_ = false;
+  bool failed_ = false;
+  std::string failure_;
+};
+
+Napi::Value NotifyForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  front::Record rec;
+  rec.pid = info[3].As<Napi::Number>().Int64Value();
+  rec.init_start_time = info[4].As<Napi::String>().Utf8Value();
+  auto* job = new ForwardJob(env, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::String>().Utf8Value(),
+                             info[2].As<Napi::Number>().Int64Value(), std::move(rec));
+  return StartOwnThread(env, job, "notifyForward");
 }
 
 // notifyConnect(path) -> fd: an unbound datagram socket connected to path.
@@ -150,6 +181,7 @@ Napi::Value NotifyRecv(const Napi::CallbackInfo& info) {
 
 void RegisterNotify(Napi::Env env, Napi::Object exports) {
   exports.Set("notifyListen", Napi::Function::New(env, NotifyListen, "notifyListen"));
+  exports.Set("notifyForward", Napi::Function::New(env, NotifyForward, "notifyForward"));
   exports.Set("notifyConnect", Napi::Function::New(env, NotifyConnect, "notifyConnect"));
   exports.Set("notifySend", Napi::Function::New(env, NotifySend, "notifySend"));
   exports.Set("notifyRecv", Napi::Function::New(env, NotifyRecv, "notifyRecv"));

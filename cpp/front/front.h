@@ -155,8 +155,12 @@ void run_hooks_logged(const char* name, const std::vector<Hook>& hooks, const st
 /** Fills addr for path (a leading '@': abstract); false (errno ENAMETOOLONG or EINVAL) when it does not fit or is empty. */
 bool unix_address(const std::string& path, struct sockaddr_un& addr, socklen_t& len);
 int notify_listen(const std::string& path);
-/** Wait for READY on `listening` and forward it with MAINPID=main_pid to `host`. */
-void forward_ready(int listening, const std::string& host, int64_t main_pid, const Record& rec);
+/**
+ * Wait for READY on `listening` and forward it with MAINPID=main_pid to `host`: start's and
+ * run's (through the addon). False when the init (rec.pid, rec.init_start_time) went
+ * away first. Failure on a host socket that cannot be reached.
+ */
+bool forward_ready(int listening, const std::string& host, int64_t main_pid, const Record& rec);
 
 // ---- the verbs (verbs.cc): one implementation, called by the front's main and by the
 // brain through the addon (cpp/addon/front.cc) ----

@@ -1,5 +1,6 @@
-// NOTIFY_SOCKET forwarding for start, as runc 1.1.5 (see src/container/notify-socket.ts for
-// the brain's run): the container's socket is bound before its process is released; then
+// NOTIFY_SOCKET forwarding for start, and for the brain's run through the addon
+// (cpp/addon/notify.cc), as runc 1.1.5 (src/container/notify-socket.ts has the rest of the
+// story): the container's socket is bound before its process is released; then
 // start connects to the host's socket, waits for a datagram starting with "READY=" and
 // forwards its first line, then "MAINPID=<pid>", each ending in "\n". Other datagrams are
 // dropped; once the init is gone, what is still queued is looked at, then the wait ends.
@@ -98,7 +99,7 @@ int notify_listen(const std::string& path) {
   throw Failure{"listen unixgram " + path + ": " + sys_text(step, path, errno)};
 }
 
-void forward_ready(int listening, const std::string& host, int64_t main_pid, const Record& rec) {
+bool forward_ready(int listening, const std::string& host, int64_t main_pid, const Record& rec) {
   int out = connect_host(host);
   bool init_gone = false;
   try {
@@ -124,7 +125,7 @@ void forward_ready(int listening, const std::string& host, int64_t main_pid, con
             send_host(out, host, line + "\n");
             send_host(out, host, "MAINPID=" + std::to_string(main_pid) + "\n");
             ::close(out);
-            return;
+            return true;
           }
         }
       }
@@ -136,6 +137,7 @@ void forward_ready(int listening, const std::string& host, int64_t main_pid, con
     throw;
   }
   ::close(out);
+  return false;
 }
 
 }  // namespace hako::front

@@ -342,7 +342,15 @@ void release_exec_fifo(const Record& rec) {
       ::close(fd);
       throw Failure{"cannot start a container that has stopped"};
     }
-    sleep_ms(waited < 100 ? 1 : 10);
+    // Until the init's byte comes (at once, most often: its open of the fifo for writing
+    // returned when ours did), or a while has passed to look at the init again. A writer
+    // that came and went without writing makes poll return at once: then sleep instead.
+    int wait = waited < 100 ? 1 : 10;
+    pollfd p{fd, POLLIN, 0};
+    int r;
+    do r = ::poll(&p, 1, wait);
+    while (r < 0 && errno == EINTR);
+    if (r > 0 && !(p.revents & POLLIN)) sleep_ms(wait);
   }
   ::close(fd);
   ::unlink(path.c_str());

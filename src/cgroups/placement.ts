@@ -14,9 +14,14 @@
 // On cgroup v1 the first write to a cgroup.procs after an idle moment waits for one RCU
 // grace period (the writer side of the kernel's cgroup_threadgroup_rwsem: 5-15 ms here),
 // and the writes that follow within the next grace period take microseconds; writing the
-// hierarchies in parallel does not help. So the first write runs on the engine's thread
-// pool while hako plans the launch (launch.ts), and the others follow it.
+// hierarchies in parallel does not help. So create, run and exec start that wait at once
+// on a thread of the addon's (main.ts: a write of hako itself into its own cgroup, which
+// moves nothing), while they load, read the config and spawn hako-init; the first write
+// here runs on the engine's thread pool while hako plans the launch (launch.ts), and the
+// others follow it. Meanwhile a mkdir of a cgroup waits too (the kernel holds
+// cgroup_mutex through the wait): create makes the container's cgroup after the spawn.
 import { HakoError } from '../errors.js';
+import { native } from '../native.js';
 import { addPidToCgroupsAsync } from './cgroupfs.js';
 import { uniqueDirs } from './paths.js';
 
@@ -48,5 +53,8 @@ export async function placeStage0(placement: Placement, pid: number): Promise<vo
   } catch (err) {
     if (!(err instanceof HakoError)) throw err;
     throw new HakoError(`unable to start container process: ${err.message}`, err.where);
+  } finally {
+    // The warm-up main.ts started (if any) is no longer needed.
+    native().cgroupWriterCool();
   }
 }

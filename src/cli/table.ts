@@ -34,6 +34,8 @@ export interface CommandSpec {
   /** exec-style: flags stop at the first positional argument */
   stopAtFirstArg?: boolean;
   hidden?: boolean;
+  /** create, run, exec: the command moves a process into a cgroup (see warmCgroupWriter in main.ts) */
+  placesProcess?: boolean;
   load(): Promise<CommandModule>;
 }
 
@@ -100,6 +102,7 @@ export const COMMANDS: CommandSpec[] = [
       'with a specification file named "config.json" and a root filesystem. Its process waits for "start".',
     args: { min: 1, max: 1 },
     flags: [...CREATE_FLAGS, { name: 'detach', aliases: ['d'], type: 'bool', hidden: true, describe: 'accepted; create always detaches' }],
+    placesProcess: true,
     load: () => import('./create.js'),
   },
   {
@@ -161,6 +164,7 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'ignore-paused', type: 'bool', describe: 'allow exec in a paused container' },
     ],
     stopAtFirstArg: true,
+    placesProcess: true,
     load: () => import('./exec.js'),
   },
   {
@@ -233,6 +237,7 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'keep', type: 'bool', describe: 'do not delete the container after it exits' },
       { name: 'no-subreaper', type: 'bool', describe: 'disable the use of the subreaper used to reap reparented processes' },
     ],
+    placesProcess: true,
     load: () => import('./run.js'),
   },
   {

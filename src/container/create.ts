@@ -2,7 +2,6 @@
 // the container, write the pid file. A failure leaves nothing behind.
 import { closeSync, existsSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Socket } from 'node:net';
 import { HakoError, fromSystemError } from '../errors.js';
 import { loadBundleConfig } from '../oci/load.js';
 import { semanticWarnings } from '../oci/semantic.js';
@@ -89,7 +88,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   }
   const runSpec = opts.notifySocket ? withNotifySocket(listenSpec, resolve(dir)) : listenSpec;
   let fifo = -1;
-  let consoleSocket: Socket | undefined;
+  let consoleSocket: number | undefined;
   let internalConsole: [number, number] | undefined;
   let madeCgroups: string[] | undefined;
   let launched: Launched | undefined;
@@ -97,10 +96,9 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   try {
     if (opts.notifySocket) makeNotifyDir(dir);
     checkCgroupUsable(cg.cgroup);
-    madeCgroups = cg.cgroup.create();
     const hostRoot = hostRootIds(spec);
     fifo = makeExecFifo(dir, hostRoot.uid, hostRoot.gid);
-    if (opts.consoleSocket !== undefined) consoleSocket = await connectConsoleSocket(resolve(bundle, opts.consoleSocket));
+    if (opts.consoleSocket !== undefined) consoleSocket = connectConsoleSocket(resolve(bundle, opts.consoleSocket));
     else if (spec.process?.terminal && !opts.detach) internalConsole = native().socketpair();
     // foreground.js (node:tty) is loaded only by a call with a terminal to size.
     const sized = internalConsole && runSpec.process ? (await import('./foreground.js')).withHostTerminalSize(runSpec.process) : undefined;
@@ -122,6 +120,11 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       // pids limit does not count hako-init's stages).
       placement: planPlacement(cg.cgroup.record.paths, (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'user')),
       procCgroup: cg.procCgroup,
+      // The cgroup is made once stage 0 runs: on cgroup v1 a mkdir waits while the writer
+      // lock main.ts warms up waits for its grace period, which has passed by then.
+      beforePlan: () => {
+        madeCgroups = cg.cgroup.create();
+      },
       onRunHooks: async (initPid) => {
         netDevices?.moveInto(initPid);
         cg.cgroup.setResources(spec.linux?.resources ?? {}, opts.rootless ? ROOTLESS_RESOURCES : undefined);
@@ -171,7 +174,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     netDevices?.close();
     unlock();
     if (fifo >= 0) closeSync(fifo);
-    consoleSocket?.destroy();
+    if (consoleSocket !== undefined) closeSync(consoleSocket);
     if (internalConsole) internalConsole.forEach((fd) => closeSync(fd));
   }
 }

@@ -5,7 +5,6 @@
 // process (CLONE_PARENT: a direct child of hako, so it re-parents to the caller's
 // subreaper), which sets up only the process part and execs (PlanFlag.EXEC).
 import { closeSync, existsSync, readFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { posix, resolve } from 'node:path';
 import { HakoError } from '../errors.js';
 import { native } from '../native.js';
@@ -70,10 +69,10 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
   const initialCpus = planCpuList(proc.execCPUAffinity?.initial, '/execCPUAffinity/initial');
   opts.debug?.(`exec in ${opts.id} (${status}, init pid ${rec.pid}): ${JSON.stringify(proc.args ?? [])}`);
 
-  let consoleSocket: Socket | undefined;
+  let consoleSocket: number | undefined;
   let internalConsole: [number, number] | undefined;
   try {
-    if (opts.consoleSocket !== undefined) consoleSocket = await connectConsoleSocket(resolve(opts.relativeToBundle ? rec.bundle : process.cwd(), opts.consoleSocket));
+    if (opts.consoleSocket !== undefined) consoleSocket = connectConsoleSocket(resolve(opts.relativeToBundle ? rec.bundle : process.cwd(), opts.consoleSocket));
     else if (proc.terminal && !opts.detach) internalConsole = native().socketpair();
     const chownStdio = !opts.detach && !proc.terminal;
     // foreground.js (node:tty) is loaded only by a call with a terminal to size.
@@ -136,7 +135,7 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
       ...(consoleMaster !== undefined ? { consoleMaster } : {}),
     };
   } finally {
-    consoleSocket?.destroy();
+    if (consoleSocket !== undefined) closeSync(consoleSocket);
     if (internalConsole) internalConsole.forEach((fd) => closeSync(fd));
   }
 }

@@ -1,10 +1,8 @@
 // Starting a container's init: hako-init from its sealed copy, the plan over the sync
 // socket, the parent's part of the conversation (id maps, hooks), and the init's pid.
 // On any failure the processes it started are killed and reaped before the error returns.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, openSync, readSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Duplex, Readable, Writable } from 'node:stream';
 import { HakoError } from '../errors.js';
 import { readInputFile } from '../input-limits.js';
 import { native, sealedInit } from '../native.js';
@@ -37,8 +35,8 @@ export interface LaunchRequest {
   stdio: 'inherit' | 'pipe';
   /** fds (3, 4, ...) passed through at the same numbers */
   preserved: number[];
-  /** a connected console socket (a net.Socket) or an fd */
-  consoleSocket?: number | Readable | Writable;
+  /** a connected console socket, or our end of a socketpair */
+  consoleSocket?: number;
   /** O_PATH fd of exec.fifo */
   execFifo?: number;
   /** prestart/createRuntime time: mounts are done, pivot_root is not */
@@ -66,15 +64,25 @@ export interface Launched {
   pipes?: { stdin: number; stdout: number; stderr: number };
 }
 
+/** Stage 0 (hako-init as first spawned), our child: its exit is waited for on a thread of the addon's. */
+interface Stage0 {
+  pid: number;
+  /** its exit status, null when killed by a signal (or not ours to wait for) */
+  exit: Promise<number | null>;
+  /** set once it is reaped: its pid is not signalled after that */
+  reaped: boolean;
+  code?: number;
+}
+
 export async function launchInit(req: LaunchRequest): Promise<Launched> {
-  // Our own pipes rather than spawn's: Node destroys a child's stdio streams when the child
-  // (stage 0, which exits early) is gone, while the container's init goes on using them.
+  // The container's stdio pipes (foreground run), the sync socket, hako-init spawned by the
+  // addon (a vfork) with exactly these fds at these numbers.
   const pipes = req.stdio === 'pipe' ? [native().pipe(), native().pipe(), native().pipe()] : undefined;
   const childEnds = pipes ? [pipes[0]![0], pipes[1]![1], pipes[2]![1]] : undefined;
-  const stdio: (number | 'inherit' | 'pipe' | Readable | Writable)[] = childEnds ? [...childEnds] : ['inherit', 'inherit', 'inherit'];
+  const stdio: number[] = childEnds ? [...childEnds] : [0, 1, 2];
   stdio.push(...req.preserved);
-  const syncIndex = stdio.length;
-  stdio.push('pipe');
+  const sync = native().socketpair();
+  const syncIndex = stdio.push(sync[1]) - 1;
   const consoleIndex = req.consoleSocket === undefined ? -1 : stdio.push(req.consoleSocket) - 1;
   const fifoIndex = req.execFifo === undefined ? -1 : stdio.push(req.execFifo) - 1;
   // With SCMP_ACT_NOTIFY the init sends its listener fd back over a socket of its own, so
@@ -86,26 +94,35 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
   const fds = { consoleSocket: consoleIndex, execFifo: fifoIndex, preserved: req.preserved.length };
   const initLog = req.debug ? openInitLog(stdio) : undefined;
 
-  const memfd = sealedInit();
-  let stage0: ChildProcess;
+  let stage0: Stage0;
   try {
-    stage0 = spawn(`/proc/self/fd/${memfd}`, ['--sync', String(syncIndex), ...(initLog?.args ?? [])], { stdio, argv0: 'hako-init', env: {} });
+    const memfd = sealedInit();
+    try {
+      stage0 = waitStage0(native().spawnInit(memfd, ['hako-init', '--sync', String(syncIndex), ...(initLog?.args ?? [])], stdio));
+    } finally {
+      closeSync(memfd);
+    }
+  } catch (err) {
+    closeSync(sync[0]);
+    pipes?.forEach(([r, w], i) => closeSync(i === 0 ? w : r));
+    if (listener) closeSync(listener[0]);
+    throw err;
   } finally {
-    closeSync(memfd);
+    closeSync(sync[1]);
     childEnds?.forEach((fd) => closeSync(fd));
     if (listener) closeSync(listener[1]);
     initLog?.spawned();
   }
-  const stage0Exit = exitOf(stage0);
-  const channel = new SyncChannel(stage0.stdio[syncIndex] as Duplex);
+  const stage0Exit = stage0.exit;
+  const channel = new SyncChannel(sync[0]);
   // Known as soon as stage 0 reports it, so a failure after that still kills and reaps it.
   const progress = { initPid: 0 };
   let placed: Promise<void> | undefined;
   try {
-    if (req.beforePlan && stage0.pid !== undefined) await req.beforePlan(stage0.pid);
+    if (req.beforePlan) await req.beforePlan(stage0.pid);
     // Stage 0 waits for its plan: the placement (a grace period on cgroup v1, see
     // placement.ts) runs while the plan is made, and the plan goes once it is done.
-    if (req.placement && stage0.pid !== undefined) {
+    if (req.placement) {
       placed = placeStage0(req.placement, stage0.pid);
       placed.catch(() => undefined);
     }
@@ -190,7 +207,7 @@ function makePlan(req: LaunchRequest, fds: PlanOptions['fds'], seccomp: PlanSecc
 async function converse(
   channel: SyncChannel,
   req: LaunchRequest,
-  stage0: ChildProcess,
+  stage0: Stage0,
   stage0Exit: Promise<number | null>,
   progress: { initPid: number },
 ): Promise<number> {
@@ -206,14 +223,14 @@ async function converse(
     if (initPid && ready) return initPid;
     const frame = await channel.next();
     if (frame === null) {
-      const code = stage0.exitCode;
+      const code = stage0.code;
       throw new HakoError(
-        `unable to start container process: ${initPid ? 'container init' : 'hako-init'} exited before it was ready${code !== null ? ` (status ${code})` : ''}`,
+        `unable to start container process: ${initPid ? 'container init' : 'hako-init'} exited before it was ready${code !== undefined ? ` (status ${code})` : ''}`,
       );
     }
     switch (frame.type) {
       case MSG.NEED_MAPS:
-        writeIdMaps(stage0.pid!, req.spec);
+        writeIdMaps(stage0.pid, req.spec);
         channel.send(MSG.MAPS_WRITTEN);
         break;
       case MSG.INIT_PID:
@@ -299,17 +316,34 @@ function writeIdMaps(pid: number, spec: Spec): void {
   else write('gid_map', maps.gidMap);
 }
 
-function exitOf(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    child.once('exit', (code) => resolve(code));
-    child.once('error', () => resolve(null));
-  });
+function waitStage0(pid: number): Stage0 {
+  const s: Stage0 = { pid, reaped: false, exit: Promise.resolve(null) };
+  s.exit = native()
+    .waitpid(pid)
+    .then(
+      (r) => {
+        s.reaped = true;
+        if (r.code !== undefined) s.code = r.code;
+        return r.code ?? null;
+      },
+      () => {
+        s.reaped = true;
+        return null;
+      },
+    );
+  return s;
 }
 
 // A failed launch leaves no process behind: the init (our child through CLONE_PARENT)
 // is killed and reaped, stage 0 killed and awaited.
-async function abandon(stage0: ChildProcess, stage0Exit: Promise<number | null>, initPid: number): Promise<void> {
-  if (stage0.exitCode === null && stage0.signalCode === null) stage0.kill('SIGKILL');
+async function abandon(stage0: Stage0, stage0Exit: Promise<number | null>, initPid: number): Promise<void> {
+  if (!stage0.reaped) {
+    try {
+      process.kill(stage0.pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
   if (initPid > 0) await killAndReap(initPid);
   await stage0Exit;
 }

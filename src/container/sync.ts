@@ -1,6 +1,8 @@
 // The sync protocol with hako-init (cpp/common/sync.h): frames of u32 length (of type +
-// payload), u32 type, payload, little-endian, over one stream socket.
-import type { Duplex } from 'node:stream';
+// payload), u32 type, payload, little-endian, over one stream socket (a blocking fd: hako
+// writes its few frames whole, and reads each whole on a thread of the addon's).
+import { closeSync, writeSync } from 'node:fs';
+import { native } from '../native.js';
 
 export const MSG = {
   PLAN: 1,
@@ -12,8 +14,6 @@ export const MSG = {
   READY: 13,
   ERROR: 20,
 } as const;
-
-const MAX_FRAME = 64 << 20;
 
 export interface Frame {
   type: number;
@@ -28,74 +28,37 @@ export interface InitFailure {
 }
 
 export class SyncChannel {
-  private buffered: Buffer = Buffer.alloc(0);
-  private frames: Frame[] = [];
-  private waiting: ((f: Frame | null) => void) | undefined;
-  private ended = false;
-  private failure: Error | undefined;
+  private closed = false;
+  private reading = false;
 
-  constructor(private readonly socket: Duplex) {
-    socket.on('data', (chunk: Buffer) => this.take(chunk));
-    socket.on('end', () => this.finish());
-    socket.on('close', () => this.finish());
-    socket.on('error', (err) => {
-      this.failure = err;
-      this.finish();
-    });
-  }
+  /** fd: our end of the socket, owned by the channel from here on */
+  constructor(private readonly fd: number) {}
 
   send(type: number, payload: Buffer = Buffer.alloc(0)): void {
-    const head = Buffer.alloc(8);
-    head.writeUInt32LE(4 + payload.length, 0);
-    head.writeUInt32LE(type, 4);
-    this.socket.write(Buffer.concat([head, payload]));
+    const frame = Buffer.alloc(8 + payload.length);
+    frame.writeUInt32LE(4 + payload.length, 0);
+    frame.writeUInt32LE(type, 4);
+    payload.copy(frame, 8);
+    for (let off = 0; off < frame.length; ) off += writeSync(this.fd, frame, off);
   }
 
   /** The next frame, or null once the other side closed its end. */
-  next(): Promise<Frame | null> {
-    const f = this.frames.shift();
-    if (f) return Promise.resolve(f);
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.ended) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      this.waiting = resolve;
-    });
+  async next(): Promise<Frame | null> {
+    this.reading = true;
+    try {
+      const buf = await native().syncRecv(this.fd);
+      return buf && { type: buf.readUInt32LE(0), payload: buf.subarray(4) };
+    } finally {
+      this.reading = false;
+    }
   }
 
   close(): void {
-    this.socket.destroy();
-  }
-
-  private take(chunk: Buffer): void {
-    this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
-    while (this.buffered.length >= 8) {
-      const len = this.buffered.readUInt32LE(0);
-      if (len < 4 || len > MAX_FRAME) {
-        this.failure = new Error(`sync: bad frame length ${len} from hako-init`);
-        this.finish();
-        return;
-      }
-      if (this.buffered.length < 4 + len) break;
-      const frame = { type: this.buffered.readUInt32LE(4), payload: this.buffered.subarray(8, 4 + len) };
-      this.buffered = this.buffered.subarray(4 + len);
-      this.deliver(frame);
-    }
-  }
-
-  private deliver(frame: Frame | null): void {
-    const w = this.waiting;
-    if (w) {
-      this.waiting = undefined;
-      w(frame);
-    } else if (frame) {
-      this.frames.push(frame);
-    }
-  }
-
-  private finish(): void {
-    if (this.ended) return;
-    this.ended = true;
-    if (this.waiting && this.frames.length === 0) this.deliver(null);
+    if (this.closed) return;
+    this.closed = true;
+    // A read still waiting (hako gave up on the launch) ends before the fd goes.
+    if (this.reading) native().socketShutdown(this.fd);
+    closeSync(this.fd);
   }
 }
 

@@ -1,39 +1,24 @@
-// NOTIFY_SOCKET's logic without a container: which datagram is forwarded and as what, the
-// spec the container runs with, and the addon's datagram sockets end to end (no root:
-// sockets in a temp dir, an init played by this process).
+// NOTIFY_SOCKET's logic without a container: the spec the container runs with, and the
+// forwarding (the front's, through the addon) end to end: which datagram is forwarded and
+// as what (no root: sockets in a temp dir, an init played by this process).
 import t from 'tap';
 import { closeSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultSpec } from '../../src/oci/default-spec.js';
+import { spawnSync } from 'node:child_process';
 import {
-  forwardedMessages,
   forwardReady,
   hostNotifySocket,
   listenNotifySocket,
   makeNotifyDir,
   notifySocketPath,
-  readyLine,
   withNotifySocket,
 } from '../../src/container/notify-socket.js';
+import { readProcStat } from '../../src/container/status.js';
 import { devBuildDir, native } from '../../src/native.js';
 
 const addonSkip = existsSync(join(devBuildDir(), 'hako.node')) ? false : 'addon not built (npm run build)';
-
-t.test('readyLine: a datagram that starts with READY= gives its first line; others nothing', async (t) => {
-  const b = (s: string): Buffer => Buffer.from(s, 'latin1');
-  t.equal(readyLine(b('READY=1')), 'READY=1');
-  t.equal(readyLine(b('READY=1\nSTATUS=up\n')), 'READY=1', 'the first line only');
-  t.equal(readyLine(b('READY=')), 'READY=');
-  t.equal(readyLine(b('STATUS=starting\nREADY=1')), undefined, 'READY not at the start: dropped (runc looks at the datagram)');
-  t.equal(readyLine(b('STATUS=up')), undefined);
-  t.equal(readyLine(b('ready=1')), undefined, 'case matters');
-  t.equal(readyLine(b('')), undefined);
-});
-
-t.test('forwardedMessages: the READY line then MAINPID, each ending in a newline', async (t) => {
-  t.same(forwardedMessages('READY=1', 4242), ['READY=1\n', 'MAINPID=4242\n']);
-});
 
 t.test('hostNotifySocket: unset and empty mean none', async (t) => {
   t.equal(hostNotifySocket({}), undefined);
@@ -70,27 +55,27 @@ t.test('listen, forward: READY with MAINPID reaches the host socket; other datag
   fds.push(listening);
   t.equal(statSync(notifySocketPath(dir)).mode & 0o777, 0o777, 'anyone in the container may send');
 
+  // The init: this process while it runs (its start time from /proc); gone: a child that exited.
+  const alive = { pid: process.pid, initStartTime: readProcStat(process.pid)!.startTime };
+  const gone = { pid: spawnSync('true').pid!, initStartTime: '1' };
   const container = native().notifyConnect(notifySocketPath(dir));
   fds.push(container);
   native().notifySend(container, Buffer.from('STATUS=starting'));
+  native().notifySend(container, Buffer.from('STATUS=starting\nREADY=1'));
   native().notifySend(container, Buffer.from('READY=1\nSTATUS=up'));
-  t.equal(await forwardReady(listening, host, 4242, () => true), true);
-  t.same((await native().notifyRecv(hostFd, 1000))?.toString(), 'READY=1\n');
+  t.equal(await forwardReady(listening, host, 4242, alive), true);
+  t.same((await native().notifyRecv(hostFd, 1000))?.toString(), 'READY=1\n', 'the first line of the datagram that starts with READY=; the others dropped');
   t.same((await native().notifyRecv(hostFd, 1000))?.toString(), 'MAINPID=4242\n');
   t.equal(await native().notifyRecv(hostFd, 50), null, 'nothing else');
 
-  let checks = 0;
-  t.equal(await forwardReady(listening, host, 1, () => ++checks < 3), false, 'an init gone before READY: nothing forwarded');
+  t.equal(await forwardReady(listening, host, 1, gone), false, 'an init gone before READY: nothing forwarded');
   t.equal(await native().notifyRecv(hostFd, 50), null);
-  const sendsReadyThenGoes = (): boolean => {
-    native().notifySend(container, Buffer.from('STATUS=bye'));
-    native().notifySend(container, Buffer.from('READY=1'));
-    return false;
-  };
-  t.equal(await forwardReady(listening, host, 7, sendsReadyThenGoes), true, 'a READY queued when the init is found gone is still forwarded');
+  native().notifySend(container, Buffer.from('STATUS=bye'));
+  native().notifySend(container, Buffer.from('READY=1'));
+  t.equal(await forwardReady(listening, host, 7, gone), true, 'a READY queued when the init is found gone is still forwarded');
   t.same((await native().notifyRecv(hostFd, 1000))?.toString(), 'READY=1\n');
   t.same((await native().notifyRecv(hostFd, 1000))?.toString(), 'MAINPID=7\n');
-  await t.rejects(forwardReady(listening, join(dir, 'none.sock'), 1, () => true), /dial unixgram .*none\.sock: connect/);
+  await t.rejects(forwardReady(listening, join(dir, 'none.sock'), 1, alive), /dial unixgram .*none\.sock: connect/);
 });
 
 t.test('abstract host sockets ("@name")', { skip: addonSkip }, async (t) => {
