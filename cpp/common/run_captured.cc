@@ -129,7 +129,7 @@ Captured run_captured(const std::string& path, const std::vector<std::string>& a
     if (!exited && pidfd < 0 && out_fd < 0 && err_fd < 0) {
       // No pidfd and nothing left to read: look for the exit now and then.
       pid_t w = ::waitpid(pid, &c.status, WNOHANG);
-      if (w == pid) {
+      if (w == pid || (w < 0 && errno == ECHILD)) {
         exited = true;
         continue;
       }
@@ -156,7 +156,9 @@ Captured run_captured(const std::string& path, const std::vector<std::string>& a
       if (p[i].revents == 0) continue;
       int fd = p[i].fd;
       if (fd == pidfd) {
-        if (::waitpid(pid, &c.status, WNOHANG) == pid) exited = true;
+        // ECHILD: reaped by someone else (never by hako's own code): gone all the same.
+        pid_t w = ::waitpid(pid, &c.status, WNOHANG);
+        if (w == pid || (w < 0 && errno == ECHILD)) exited = true;
       } else if (fd == in_fd) {
         ssize_t w = ::write(in_fd, opts.input.data() + written, opts.input.size() - written);
         if (w > 0) written += static_cast<size_t>(w);

@@ -64,6 +64,7 @@ struct Logger {
   std::vector<LogEntry>* collect = nullptr;
 
   void write(const char* level, const std::string& msg) const;
+  /** (a caller that builds its line tests debug_on first: without --debug nothing is built) */
   void debug(const std::string& msg) const {
     if (debug_on) write("debug", msg);
   }

@@ -268,7 +268,7 @@ void remove_tree(const std::string& path) {
 
 // SIGKILL, then up to 10 s for the init to go.
 void kill_and_wait(const Record& rec, Status status, const Logger& log) {
-  log.debug("killing the init (pid " + std::to_string(rec.pid) + ") with SIGKILL");
+  if (log.debug_on) log.debug("killing the init (pid " + std::to_string(rec.pid) + ") with SIGKILL");
   try {
     signal_container(rec, status, SIGKILL);
   } catch (const Failure&) {
@@ -288,7 +288,7 @@ void kill_and_wait(const Record& rec, Status status, const Logger& log) {
 void destroy(const Record& rec, const Logger& log) {
   std::optional<Failure> failure;
   if (rec.cgroup) {
-    log.debug("removing the cgroup " + (rec.cgroup->dirs.empty() ? std::string() : rec.cgroup->dirs.front()));
+    if (log.debug_on) log.debug("removing the cgroup " + (rec.cgroup->dirs.empty() ? std::string() : rec.cgroup->dirs.front()));
     try {
       if (!rec.own_pid_namespace && cgroup_exists(*rec.cgroup)) cgroup_kill_all(*rec.cgroup);
       cgroup_destroy(*rec.cgroup);
@@ -297,14 +297,14 @@ void destroy(const Record& rec, const Logger& log) {
     }
   }
   if (!rec.host_rootfs_bind.empty()) {
-    log.debug("detaching the rootfs bind " + rec.host_rootfs_bind);
+    if (log.debug_on) log.debug("detaching the rootfs bind " + rec.host_rootfs_bind);
     try {
       release_host_rootfs(rec.host_rootfs_bind);
     } catch (const Failure& f) {
       if (!failure) failure = f;
     }
   }
-  log.debug("removing the state directory " + rec.dir);
+  if (log.debug_on) log.debug("removing the state directory " + rec.dir);
   try {
     remove_tree(rec.dir);
   } catch (const Failure& f) {
@@ -400,9 +400,9 @@ void verb_kill(const std::string& root, const std::string& id, const std::string
   int sig = parse_signal(signal);
   Record rec = read_record(root, id);
   Status status = live_status(rec);
-  log.debug("kill: container " + id + " is " + status_name(status) + ", signal " + std::to_string(sig));
+  if (log.debug_on) log.debug("kill: container " + id + " is " + status_name(status) + ", signal " + std::to_string(sig));
   if (all && rec.cgroup) {
-    log.debug("sending signal " + std::to_string(sig) + " to every process in the cgroup");
+    if (log.debug_on) log.debug("sending signal " + std::to_string(sig) + " to every process in the cgroup");
     if (cgroup_exists(*rec.cgroup)) cgroup_signal_all(*rec.cgroup, sig);
     return;
   }
@@ -410,7 +410,7 @@ void verb_kill(const std::string& root, const std::string& id, const std::string
     if (all) return;
     throw Failure{"container not running"};
   }
-  log.debug("sending signal " + std::to_string(sig) + " to the init (pid " + std::to_string(rec.pid) + ")");
+  if (log.debug_on) log.debug("sending signal " + std::to_string(sig) + " to the init (pid " + std::to_string(rec.pid) + ")");
   if (!signal_container(rec, status, sig) && !all) throw Failure{"container not running"};
 }
 
@@ -469,7 +469,7 @@ void verb_delete(const std::string& root, const std::string& id, bool force, con
     return;
   }
   Status status = live_status(rec);
-  log.debug("delete: container " + id + " is " + status_name(status));
+  if (log.debug_on) log.debug("delete: container " + id + " is " + status_name(status));
   if ((status == Status::Running || status == Status::Paused) && !force) {
     throw Failure{"cannot delete container " + id + " that is not stopped: " + status_name(status)};
   }
@@ -483,7 +483,7 @@ void verb_delete(const std::string& root, const std::string& id, bool force, con
 void verb_start(const std::string& root, const std::string& id, const std::string& host, const Logger& log) {
   Record rec = read_record(root, id);
   Status status = live_status(rec);
-  log.debug("start: container " + id + " is " + status_name(status) + ", init pid " + std::to_string(rec.pid));
+  if (log.debug_on) log.debug("start: container " + id + " is " + status_name(status) + ", init pid " + std::to_string(rec.pid));
   if (status == Status::Stopped) throw Failure{"cannot start a container that has stopped"};
   if (status == Status::Running) throw Failure{"cannot start an already running container"};
   if (status != Status::Created) throw Failure{std::string("cannot start a container in the ") + status_name(status) + " state"};
@@ -492,10 +492,10 @@ void verb_start(const std::string& root, const std::string& id, const std::strin
   if (notify) listening = notify_listen(rec.notify_socket.empty() ? rec.dir + "/notify/notify.sock" : rec.notify_socket);
   try {
     release_exec_fifo(rec);
-    log.debug("exec fifo released: the init runs its process");
+    if (log.debug_on) log.debug("exec fifo released: the init runs its process");
     if (!rec.poststart.empty()) run_hooks_logged("poststart", rec.poststart, hook_state(rec, "running", rec.pid), log);
     if (notify) {
-      log.debug("waiting for READY on " + (rec.notify_socket.empty() ? rec.dir + "/notify/notify.sock" : rec.notify_socket) + " for " + host);
+      if (log.debug_on) log.debug("waiting for READY on " + (rec.notify_socket.empty() ? rec.dir + "/notify/notify.sock" : rec.notify_socket) + " for " + host);
       forward_ready(listening, host, rec.pid, rec);
     }
   } catch (...) {

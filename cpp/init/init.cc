@@ -65,7 +65,7 @@ StepError run_init(const Plan& plan, SyncSocket& sync) {
   // A session of its own, as runc's init (its nsexec) has.
   if (::setsid() < 0) return errno_error("setsid", "setsid");
   if (mount_ns) {
-    debug_log("prepare the rootfs " + plan.rootfs + " (" + std::to_string(plan.mounts.size()) + " mounts)");
+    if (debug_enabled()) debug_log("prepare the rootfs " + plan.rootfs + " (" + std::to_string(plan.mounts.size()) + " mounts)");
     HAKO_STEP(prepare_rootfs(plan));
   }
   debug_log("ask hako to run the prestart and createRuntime hooks");

@@ -146,7 +146,7 @@ Result run_stage0(const Plan& plan, SyncSocket& sync, Stage* stage) {
   if (auto e = prepare_idmapped_mounts(plan, false)) return e;
   // Join first: the paths are host paths, opened with the host credentials, and a
   // namespace owned by the host user namespace can no longer be joined from a new one.
-  debug_log("join " + std::to_string(plan.join_ns.size()) + " namespaces by path");
+  if (debug_enabled()) debug_log("join " + std::to_string(plan.join_ns.size()) + " namespaces by path");
   if (auto e = join_namespaces(plan, cgroup2 ? &cgroup_ns_later : nullptr)) return e;
   if (plan.clone_flags & CLONE_NEWUSER) {
     debug_log("create the user namespace (the parent writes the id maps)");
@@ -176,7 +176,7 @@ Result run_stage0(const Plan& plan, SyncSocket& sync, Stage* stage) {
   }
 
   go_read.reset();
-  debug_log(std::string("cloned ") + (plan.has(FLAG_EXEC) ? "the process (" : "the init (") + std::to_string(pid) + "), forward its pid to hako");
+  if (debug_enabled()) debug_log(std::string("cloned ") + (plan.has(FLAG_EXEC) ? "the process (" : "the init (") + std::to_string(pid) + "), forward its pid to hako");
   std::string payload;
   put_u32(&payload, static_cast<uint32_t>(pid));
   if (auto e = sync.send(MSG_INIT_PID, payload)) {

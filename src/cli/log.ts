@@ -30,7 +30,7 @@ export class Logger {
       throw new HakoError(`invalid log-format: ${opts.format}`);
     }
     this.format = (opts.format as LogFormat | undefined) ?? 'text';
-    if (this.path) this.fd = openLogFile(this.path);
+    if (this.path) this.fd = openLogFile(this.path, opts.path!);
   }
 
   /** true when log lines go somewhere other than stderr */
@@ -73,12 +73,13 @@ export class Logger {
   }
 }
 
-function openLogFile(path: string): number {
+// The error names the path as given, as runc's (Go's os.OpenFile) does.
+function openLogFile(path: string, given: string): number {
   try {
     return openSync(path, constants.O_CREAT | constants.O_WRONLY | constants.O_APPEND | constants.O_SYNC, 0o644);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new HakoError(`open ${path}: ${e.message.replace(/^[A-Z]+: ([^,]+).*$/, '$1')}`, {
+    throw new HakoError(`open ${given}: ${e.message.replace(/^[A-Z]+: ([^,]+).*$/, '$1')}`, {
       path,
       syscall: 'open',
       errno: e.code,

@@ -52,7 +52,7 @@ async function foreground(
   await drain(output);
   stopForwarding();
   terminal?.restore();
-  // As runc's run: a failure of the teardown (a poststop hook) is logged; the status stays the container's.
+  // As runc's run: a failure of the teardown is logged; the status stays the container's (a poststop hook's failure is a warning the verb logs itself).
   if (!boolFlag(ctx.flags, 'keep')) {
     try {
       deleteVerb(ctx.root, created.record.id, ctx.log);

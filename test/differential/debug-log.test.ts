@@ -134,3 +134,22 @@ t.test('without --debug: no debug line anywhere', { skip }, async (t) => {
     t.equal(readFileSync(logFile, 'utf8'), '', `${name}: the log stays empty`);
   }
 });
+
+t.test('a --log file that cannot be opened: runc\'s message, the path as given', { skip }, async (t) => {
+  const dir = await scratchDir(t, 'debuglog');
+  const root = await makeStateRoot(t, HAKO);
+  const seen: Record<string, string> = {};
+  for (const [runtime, name] of [['runc', 'runc'], [HAKO, 'hako']] as const) {
+    for (const verb of [['state', 'nope'], ['kill', 'nope', 'KILL'], ['list']]) {
+      const r = await runtimeCommand(runtime, root, ['--log', 'missing/dir/x.log', ...verb], { cwd: dir });
+      t.equal(r.code, 1, `${name} ${verb[0]}: exit 1`);
+      const lines = textLines(t, `${name} ${verb[0]}`, r.stderr);
+      t.equal(lines.length, 1, `${name} ${verb[0]}: one line`);
+      seen[`${name} ${verb[0]}`] = lines.map(([level, msg]) => `${level} ${msg}`).join('\n');
+    }
+  }
+  for (const verb of ['state', 'kill', 'list']) {
+    t.equal(seen[`hako ${verb}`], seen[`runc ${verb}`], `${verb}: the same line as runc's`);
+  }
+  t.equal(seen['runc state'], 'error open missing/dir/x.log: no such file or directory', 'the path as given');
+});

@@ -374,6 +374,23 @@ t.test('a poststop timeout is SIGKILLed', { skip }, async (t) => {
   await checkNothingLeft(t, { stateRoot: s.root, pids: [c.pid], bundleDir: s.bundle.dir, markers: [path.join(s.dir, 'slow.sh')] });
 });
 
+t.test('a poststop hook that closed its outputs is still killed at its timeout', { skip }, async (t) => {
+  const s = await setup(t, ({ dir, log }) => {
+    const quiet = path.join(dir, 'quiet.sh');
+    writeFileSync(quiet, '#!/bin/sh\nexec >&- 2>&-\nexec /bin/sleep 30\n', { mode: 0o755 });
+    return { poststop: [{ path: quiet, args: ['quiet'], timeout: 1 }, rec(dir, 'after', log)] };
+  });
+  const c = await create(s);
+  t.equal(c.r.code, 0, 'create exits 0', { stderr: c.r.stderr });
+  const began = Date.now();
+  const del = await hk(s.root, ['delete', '-f', s.id]);
+  t.equal(del.code, 0, 'delete exits 0');
+  t.ok(Date.now() - began < 10_000, 'in about a second, not the hook\'s 30');
+  t.ok(del.stderr.trim().endsWith(WARNING(0, 'hook ran past specified timeout of 1.0s')), 'the timeout, as a warning', { stderr: del.stderr });
+  t.ok(recorded(path.join(s.dir, 'after')), 'the next hook ran');
+  await checkNothingLeft(t, { stateRoot: s.root, pids: [c.pid], bundleDir: s.bundle.dir, markers: [path.join(s.dir, 'quiet.sh')] });
+});
+
 t.test('foreground run: every hook, poststop after the exit', { skip }, async (t) => {
   const s = await setup(
     t,

@@ -55,6 +55,11 @@ t.test('failures: runc\'s wording', async (t) => {
   const began = Date.now();
   t.equal(runHook({ path: slow, timeout: 1 }, state, dir), 'hook ran past specified timeout of 1.0s');
   t.ok(Date.now() - began < 5000, 'killed at the timeout');
+  // Its outputs closed, the hook runs on: the timeout still ends it.
+  const quiet = script('quiet.sh', 'exec >&- 2>&-; exec sleep 20');
+  const quietBegan = Date.now();
+  t.equal(runHook({ path: quiet, timeout: 1 }, state, dir), 'hook ran past specified timeout of 1.0s', 'a hook that closed its outputs');
+  t.ok(Date.now() - quietBegan < 5000, 'killed at the timeout all the same');
   const deaf = script('deaf.sh', 'exit 0');
   t.equal(runHook({ path: deaf }, { ...state, annotations: { big: 'x'.repeat(1 << 20) } }, dir), undefined, 'a hook that does not read its stdin is fine');
 });
