@@ -82,6 +82,8 @@ struct Record {
   std::string notify_socket;
   /** without a mount namespace: the rootfs bind hako-init made in the host's, detached at delete ("": none) */
   std::string host_rootfs_bind;
+  /** the systemd cgroup driver's unit (a scope), which delete stops ("": the cgroupfs driver) */
+  std::string systemd_unit;
 };
 
 constexpr int kRecordVersion = 2;
@@ -161,6 +163,12 @@ struct VerbCall {
   std::string notify_host;
 };
 bool is_verb(const std::string& name);
+/**
+ * Stops a container's systemd unit over D-Bus and waits for it (throws Failure). Set by the
+ * addon (cpp/addon/systemd.cc); null in the static front, whose delete then hands a
+ * container with a unit to the brain.
+ */
+extern void (*stop_systemd_unit)(const std::string& unit);
 /** Carries out the call; returns what goes to stdout, appends warnings for stderr to err_out. */
 std::string run_verb(const VerbCall& call, std::string& err_out);
 

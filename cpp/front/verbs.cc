@@ -282,11 +282,14 @@ void kill_and_wait(const Record& rec, Status status) {
 // remove the cgroup; without a mount namespace, detach its mounts from the host (runc
 // leaves them); remove the state dir (also when the cgroup could not be removed, whose
 // error is reported then); then the poststop hooks (status "stopped", no pid).
+// With the systemd driver, the unit is stopped (its job waited for) before the cgroup
+// directories are removed: the ones systemd made are gone then, the others hako made.
 void destroy(const Record& rec) {
   std::optional<Failure> failure;
   if (rec.cgroup) {
     try {
       if (!rec.own_pid_namespace && cgroup_exists(*rec.cgroup)) cgroup_kill_all(*rec.cgroup);
+      if (!rec.systemd_unit.empty()) stop_systemd_unit(rec.systemd_unit);
       cgroup_destroy(*rec.cgroup);
     } catch (const Failure& f) {
       failure = f;
@@ -456,6 +459,9 @@ void verb_delete(const std::string& root, const std::string& id, bool force) {
     remove_tree(dir);
     return;
   }
+  // The unit is stopped over D-Bus, which the static front does not speak: the brain
+  // deletes it (the same code, through the addon), before anything is changed here.
+  if (!rec.systemd_unit.empty() && !stop_systemd_unit) throw Handover{"the container's systemd unit is stopped by the brain"};
   Status status = live_status(rec);
   if ((status == Status::Running || status == Status::Paused) && !force) {
     throw Failure{"cannot delete container " + id + " that is not stopped: " + status_name(status)};
@@ -498,6 +504,8 @@ void verb_start(const std::string& root, const std::string& id, const std::strin
 }
 
 }  // namespace
+
+void (*stop_systemd_unit)(const std::string& unit) = nullptr;
 
 bool is_verb(const std::string& name) {
   for (const char* v : {"state", "list", "kill", "pause", "resume", "ps", "delete", "start"}) {

@@ -15,6 +15,11 @@ export interface CgroupReader {
 export interface ResourceOptions {
   /** `update` of a live container rather than create: device rules change without a gap */
   update?: boolean;
+  /**
+   * The systemd driver (runc's legacy systemd manager): a hierarchy that is not mounted is
+   * skipped rather than refused; systemd has the value as a unit property. Not devices.
+   */
+  skipMissing?: boolean;
 }
 
 const set = (n: number | undefined): n is number => n !== undefined && n !== 0;

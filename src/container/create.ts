@@ -10,8 +10,9 @@ import { formatProblem } from '../oci/validate.js';
 import type { Spec } from '../oci/types.js';
 import { OCI_VERSION } from '../oci/default-spec.js';
 import { native } from '../native.js';
-import { checkCgroupUsable, containerCgroup, removeFailedCgroup, type Cgroup } from '../cgroups/manager.js';
+import { checkCgroupUsable, containerCgroup, removeFailedCgroup, type Cgroup, type ContainerCgroup } from '../cgroups/manager.js';
 import { planPlacement } from '../cgroups/placement.js';
+import { startScope, stopScopeQuietly } from '../cgroups/systemd-scope.js';
 import { connectConsoleSocket } from './console-socket.js';
 import { makeExecFifo } from './exec-fifo.js';
 import { checkContainerId } from './id.js';
@@ -85,10 +86,12 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   let internalConsole: [number, number] | undefined;
   let madeCgroups: string[] | undefined;
   let launched: Launched | undefined;
+  // The systemd driver: the scope is started with stage 0 in it (beforePlan), then the directories are made.
+  const scope = { started: false };
   try {
     if (opts.notifySocket) makeNotifyDir(dir);
     checkCgroupUsable(cg.cgroup);
-    madeCgroups = cg.cgroup.create();
+    if (!cg.systemd) madeCgroups = cg.cgroup.create();
     const hostRoot = hostRootIds(spec);
     fifo = makeExecFifo(dir, hostRoot.uid, hostRoot.gid);
     if (opts.consoleSocket !== undefined) consoleSocket = await connectConsoleSocket(resolve(bundle, opts.consoleSocket));
@@ -112,9 +115,10 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       // (cgroup2); resources are written when the init is set up and before the hooks (a
       // pids limit does not count hako-init's stages).
       placement: planPlacement(cg.cgroup.record.paths, (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'user')),
+      ...(cg.systemd ? { beforePlan: (pid: number) => void (madeCgroups = startSystemdScope(cg, pid, spec, scope)) } : {}),
       procCgroup: cg.procCgroup,
       onRunHooks: async (initPid) => {
-        cg.cgroup.setResources(spec.linux?.resources ?? {});
+        cg.cgroup.setResources(spec.linux?.resources ?? {}, cg.systemd ? { skipMissing: true } : {});
         runCreateHooks(spec, opts.id, bundle, initPid);
       },
     });
@@ -137,6 +141,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       ...(opts.notifySocket ? { notifySocket: notifySocketPath(resolve(dir)) } : {}),
       ...(setUpInHostMountNamespace(spec, rootfs) ? { hostRootfsBind: rootfs } : {}),
       ...(opts.noNewKeyring ? { noNewKeyring: true } : {}),
+      ...(cg.systemd ? { systemd: cg.systemd.record } : {}),
     };
     if (opts.pidfdSocket) await sendPidfd(opts.pidfdSocket, launched.initPid, 'standard');
     writeContainer(opts.root, record);
@@ -147,6 +152,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     // pidfd socket, the state, the pid file) kills and reaps it, as runc does; nobody
     // could manage a container whose pid was not reported.
     if (launched) await killAndReap(launched.initPid);
+    if (scope.started && cg.systemd) stopScopeQuietly(cg.systemd.record.unit);
     if (madeCgroups) removeFailedCgroup(cg.cgroup, madeCgroups);
     try {
       releaseHostRootfs(spec, rootfs);
@@ -161,6 +167,13 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     consoleSocket?.destroy();
     if (internalConsole) internalConsole.forEach((fd) => closeSync(fd));
   }
+}
+
+/** --systemd-cgroup: the scope with stage 0 in it, then the directories systemd did not make (returned). */
+function startSystemdScope(cg: ContainerCgroup, pid: number, spec: Spec, scope: { started: boolean }): string[] {
+  const { made, started } = startScope(cg as Required<Pick<ContainerCgroup, 'systemd'>> & ContainerCgroup, pid, spec.linux?.resources ?? {});
+  scope.started = started;
+  return made;
 }
 
 /** The cgroup as recorded: driver and paths, and the directories the front works on. */
