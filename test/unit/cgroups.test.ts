@@ -611,7 +611,7 @@ t.test('events --interval takes a Go duration', async (t) => {
   t.equal(parseDuration('5'), undefined);
 });
 
-t.test('features: both cgroupfs drivers, no systemd driver', async (t) => {
+t.test('features: both cgroupfs drivers and the systemd driver (no user manager)', async (t) => {
   const { hakoFeatures } = await import('../../src/container/features.js');
-  t.same(hakoFeatures('0', 'x').linux?.cgroup, { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false });
+  t.same(hakoFeatures('0', 'x').linux?.cgroup, { v1: true, v2: true, systemd: true, systemdUser: false, rdma: false });
 });
