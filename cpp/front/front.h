@@ -84,6 +84,8 @@ struct Record {
   std::string host_rootfs_bind;
   /** the systemd cgroup driver's unit (a scope), which delete stops ("": the cgroupfs driver) */
   std::string systemd_unit;
+  /** the unit's directory in the hierarchy systemd tracks it by: gone, the unit is gone ("": not recorded) */
+  std::string systemd_cgroup;
 };
 
 constexpr int kRecordVersion = 2;

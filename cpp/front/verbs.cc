@@ -278,6 +278,13 @@ void kill_and_wait(const Record& rec, Status status) {
   throw Failure{"container init still running"};
 }
 
+// A container of the systemd driver whose unit may still be loaded: its cgroup in the
+// hierarchy systemd tracks units by is there (or was not recorded). Once systemd has let
+// the unit go (the container's processes are gone), deleting it needs no D-Bus.
+bool unit_may_be_loaded(const Record& rec) {
+  return !rec.systemd_unit.empty() && (rec.systemd_cgroup.empty() || path_exists(rec.systemd_cgroup));
+}
+
 // runc's order: without a pid namespace of its own, SIGKILL what is left in the cgroup;
 // remove the cgroup; without a mount namespace, detach its mounts from the host (runc
 // leaves them); remove the state dir (also when the cgroup could not be removed, whose
@@ -289,7 +296,7 @@ void destroy(const Record& rec) {
   if (rec.cgroup) {
     try {
       if (!rec.own_pid_namespace && cgroup_exists(*rec.cgroup)) cgroup_kill_all(*rec.cgroup);
-      if (!rec.systemd_unit.empty()) stop_systemd_unit(rec.systemd_unit);
+      if (unit_may_be_loaded(rec) && stop_systemd_unit) stop_systemd_unit(rec.systemd_unit);
       cgroup_destroy(*rec.cgroup);
     } catch (const Failure& f) {
       failure = f;
@@ -459,9 +466,9 @@ void verb_delete(const std::string& root, const std::string& id, bool force) {
     remove_tree(dir);
     return;
   }
-  // The unit is stopped over D-Bus, which the static front does not speak: the brain
-  // deletes it (the same code, through the addon), before anything is changed here.
-  if (!rec.systemd_unit.empty() && !stop_systemd_unit) throw Handover{"the container's systemd unit is stopped by the brain"};
+  // A unit still loaded is stopped over D-Bus, which the static front does not speak: the
+  // brain deletes it (the same code, through the addon), before anything is changed here.
+  if (unit_may_be_loaded(rec) && !stop_systemd_unit) throw Handover{"the container's systemd unit is stopped by the brain"};
   Status status = live_status(rec);
   if ((status == Status::Running || status == Status::Paused) && !force) {
     throw Failure{"cannot delete container " + id + " that is not stopped: " + status_name(status)};

@@ -44,7 +44,7 @@ export function systemdContainerCgroup(spec: Spec, id: string, host: HostCgroupT
   return {
     cgroup: layout.driver === 'v2' ? new V2Cgroup(paths) : new V1Cgroup(paths),
     procCgroup: procCgroupFor(host.procCgroup, layout),
-    systemd: { record: { unit, slice }, name: path.name, driver: layout.driver },
+    systemd: { record: { unit, slice, cgroup: (paths['name=systemd'] ?? paths[''])! }, name: path.name, driver: layout.driver },
   };
 }
 

@@ -26,6 +26,11 @@ export interface SystemdRecord {
   unit: string;
   /** the slice it is in, e.g. "system.slice" */
   slice: string;
+  /**
+   * the unit's directory in the hierarchy systemd tracks units by (v1: name=systemd; v2:
+   * the one): once it is gone, so is the unit, and delete needs no D-Bus (the front does it)
+   */
+  cgroup?: string;
 }
 
 export interface SystemdCgroupsPath {

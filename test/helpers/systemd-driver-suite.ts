@@ -188,6 +188,10 @@ export function systemdDriverSuite(MODE: HierarchyMode): void {
         if (MODE !== 'unified') t.equal((await w.read(`/sys/fs/cgroup/pids/system.slice/${unit}/pids.max`)).trim(), '40');
         r = await w.rt(runtime, root, ['kill', '--all', 'lc', 'KILL']);
         t.equal(r.code, 0, `${label} kill --all`, { stderr: r.stderr });
+        // SIGKILL is sent, not waited for: delete (without -f) wants the container stopped.
+        for (let i = 0; i < 200 && JSON.parse((await w.rt(runtime, root, ['state', 'lc'])).stdout).status !== 'stopped'; i++) {
+          await new Promise((res) => setTimeout(res, 20));
+        }
         r = await w.rt(runtime, root, ['--systemd-cgroup', 'delete', 'lc']);
         t.equal(r.code, 0, `${label} delete`, { stderr: r.stderr });
         t.same(await w.units(unit), [], `${label}: the unit is gone`);
@@ -212,6 +216,40 @@ export function systemdDriverSuite(MODE: HierarchyMode): void {
       t.equal(r.code, 0, 'foreground run', { stderr: r.stderr });
       t.same(await w.units('runc-fg.scope'), [], 'no unit after it');
       t.same(await w.dirs('/system.slice/runc-fg.scope'), [], 'no directory after it');
+    });
+
+    t.test('delete: the front alone once systemd has let the unit go; the brain (D-Bus) while the unit is loaded', async (t) => {
+      // A copy of the front whose brain is a script that notes each handover, then runs the real brain.
+      const bin = path.join(w.base, 'front-only', 'bin');
+      const marks = path.join(w.base, 'front-only', 'handovers');
+      await fs.mkdir(path.join(w.base, 'front-only', 'libexec', 'hako'), { recursive: true });
+      await fs.mkdir(bin, { recursive: true });
+      await fs.copyFile(HAKO, path.join(bin, 'hako'));
+      await fs.chmod(path.join(bin, 'hako'), 0o755);
+      const brain = path.join(path.dirname(HAKO), 'libexec', 'hako', 'hako-brain');
+      await fs.writeFile(path.join(w.base, 'front-only', 'libexec', 'hako', 'hako-brain'), `#!/bin/sh\necho "$*" >> ${marks}\nexec ${brain} "$@"\n`, { mode: 0o755 });
+      const front = path.join(bin, 'hako');
+      const handovers = async (): Promise<string> => fs.readFile(marks, 'utf8').catch(() => '');
+      const bundle = await makeBundle(t, { parent: w.base, args: ['true'], edit: (s) => (s.linux!.cgroupsPath = 'system.slice:hako:gone') });
+      const root = await w.stateRoot('front');
+      let r = await w.rt(HAKO, root, ['--systemd-cgroup', 'run', '-d', '--bundle', bundle.dir, 'gone']);
+      t.equal(r.code, 0, 'run -d of a container that exits at once', { stderr: r.stderr });
+      for (let i = 0; i < 100 && (await w.units('hako-gone.scope')).length > 0; i++) await new Promise((res) => setTimeout(res, 50));
+      t.same(await w.units('hako-gone.scope'), [], 'systemd let the unit go');
+      r = await w.rt(front, root, ['delete', 'gone']);
+      t.equal(r.code, 0, 'the front deletes it', { stderr: r.stderr });
+      t.equal(await handovers(), '', 'without the brain');
+      t.same(await w.dirs('/system.slice/hako-gone.scope'), [], 'no directory left (those hako made too)');
+      t.equal((await w.rt(HAKO, root, ['list', '-q'])).stdout, '', 'no state');
+      bundle.spec.process!.args = ['sleep', '1000'];
+      await bundle.writeConfig();
+      r = await w.rt(HAKO, root, ['--systemd-cgroup', 'run', '-d', '--bundle', bundle.dir, 'live']);
+      t.equal(r.code, 0, 'run -d of one that runs', { stderr: r.stderr });
+      r = await w.rt(front, root, ['delete', '-f', 'live']);
+      t.equal(r.code, 0, 'delete -f', { stderr: r.stderr });
+      t.match(await handovers(), /delete -f live/, 'handed to the brain, which stops the unit');
+      t.same(await w.units('hako-gone.scope'), [], 'no unit');
+      t.same(await w.dirs('/system.slice/hako-gone.scope'), [], 'no directory');
     });
 
     t.test('a nested slice is expanded as systemd does (a-b.slice under a.slice)', async (t) => {
