@@ -3,17 +3,19 @@
 // (private-systemd.ts), in one hierarchy mode, with runc as the control. hako and runc run
 // inside that world (nsenter); bundles and state live under /var/lib (the world's /tmp is
 // its own). test/integration/systemd-cgroup*.test.ts run it in each mode this host allows.
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { bootPrivateSystemd, privateSystemdSkip, type HierarchyMode, type PrivateSystemd } from './private-systemd.js';
 import { HAKO, errorMessage, hakoSkip } from './lifecycle.js';
-import { makeBundle, type Bundle } from './rootfs.js';
+import { makeBundle, testRootfs, type Bundle } from './rootfs.js';
+import { SHARED_DIR } from './paths.js';
 import { runtimeAvailable } from './runtime.js';
 
 const RUNC = 'runc';
+const MKIMAGE = path.join(SHARED_DIR, 'tools', 'managers', 'mkimage.py');
 
 interface Result {
   code: number | null;
@@ -250,6 +252,49 @@ export function systemdDriverSuite(MODE: HierarchyMode): void {
       t.match(await handovers(), /delete -f live/, 'handed to the brain, which stops the unit');
       t.same(await w.units('hako-gone.scope'), [], 'no unit');
       t.same(await w.dirs('/system.slice/hako-gone.scope'), [], 'no directory');
+    });
+
+    const podmanSkip = !existsSync('/usr/bin/podman') ? 'podman not installed' : !existsSync(MKIMAGE) ? `${MKIMAGE} not here` : false;
+    t.test('podman with cgroup_manager=systemd: the same steps pass with hako as with runc', { skip: podmanSkip }, async (t) => {
+      const dir = path.join(w.base, 'podman');
+      await fs.mkdir(dir, { recursive: true });
+      // The image, made on the host (the test rootfs is in its /tmp).
+      execFileSync('tar', ['-C', await testRootfs(), '--numeric-owner', '--owner=0', '--group=0', '-cf', path.join(dir, 'rootfs.tar'), '.']);
+      execFileSync('python3', [MKIMAGE, path.join(dir, 'rootfs.tar'), path.join(dir, 'bb.tar'), 'localhost/bb:latest', '["/bin/sh"]'], { stdio: 'ignore' });
+      const podman = (runtime: string, args: string[]): Promise<Result> =>
+        w.run(['podman', '--root', path.join(dir, 'storage'), '--runroot', '/run/hako-test-podman', '--cgroup-manager', 'systemd', '--events-backend', 'file', '--runtime', runtime, ...args]);
+      t.equal((await podman(RUNC, ['load', '-i', path.join(dir, 'bb.tar')])).code, 0, 'podman load');
+      const outcomes: Record<string, string[]> = {};
+      for (const [label, runtime] of [
+        ['runc', '/usr/bin/runc'],
+        ['hako', HAKO],
+      ] as const) {
+        const steps: string[] = [];
+        const step = async (name: string, args: string[], check?: (r: Result) => boolean): Promise<Result> => {
+          const res = await podman(runtime, args);
+          const ok = res.code === 0 && (!check || check(res));
+          t.ok(ok, `${label}: ${name}`, { stdout: res.stdout, stderr: res.stderr });
+          steps.push(`${name}: ${ok ? 'ok' : 'failed'}`);
+          return res;
+        };
+        await step('run --rm', ['run', '--network', 'none', '--rm', 'localhost/bb:latest', 'echo', 'hi'], (res) => res.stdout === 'hi\n');
+        const id = (await step('run -d', ['run', '--network', 'none', '-d', '--name', 'c1', 'localhost/bb:latest', 'sleep', '1000'])).stdout.trim();
+        const unit = `libpod-${id}.scope`;
+        steps.push(`scope: ${(await w.show(unit, ['ActiveState', 'Slice', 'Delegate'])).Slice}`);
+        t.same(await w.show(unit, ['ActiveState', 'Slice', 'Delegate']), { ActiveState: 'active', Slice: 'machine.slice', Delegate: 'yes' }, `${label}: ${unit}`);
+        await step('exec', ['exec', 'c1', 'cat', '/proc/self/cgroup'], (res) => res.stdout.includes(`/machine.slice/${unit}`));
+        await step('pause', ['pause', 'c1']);
+        await step('unpause', ['unpause', 'c1']);
+        await step('update --memory', ['update', '--memory', '64m', 'c1']);
+        t.equal((await w.show(unit, ['MemoryLimit'])).MemoryLimit, '67108864', `${label}: the unit's memory limit`);
+        await step('top', ['top', 'c1'], (res) => res.stdout.includes('sleep 1000'));
+        await step('stop', ['stop', '-t', '1', 'c1']);
+        await step('rm', ['rm', 'c1']);
+        t.same(await w.units('libpod-*'), [], `${label}: no libpod unit left`);
+        outcomes[label] = steps;
+      }
+      t.same(outcomes.hako, outcomes.runc, 'the same outcome step by step');
+      await podman(RUNC, ['rmi', '-a']);
     });
 
     t.test('a nested slice is expanded as systemd does (a-b.slice under a.slice)', async (t) => {
