@@ -297,6 +297,59 @@ export function systemdDriverSuite(MODE: HierarchyMode): void {
       await podman(RUNC, ['rmi', '-a']);
     });
 
+    const ctrSkip = !existsSync('/usr/bin/containerd') || !existsSync('/usr/bin/ctr') ? 'containerd not installed' : !existsSync(MKIMAGE) ? `${MKIMAGE} not here` : false;
+    t.test('containerd (ctr, runc shim) with SystemdCgroup: the same steps pass with hako as with runc', { skip: ctrSkip }, async (t) => {
+      const dir = path.join(w.base, 'containerd');
+      await fs.mkdir(dir, { recursive: true });
+      execFileSync('tar', ['-C', await testRootfs(), '--numeric-owner', '--owner=0', '--group=0', '-cf', path.join(dir, 'rootfs.tar'), '.']);
+      execFileSync('python3', [MKIMAGE, path.join(dir, 'rootfs.tar'), path.join(dir, 'bb.tar'), 'localhost/bb:latest', '["/bin/sh"]'], { stdio: 'ignore' });
+      const sock = '/run/hako-test-containerd/containerd.sock';
+      await fs.writeFile(
+        path.join(dir, 'config.toml'),
+        `version = 2\nroot = "${dir}/root"\nstate = "/run/hako-test-containerd/state"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "${sock}"\n`,
+      );
+      // The daemon lives in the world and dies with it.
+      let r = await w.run(['sh', '-c', `mkdir -p /run/hako-test-containerd && (containerd --config ${dir}/config.toml >/run/hako-test-containerd/log 2>&1 &)`]);
+      t.equal(r.code, 0, 'containerd started');
+      const ctr = (args: string[]): Promise<Result> => w.run(['ctr', '-a', sock, ...args]);
+      for (let i = 0; i < 100 && (await ctr(['version'])).code !== 0; i++) await new Promise((res) => setTimeout(res, 50));
+      r = await ctr(['image', 'import', path.join(dir, 'bb.tar')]);
+      t.equal(r.code, 0, 'image import', { stderr: r.stderr });
+      const outcomes: Record<string, string[]> = {};
+      for (const [label, runtime] of [
+        ['runc', '/usr/bin/runc'],
+        ['hako', HAKO],
+      ] as const) {
+        const steps: string[] = [];
+        const step = async (name: string, args: string[], check?: (r: Result) => boolean): Promise<Result> => {
+          const res = await ctr(args);
+          const ok = res.code === 0 && (!check || check(res));
+          t.ok(ok, `${label}: ${name}`, { stdout: res.stdout, stderr: res.stderr });
+          steps.push(`${name}: ${ok ? 'ok' : 'failed'}`);
+          return res;
+        };
+        const run = ['run', '--runc-binary', runtime, '--runc-systemd-cgroup'];
+        await step('run --rm', [...run, '--rm', '--cgroup', `system.slice:ctr-${label}:once`, 'localhost/bb:latest', `once-${label}`, 'echo', 'hi'], (res) => res.stdout === 'hi\n');
+        const id = `c-${label}`;
+        const unit = `ctr-${label}-${id}.scope`;
+        await step('run -d', [...run, '-d', '--cgroup', `system.slice:ctr-${label}:${id}`, 'localhost/bb:latest', id, 'sleep', '1000']);
+        t.same(await w.show(unit, ['ActiveState', 'Slice', 'Delegate']), { ActiveState: 'active', Slice: 'system.slice', Delegate: 'yes' }, `${label}: ${unit}`);
+        await step('exec', ['task', 'exec', '--exec-id', 'e1', id, 'cat', '/proc/self/cgroup'], (res) => res.stdout.includes(`/system.slice/${unit}`));
+        await step('pause', ['task', 'pause', id]);
+        await step('paused', ['task', 'ls'], (res) => new RegExp(`^${id}\\s+\\d+\\s+PAUSED`, 'm').test(res.stdout));
+        await step('resume', ['task', 'resume', id]);
+        await step('ps', ['task', 'ps', id], (res) => /^\d+/m.test(res.stdout.split('\n')[1] ?? ''));
+        await step('kill', ['task', 'kill', '-s', 'KILL', id]);
+        for (let i = 0; i < 100 && !/STOPPED/.test((await ctr(['task', 'ls'])).stdout); i++) await new Promise((res) => setTimeout(res, 50));
+        await step('task rm', ['task', 'rm', id]);
+        await step('container rm', ['container', 'rm', id]);
+        t.same(await w.units(`ctr-${label}-*`), [], `${label}: no unit left`);
+        t.same(await w.dirs(`/system.slice/${unit}`), [], `${label}: no cgroup left`);
+        outcomes[label] = steps;
+      }
+      t.same(outcomes.hako, outcomes.runc, 'the same outcome step by step');
+    });
+
     t.test('a nested slice is expanded as systemd does (a-b.slice under a.slice)', async (t) => {
       const bundle = await sleepBundle(t, w, (s) => (s.linux!.cgroupsPath = 'hakotest-nested.slice:hako:n'));
       const root = await w.stateRoot('nested');
