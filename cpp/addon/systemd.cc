@@ -11,6 +11,7 @@
 #include "systemd.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "front/front.h"
@@ -334,7 +336,7 @@ std::string start_unit(const std::string& unit, const std::vector<Property>& pro
   throw BusError("", "error creating systemd unit `" + unit + "`: got `" + result + "`");
 }
 
-std::vector<Property> properties_from(Napi::Env env, const Napi::Value& v) {
+std::vector<Property> properties_from(const Napi::Value& v) {
   std::vector<Property> out;
   if (!v.IsArray()) throw BusError("", "unit properties must be an array");
   Napi::Array arr = v.As<Napi::Array>();
@@ -373,7 +375,6 @@ std::vector<Property> properties_from(Napi::Env env, const Napi::Value& v) {
     }
     out.push_back(std::move(p));
   }
-  (void)env;
   return out;
 }
 
@@ -388,7 +389,7 @@ Napi::Value throw_bus(Napi::Env env, const BusError& e) {
 Napi::Value StartUnit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
-    return Napi::String::New(env, start_unit(info[0].As<Napi::String>().Utf8Value(), properties_from(env, info[1])));
+    return Napi::String::New(env, start_unit(info[0].As<Napi::String>().Utf8Value(), properties_from(info[1])));
   } catch (const BusError& e) {
     return throw_bus(env, e);
   }
@@ -410,7 +411,7 @@ Napi::Value SetUnitProperties(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
     std::string unit = info[0].As<Napi::String>().Utf8Value();
-    std::vector<Property> props = properties_from(env, info[1]);
+    std::vector<Property> props = properties_from(info[1]);
     lib().message_unref(Bus::get().call("SetUnitProperties", [&](sd_bus_message* m) {
       check(lib().append_basic(m, 's', unit.c_str()), "append");
       int runtime = 1;

@@ -236,11 +236,16 @@ export function systemdDriverSuite(MODE: HierarchyMode): void {
       const root = await w.stateRoot('front');
       let r = await w.rt(HAKO, root, ['--systemd-cgroup', 'run', '-d', '--bundle', bundle.dir, 'gone']);
       t.equal(r.code, 0, 'run -d of a container that exits at once', { stderr: r.stderr });
+      // systemd lets a scope go when its cgroup empties: told so by cgroup2 (hybrid, v2) or
+      // the v1 release agent, which a systemd in a cgroup namespace (legacy here) does not get.
       for (let i = 0; i < 100 && (await w.units('hako-gone.scope')).length > 0; i++) await new Promise((res) => setTimeout(res, 50));
-      t.same(await w.units('hako-gone.scope'), [], 'systemd let the unit go');
+      const let_go = (await w.units('hako-gone.scope')).length === 0;
+      if (MODE !== 'legacy') t.ok(let_go, 'systemd let the unit go');
       r = await w.rt(front, root, ['delete', 'gone']);
-      t.equal(r.code, 0, 'the front deletes it', { stderr: r.stderr });
-      t.equal(await handovers(), '', 'without the brain');
+      t.equal(r.code, 0, 'delete', { stderr: r.stderr });
+      if (let_go) t.equal(await handovers(), '', 'the front deleted it without the brain');
+      else t.match(await handovers(), /delete gone/, 'the unit still loaded: handed to the brain');
+      t.same(await w.units('hako-gone.scope'), [], 'no unit');
       t.same(await w.dirs('/system.slice/hako-gone.scope'), [], 'no directory left (those hako made too)');
       t.equal((await w.rt(HAKO, root, ['list', '-q'])).stdout, '', 'no state');
       bundle.spec.process!.args = ['sleep', '1000'];
@@ -290,7 +295,9 @@ export function systemdDriverSuite(MODE: HierarchyMode): void {
         await step('top', ['top', 'c1'], (res) => res.stdout.includes('sleep 1000'));
         await step('stop', ['stop', '-t', '1', 'c1']);
         await step('rm', ['rm', 'c1']);
-        t.same(await w.units('libpod-*'), [], `${label}: no libpod unit left`);
+        t.same(await w.units(unit), [], `${label}: the container's unit is gone`);
+        // conmon's own scope (podman's) stays where systemd is not told of empty cgroups (legacy here).
+        if (MODE !== 'legacy') t.same(await w.units('libpod-*'), [], `${label}: no libpod unit left`);
         outcomes[label] = steps;
       }
       t.same(outcomes.hako, outcomes.runc, 'the same outcome step by step');
