@@ -10,6 +10,15 @@ import { HakoError } from './errors.js';
 import type { AddressToAdd, LinkAddress } from './plan/net-devices.js';
 import type { SeccompRequest } from './plan/seccomp.js';
 
+/** A systemd unit property: name, D-Bus signature, value (t: a number or bigint). */
+export type UnitProperty =
+  | readonly [string, 's', string]
+  | readonly [string, 'b', boolean]
+  | readonly [string, 't' | 'u', number | bigint]
+  | readonly [string, 'as', readonly string[]]
+  | readonly [string, 'au' | 'ay', readonly number[]]
+  | readonly [string, 'a(ss)', readonly (readonly [string, string])[]];
+
 export interface Addon {
   version: string;
   /**
@@ -28,6 +37,14 @@ export interface Addon {
    * its failure in runc's words (after "error running hook #i: "), or undefined.
    */
   runHook(path: string, args: readonly string[], env: readonly string[], timeoutSeconds: number, cwd: string, state: string): string | undefined;
+  /**
+   * systemd's manager over the system bus (sd-bus, libsystemd loaded on first use):
+   * StartTransientUnit and its job ("exists": UnitExists), StopUnit and its job (a unit not
+   * loaded is no error), SetUnitProperties (runtime). A D-Bus error carries dbusName.
+   */
+  systemdStartUnit(unit: string, properties: readonly UnitProperty[]): 'started' | 'exists';
+  systemdStopUnit(unit: string): void;
+  systemdSetUnitProperties(unit: string, properties: readonly UnitProperty[]): void;
   /** flock(2); false when nonblocking and the lock is held elsewhere */
   flock(fd: number, exclusive: boolean, nonblocking: boolean): boolean;
   mkfifo(path: string, mode: number): void;

@@ -12,6 +12,7 @@
 #include "notify.h"
 #include "process.h"
 #include "seccomp.h"
+#include "systemd.h"
 
 namespace {
 
@@ -26,6 +27,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   hako::RegisterNotify(env, exports);
   hako::RegisterProcess(env, exports);
   hako::RegisterSeccomp(env, exports);
+  hako::RegisterSystemd(env, exports);
   return exports;
 }
 

@@ -110,6 +110,10 @@ struct Record {
   std::string notify_socket;
   /** without a mount namespace: the rootfs bind hako-init made in the host's, detached at delete ("": none) */
   std::string host_rootfs_bind;
+  /** the systemd cgroup driver's unit (a scope), which delete stops ("": the cgroupfs driver) */
+  std::string systemd_unit;
+  /** the unit's directory in the hierarchy systemd tracks it by: gone, the unit is gone ("": not recorded) */
+  std::string systemd_cgroup;
 };
 
 constexpr int kRecordVersion = 2;
@@ -180,6 +184,12 @@ struct VerbCall {
   const Logger* log = nullptr;
 };
 bool is_verb(const std::string& name);
+/**
+ * Stops a container's systemd unit over D-Bus and waits for it (throws Failure). Set by the
+ * addon (cpp/addon/systemd.cc); null in the static front, whose delete then hands a
+ * container with a unit to the brain.
+ */
+extern void (*stop_systemd_unit)(const std::string& unit);
 /** Carries out the call; returns what goes to stdout, appends warnings for stderr to err_out. */
 std::string run_verb(const VerbCall& call, std::string& err_out);
 

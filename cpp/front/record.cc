@@ -232,6 +232,13 @@ Record read_record(const std::string& root, const std::string& id) {
     }
     if (doc.contains("notifySocket")) rec.notify_socket = r.abs_path(doc["notifySocket"], "/notifySocket");
     if (doc.contains("hostRootfsBind")) rec.host_rootfs_bind = r.abs_path(doc["hostRootfsBind"], "/hostRootfsBind");
+    if (doc.contains("systemd")) {
+      const ojson& sd = doc["systemd"];
+      if (!sd.is_object()) throw corrupt(file, "/systemd: must be an object");
+      rec.systemd_unit = r.str(sd, "unit", "/systemd");
+      if (rec.systemd_unit.empty() || rec.systemd_unit.find('/') != std::string::npos) throw corrupt(file, "/systemd/unit: must be a unit name");
+      if (sd.contains("cgroup")) rec.systemd_cgroup = r.abs_path(sd["cgroup"], "/systemd/cgroup");
+    }
   } catch (const ojson::exception& e) {
     throw corrupt(file, e.what());
   }

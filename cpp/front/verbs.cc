@@ -281,16 +281,26 @@ void kill_and_wait(const Record& rec, Status status, const Logger& log) {
   throw Failure{"container init still running"};
 }
 
+// A container of the systemd driver whose unit may still be loaded: its cgroup in the
+// hierarchy systemd tracks units by is there (or was not recorded). Once systemd has let
+// the unit go (the container's processes are gone), deleting it needs no D-Bus.
+bool unit_may_be_loaded(const Record& rec) {
+  return !rec.systemd_unit.empty() && (rec.systemd_cgroup.empty() || path_exists(rec.systemd_cgroup));
+}
+
 // runc's order: without a pid namespace of its own, SIGKILL what is left in the cgroup;
 // remove the cgroup; without a mount namespace, detach its mounts from the host (runc
 // leaves them); remove the state dir (also when the cgroup could not be removed, whose
 // error is reported then); then the poststop hooks (status "stopped", no pid).
+// With the systemd driver, the unit is stopped (its job waited for) before the cgroup
+// directories are removed: the ones systemd made are gone then, the others hako made.
 void destroy(const Record& rec, const Logger& log) {
   std::optional<Failure> failure;
   if (rec.cgroup) {
     if (log.debug_on) log.debug("removing the cgroup " + (rec.cgroup->dirs.empty() ? std::string() : rec.cgroup->dirs.front()));
     try {
       if (!rec.own_pid_namespace && cgroup_exists(*rec.cgroup)) cgroup_kill_all(*rec.cgroup);
+      if (unit_may_be_loaded(rec) && stop_systemd_unit) stop_systemd_unit(rec.systemd_unit);
       cgroup_destroy(*rec.cgroup);
     } catch (const Failure& f) {
       failure = f;
@@ -468,6 +478,9 @@ void verb_delete(const std::string& root, const std::string& id, bool force, con
     remove_tree(dir);
     return;
   }
+  // A unit still loaded is stopped over D-Bus, which the static front does not speak: the
+  // brain deletes it (the same code, through the addon), before anything is changed here.
+  if (unit_may_be_loaded(rec) && !stop_systemd_unit) throw Handover{"the container's systemd unit is stopped by the brain"};
   Status status = live_status(rec);
   if (log.debug_on) log.debug("delete: container " + id + " is " + status_name(status));
   if ((status == Status::Running || status == Status::Paused) && !force) {
@@ -506,6 +519,8 @@ void verb_start(const std::string& root, const std::string& id, const std::strin
 }
 
 }  // namespace
+
+void (*stop_systemd_unit)(const std::string& unit) = nullptr;
 
 bool is_verb(const std::string& name) {
   for (const char* v : {"state", "list", "kill", "pause", "resume", "ps", "delete", "start"}) {

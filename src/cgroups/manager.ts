@@ -1,11 +1,12 @@
 // The entry points the container lifecycle uses: the cgroup a new container gets (checked
 // and made), the cgroup of a recorded container, and the clean-up of a failed create.
-import { existsSync, readFileSync, rmdirSync } from 'node:fs';
+import { readFileSync, rmdirSync } from 'node:fs';
 import { HakoError, fromSystemError } from '../errors.js';
 import type { Spec } from '../oci/types.js';
 import type { Cgroup, CgroupRecord } from './cgroup.js';
 import { removeCgroupTree } from './cgroupfs.js';
-import { cgroupLayout, innerPath, layoutPaths, procCgroupFor, refuseSystemdCgroup } from './paths.js';
+import { cgroupLayout, innerPath, layoutPaths, procCgroupFor } from './paths.js';
+import { systemdContainerCgroup, type SystemdScope } from './systemd-scope.js';
 import { V1Cgroup } from './v1.js';
 import { V2Cgroup } from './v2.js';
 
@@ -30,6 +31,8 @@ export interface ContainerCgroup {
   skipped: Record<string, string>;
   /** the host's layout: v1 (with or without a cgroup2 mount beside) or v2 */
   hostDriver: 'v1' | 'v2';
+  /** the systemd driver's unit (--systemd-cgroup), started with the first process (systemd-scope.ts) */
+  systemd?: SystemdScope;
 }
 
 function readHostTexts(): HostCgroupTexts {
@@ -42,7 +45,7 @@ function readHostTexts(): HostCgroupTexts {
 
 /**
  * The cgroup of a container about to be created, from linux.cgroupsPath (or its id).
- * `systemd` (--systemd-cgroup) is refused with runc's reasons: there is no systemd driver.
+ * `systemd` (--systemd-cgroup): the systemd driver's unit and its directories (systemd.ts).
  */
 export function containerCgroup(
   spec: Spec,
@@ -51,7 +54,7 @@ export function containerCgroup(
   host: HostCgroupTexts = readHostTexts(),
   keep?: (dir: string) => boolean,
 ): ContainerCgroup {
-  if (systemd) refuseSystemdCgroup(spec.linux?.cgroupsPath, existsSync('/run/systemd/system'));
+  if (systemd) return systemdContainerCgroup(spec, id, host);
   const layout = cgroupLayout(host.mountinfo, host.procCgroup, innerPath(spec.linux?.cgroupsPath, id));
   const skipped: Record<string, string> = {};
   if (keep) {

@@ -141,18 +141,3 @@ export function procCgroupFor(procCgroup: string, layout: CgroupLayout): string 
     })
     .join('\n');
 }
-
-/**
- * --systemd-cgroup: cgroupsPath must be "slice:prefix:name" (or empty: the defaults).
- * There is no systemd driver: the error says why (no systemd on this host, or not yet).
- */
-export function refuseSystemdCgroup(cgroupsPath: string | undefined, systemdRunning: boolean): never {
-  if (cgroupsPath && cgroupsPath.split(':').length !== 3) {
-    throw new HakoError(
-      `expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got ${JSON.stringify(cgroupsPath)} instead`,
-      { pointer: '/linux/cgroupsPath' },
-    );
-  }
-  if (!systemdRunning) throw new HakoError('systemd not running on this host, cannot use systemd cgroups manager');
-  throw new HakoError('the systemd cgroup manager is not supported by hako yet: run without --systemd-cgroup');
-}

@@ -17,6 +17,11 @@ export interface ResourceOptions {
   update?: boolean;
   /** rootless: the device rules are left alone, as runc's rootless mode does (rootless.ts) */
   skipDevices?: boolean;
+  /**
+   * The systemd driver (runc's legacy systemd manager): a hierarchy that is not mounted is
+   * skipped rather than refused; systemd has the value as a unit property. Not devices.
+   */
+  skipMissing?: boolean;
 }
 
 const set = (n: number | undefined): n is number => n !== undefined && n !== 0;

@@ -76,6 +76,7 @@ export class V1Cgroup implements Cgroup {
     const writes = v1ResourceWrites(resources, { read: (c, f) => (paths[c] ? readCgroupFileIfAny(paths[c], f) : undefined) }, opts);
     for (const w of writes) {
       const dir = paths[w.controller];
+      if (!dir && opts.skipMissing && w.controller !== 'devices') continue;
       if (!dir) throw new HakoError(`cannot set ${w.controller} limit: container could not join or create cgroup`);
       if (w.file === 'memory.memsw.limit_in_bytes' && !cgroupFileExists(dir, w.file)) {
         // No swap accounting on this kernel (swapaccount=0): nothing to lift, nothing to limit.

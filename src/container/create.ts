@@ -9,11 +9,11 @@ import { formatProblem } from '../oci/validate.js';
 import type { Spec } from '../oci/types.js';
 import { OCI_VERSION } from '../oci/default-spec.js';
 import { native } from '../native.js';
-import { checkCgroupUsable, containerCgroup, removeFailedCgroup, type Cgroup } from '../cgroups/manager.js';
+import { checkCgroupUsable, containerCgroup, removeFailedCgroup, type Cgroup, type ContainerCgroup } from '../cgroups/manager.js';
 import { planPlacement } from '../cgroups/placement.js';
 import { ROOTLESS_RESOURCES, checkRootlessLimits, mayUseCgroupDir } from '../cgroups/rootless.js';
-import type { ContainerCgroup } from '../cgroups/manager.js';
 import { checkRootlessMappings, rootlessCaller } from './rootless.js';
+import { startScope, stopScopeQuietly } from '../cgroups/systemd-scope.js';
 import { connectConsoleSocket } from './console-socket.js';
 import { makeExecFifo } from './exec-fifo.js';
 import { checkContainerId } from './id.js';
@@ -93,6 +93,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   let madeCgroups: string[] | undefined;
   let launched: Launched | undefined;
   const netDevices = netDevicesFor(spec, opts.debug);
+  // The systemd driver: the scope is started with stage 0 in it (beforePlan), then the directories are made.
+  const scope = { started: false };
   try {
     if (opts.notifySocket) makeNotifyDir(dir);
     checkCgroupUsable(cg.cgroup);
@@ -121,13 +123,14 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       placement: planPlacement(cg.cgroup.record.paths, (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'user')),
       procCgroup: cg.procCgroup,
       // The cgroup is made once stage 0 runs: on cgroup v1 a mkdir waits while the writer
-      // lock main.ts warms up waits for its grace period, which has passed by then.
-      beforePlan: () => {
-        madeCgroups = cg.cgroup.create();
+      // lock main.ts warms up waits for its grace period, which has passed by then. The
+      // systemd driver's scope is started with stage 0 in it, then the directories are made.
+      beforePlan: (pid: number) => {
+        madeCgroups = cg.systemd ? startSystemdScope(cg, pid, spec, scope) : cg.cgroup.create();
       },
       onRunHooks: async (initPid) => {
         netDevices?.moveInto(initPid);
-        cg.cgroup.setResources(spec.linux?.resources ?? {}, opts.rootless ? ROOTLESS_RESOURCES : undefined);
+        cg.cgroup.setResources(spec.linux?.resources ?? {}, { ...(opts.rootless ? ROOTLESS_RESOURCES : {}), ...(cg.systemd ? { skipMissing: true } : {}) });
         runCreateHooks(spec, opts.id, bundle, initPid, opts.debug);
       },
     });
@@ -150,6 +153,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       ...(opts.notifySocket ? { notifySocket: notifySocketPath(resolve(dir)) } : {}),
       ...(setUpInHostMountNamespace(spec, rootfs) ? { hostRootfsBind: rootfs } : {}),
       ...(opts.noNewKeyring ? { noNewKeyring: true } : {}),
+      ...(cg.systemd ? { systemd: cg.systemd.record } : {}),
     };
     if (opts.pidfdSocket) await sendPidfd(opts.pidfdSocket, launched.initPid, 'standard');
     writeContainer(opts.root, record);
@@ -162,6 +166,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     // could manage a container whose pid was not reported.
     if (launched) await killAndReap(launched.initPid);
     if (netDevices) err = netDevices.afterFailure(err);
+    if (scope.started && cg.systemd) stopScopeQuietly(cg.systemd.record.unit);
     if (madeCgroups) removeFailedCgroup(cg.cgroup, madeCgroups);
     try {
       releaseHostRootfs(spec, rootfs);
@@ -185,6 +190,13 @@ function checkRootless(cg: ContainerCgroup, spec: Spec, opts: CreateOptions): vo
   for (const [c, dir] of Object.entries(cg.skipped)) opts.debug?.(`rootless: not using the ${c || 'cgroup2'} hierarchy (${dir} is not the user's)`);
   checkRootlessLimits(cg.hostDriver, cg.skipped, spec.linux?.resources);
   if ((process.geteuid?.() ?? 0) !== 0) checkRootlessMappings(spec, rootlessCaller());
+}
+
+/** --systemd-cgroup: the scope with stage 0 in it, then the directories systemd did not make (returned). */
+function startSystemdScope(cg: ContainerCgroup, pid: number, spec: Spec, scope: { started: boolean }): string[] {
+  const { made, started } = startScope(cg as Required<Pick<ContainerCgroup, 'systemd'>> & ContainerCgroup, pid, spec.linux?.resources ?? {});
+  scope.started = started;
+  return made;
 }
 
 /** The cgroup as recorded: driver and paths, and the directories the front works on. */

@@ -105,8 +105,8 @@ export function hakoFeatures(version: string, commit: string): Features {
     linux: {
       namespaces: (Object.keys(NAMESPACE_CLONE_FLAGS) as (keyof typeof NAMESPACE_CLONE_FLAGS)[]).sort(),
       capabilities: knownCapabilities(),
-      // cgroupfs drivers for both; no systemd driver yet (--systemd-cgroup is refused)
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+      // cgroupfs drivers for both, and the systemd driver (--systemd-cgroup; no user manager)
+      cgroup: { v1: true, v2: true, systemd: true, systemdUser: false, rdma: false },
       seccomp: seccomp.section,
       apparmor: { enabled: false },
       selinux: { enabled: false },

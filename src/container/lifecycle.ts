@@ -3,6 +3,7 @@
 import { HakoError } from '../errors.js';
 import { openCgroup, type Cgroup } from '../cgroups/manager.js';
 import { mergeResources } from '../cgroups/merge.js';
+import { updateScopeProperties } from '../cgroups/systemd-scope.js';
 import type { LinuxResources } from '../oci/types.js';
 import { containerDir, lockContainerDir, readContainer, writeContainer, type ContainerRecord } from './state-store.js';
 import { liveStatus } from './status.js';
@@ -33,7 +34,8 @@ function updateLocked(root: string, id: string, rec: ContainerRecord, read: () =
   if (!cg) throw new HakoError('container has no cgroup: cannot update its resources');
   const merged = mergeResources(rec.config?.linux?.resources ?? {}, update);
   const { devices, ...rest } = merged;
-  cg.setResources(update.devices !== undefined ? { ...rest, devices } : rest, { update: true });
+  if (rec.systemd) updateScopeProperties(rec.systemd, cg.record.driver, update.devices !== undefined ? merged : rest);
+  cg.setResources(update.devices !== undefined ? { ...rest, devices } : rest, { update: true, ...(rec.systemd ? { skipMissing: true } : {}) });
   const config = rec.config ?? { ociVersion: rec.ociVersion };
   writeContainer(root, { ...rec, config: { ...config, linux: { ...config.linux, resources: merged } } });
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { HakoError, fromSystemError } from '../errors.js';
 import type { Spec } from '../oci/types.js';
 import type { CgroupRecord } from '../cgroups/cgroup.js';
+import type { SystemdRecord } from '../cgroups/systemd.js';
 import { native } from '../native.js';
 import { checkContainerId } from './id.js';
 import { MAX_RECORD_BYTES, MAX_RECORD_DEPTH, excessDepthAt, readInputFile } from '../input-limits.js';
@@ -65,6 +66,8 @@ export interface ContainerRecord {
   hostRootfsBind?: string;
   /** created with --no-new-keyring: an exec'd process joins no session keyring either (runc) */
   noNewKeyring?: boolean;
+  /** created with --systemd-cgroup: the container's unit (a transient scope), which delete stops */
+  systemd?: SystemdRecord;
 }
 
 export const STATE_FILE = 'state.json';

@@ -179,6 +179,8 @@ export interface BundleOptions {
   rootless?: boolean;
   /** Edits the spec before config.json is written. */
   edit?: (spec: Spec) => void;
+  /** where the bundle's directory is made (default: the temp dir) */
+  parent?: string;
 }
 
 export interface Bundle {
@@ -199,7 +201,7 @@ export interface Bundle {
  */
 export async function makeBundle(t: Teardownable, opts: BundleOptions = {}): Promise<Bundle> {
   const source = await testRootfs();
-  const dir = await fs.mkdtemp(path.join(tmpdir(), 'hako-bundle-'));
+  const dir = await fs.mkdtemp(path.join(opts.parent ?? tmpdir(), 'hako-bundle-'));
   t.teardown(() => removeBundleDir(dir));
   await fs.chmod(dir, 0o755);
 

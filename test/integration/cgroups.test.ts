@@ -544,7 +544,7 @@ t.test('a create that fails in the init removes the cgroup it made', { skip }, a
   await checkNothingLeft(t, { stateRoot: root, bundleDir: bundle.dir });
 });
 
-t.test('--systemd-cgroup: refused, nothing made', { skip }, async (t) => {
+t.test('--systemd-cgroup where systemd does not run: refused, nothing made', { skip }, async (t) => {
   const id = containerId('sd');
   const bundle = await makeBundle(t);
   const dirs = [...new Set(Object.values(expectedPaths(bundle.spec, id)))];
