@@ -89,6 +89,8 @@ bool send_signal(int64_t pid, int sig, int& err) {
 // whole cgroup (nothing else would end the other processes); SIGKILL to a paused one thaws
 // it, or the kill would wait for resume. false: the init is gone (ESRCH).
 bool signal_container(const Record& rec, Status status, int sig) {
+  // A record in its early form may not name its init yet (pid 0): kill(0) would signal us.
+  if (rec.pid <= 0) return false;
   if (sig == SIGKILL && rec.cgroup && !rec.own_pid_namespace && cgroup_exists(*rec.cgroup)) cgroup_kill_all(*rec.cgroup);
   int err = 0;
   if (!send_signal(rec.pid, sig, err)) return false;
@@ -278,6 +280,17 @@ void kill_and_wait(const Record& rec, Status status) {
   throw Failure{"container init still running"};
 }
 
+// An interrupted create (a record still in its early form, its creator gone): whatever it
+// started may live on (hako-init's stages, the init waiting on the exec fifo) whether or
+// not the container has a pid namespace of its own, so every process in its cgroup and
+// the init it recorded are killed, and the init awaited, before destroy() removes the rest.
+void abandon_create(const Record& rec) {
+  if (rec.cgroup && cgroup_exists(*rec.cgroup)) cgroup_kill_all(*rec.cgroup);
+  if (init_alive(rec)) ::kill(static_cast<pid_t>(rec.pid), SIGKILL);
+  for (int i = 0; i < 1000 && init_alive(rec); i++) sleep_ms(10);
+  if (init_alive(rec)) throw Failure{"container init still running"};
+}
+
 // runc's order: without a pid namespace of its own, SIGKILL what is left in the cgroup;
 // remove the cgroup; without a mount namespace, detach its mounts from the host (runc
 // leaves them); remove the state dir (also when the cgroup could not be removed, whose
@@ -299,6 +312,7 @@ void destroy(const Record& rec) {
       if (!failure) failure = f;
     }
   }
+  stop_point("delete:before-remove-state");
   try {
     remove_tree(rec.dir);
   } catch (const Failure& f) {
@@ -391,6 +405,7 @@ void verb_kill(const std::string& root, const std::string& id, const std::string
   int sig = parse_signal(signal);
   Record rec = read_record(root, id);
   Status status = live_status(rec);
+  stop_point("kill:locked");
   if (all && rec.cgroup) {
     if (cgroup_exists(*rec.cgroup)) cgroup_signal_all(*rec.cgroup, sig);
     return;
@@ -457,10 +472,13 @@ void verb_delete(const std::string& root, const std::string& id, bool force) {
     return;
   }
   Status status = live_status(rec);
-  if ((status == Status::Running || status == Status::Paused) && !force) {
+  if ((status == Status::Running || status == Status::Paused || status == Status::Creating) && !force) {
     throw Failure{"cannot delete container " + id + " that is not stopped: " + status_name(status)};
   }
-  if (status != Status::Stopped) kill_and_wait(rec, status);
+  stop_point("delete:before-kill");
+  if (rec.creating) abandon_create(rec);
+  else if (status != Status::Stopped) kill_and_wait(rec, status);
+  stop_point("delete:before-destroy");
   destroy(rec);
 }
 
@@ -476,7 +494,9 @@ void verb_start(const std::string& root, const std::string& id, const std::strin
   int listening = -1;
   if (notify) listening = notify_listen(rec.notify_socket.empty() ? rec.dir + "/notify/notify.sock" : rec.notify_socket);
   try {
+    stop_point("start:before-release");
     release_exec_fifo(rec);
+    stop_point("start:released");
     if (!rec.poststart.empty()) {
       try {
         run_hooks("poststart", rec.poststart, hook_state(rec, "running", rec.pid));

@@ -13,6 +13,7 @@ import { deleteVerb, startVerb } from '../container/verbs.js';
 import { forwardReadyQuietly, listenNotifySocket } from '../container/notify-socket.js';
 import { boolFlag, type CommandContext } from './context.js';
 import { createOptions, wrapFailure } from './create.js';
+import { stopPoint } from '../container/stop-point.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const detach = boolFlag(ctx.flags, 'detach');
@@ -48,6 +49,7 @@ async function foreground(
   // The socket stays open until the container exits, so its later notifications do not fail.
   if (notify) await forwardReadyQuietly(notify.listening, notify.host, process.pid, created.record);
   const status = await exited;
+  stopPoint('run:exited');
   await drain(output);
   stopForwarding();
   terminal?.restore();

@@ -21,6 +21,8 @@ import { killAndReap, launchInit, type Launched } from './launch.js';
 import { makeNotifyDir, notifySocketPath, withNotifySocket } from './notify-socket.js';
 import { writePidFile } from './pid-file.js';
 import { sendPidfd } from './pidfd-socket.js';
+import { recordInit, recordIntent } from './intent.js';
+import { stopPoint } from './stop-point.js';
 import { RECORD_VERSION, lockContainerDir, makeContainerDir, removeContainerDir, writeContainer, type ContainerRecord, type RecordCgroup, type RecordHook } from './state-store.js';
 
 export interface CreateOptions {
@@ -71,6 +73,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   const cg = containerCgroup(spec, opts.id, opts.systemdCgroup === true);
 
   const dir = makeContainerDir(opts.root, opts.id);
+  stopPoint('create:dir-made');
   // Held until the record is written: a delete meanwhile waits for it, then sees a record.
   let unlock: () => void;
   try {
@@ -86,11 +89,14 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   let madeCgroups: string[] | undefined;
   let launched: Launched | undefined;
   try {
+    const early = recordCreating(opts, spec, bundle, rootfs, cg.cgroup, dir);
     if (opts.notifySocket) makeNotifyDir(dir);
     checkCgroupUsable(cg.cgroup);
     madeCgroups = cg.cgroup.create();
+    stopPoint('create:cgroup-made');
     const hostRoot = hostRootIds(spec);
     fifo = makeExecFifo(dir, hostRoot.uid, hostRoot.gid);
+    stopPoint('create:fifo-made');
     if (opts.consoleSocket !== undefined) consoleSocket = await connectConsoleSocket(resolve(bundle, opts.consoleSocket));
     else if (spec.process?.terminal && !opts.detach) internalConsole = native().socketpair();
     // foreground.js (node:tty) is loaded only by a call with a terminal to size.
@@ -114,6 +120,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       placement: planPlacement(cg.cgroup.record.paths, (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'user')),
       procCgroup: cg.procCgroup,
       onRunHooks: async (initPid) => {
+        recordInit(opts.root, early, initPid);
         cg.cgroup.setResources(spec.linux?.resources ?? {});
         runCreateHooks(spec, opts.id, bundle, initPid);
       },
@@ -139,7 +146,9 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       ...(opts.noNewKeyring ? { noNewKeyring: true } : {}),
     };
     if (opts.pidfdSocket) await sendPidfd(opts.pidfdSocket, launched.initPid, 'standard');
+    stopPoint('create:launched');
     writeContainer(opts.root, record);
+    stopPoint('create:recorded');
     if (opts.pidFile) writePidFile(opts.pidFile, launched.initPid);
     return { record, dir, launched, consoleMaster };
   } catch (err) {
@@ -161,6 +170,23 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     consoleSocket?.destroy();
     if (internalConsole) internalConsole.forEach((fd) => closeSync(fd));
   }
+}
+
+// The record's early form (intent.ts), before anything is made: what a later delete
+// needs to find it all if this create is interrupted.
+function recordCreating(opts: CreateOptions, spec: Spec, bundle: string, rootfs: string, cg: Cgroup, dir: string): ContainerRecord {
+  return recordIntent(opts.root, {
+    ociVersion: OCI_VERSION,
+    id: opts.id,
+    bundle,
+    rootfs,
+    created: rfc3339Nano(),
+    ...(spec.annotations ? { annotations: spec.annotations } : {}),
+    cgroup: recordCgroup(cg),
+    ownPidNamespace: (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'pid' && !ns.path),
+    ...(opts.notifySocket ? { notifySocket: notifySocketPath(resolve(dir)) } : {}),
+    ...(setUpInHostMountNamespace(spec, rootfs) ? { hostRootfsBind: rootfs } : {}),
+  });
 }
 
 /** The cgroup as recorded: driver and paths, and the directories the front works on. */

@@ -19,6 +19,7 @@ import { planSeccomp } from '../plan/seccomp-cache.js';
 import { hookPlan } from './hooks.js';
 import { readProcStat } from './status.js';
 import { MSG, SyncChannel, decodeFailure, describeFailure } from './sync.js';
+import { launchStopPoint } from './stop-point.js';
 
 export interface LaunchRequest {
   spec: Spec;
@@ -94,6 +95,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
     if (listener) closeSync(listener[1]);
   }
   const stage0Exit = exitOf(stage0);
+  launchStopPoint(req.makePlan !== undefined, 'spawned', stage0.pid);
   const channel = new SyncChannel(stage0.stdio[syncIndex] as Duplex);
   // Known as soon as stage 0 reports it, so a failure after that still kills and reaps it.
   const progress = { initPid: 0 };
@@ -110,6 +112,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
     const plan = encodePlan(makePlan(req, fds, seccomp && { ...seccomp, listenerSocket: listenerIndex }));
     await placed;
     channel.send(MSG.PLAN, plan);
+    launchStopPoint(req.makePlan !== undefined, 'plan-sent', stage0.pid);
     const handedOver = listener ? handOverListener(listener[0], req, progress) : undefined;
     const [initPid, sent] = await Promise.all([converse(channel, req, stage0, stage0Exit, progress), handedOver]);
     if (sent === false) throw new HakoError('unable to start container process: hako-init did not hand over the seccomp listener');
@@ -164,10 +167,14 @@ async function converse(
   for (;;) {
     if (initPid && hooksPending) {
       hooksPending = false;
+      launchStopPoint(req.makePlan !== undefined, 'run-hooks', initPid);
       await req.onRunHooks?.(initPid);
       channel.send(MSG.HOOKS_DONE);
     }
-    if (initPid && ready) return initPid;
+    if (initPid && ready) {
+      launchStopPoint(req.makePlan !== undefined, 'ready', initPid);
+      return initPid;
+    }
     const frame = await channel.next();
     if (frame === null) {
       const code = stage0.exitCode;
@@ -183,6 +190,7 @@ async function converse(
       case MSG.INIT_PID:
         initPid = frame.payload.readUInt32LE(0);
         progress.initPid = initPid;
+        launchStopPoint(req.makePlan !== undefined, 'init-pid', initPid);
         if (await stage0Exit !== 0) throw new HakoError('unable to start container process: hako-init stage 0 failed');
         break;
       case MSG.RUN_HOOKS:

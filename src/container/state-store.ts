@@ -65,6 +65,14 @@ export interface ContainerRecord {
   hostRootfsBind?: string;
   /** created with --no-new-keyring: an exec'd process joins no session keyring either (runc) */
   noNewKeyring?: boolean;
+  /** the record's early form, written before create makes anything (intent.ts); absent once complete */
+  creating?: CreatingRecord;
+}
+
+/** What an early record adds: who is creating the container (pid 0 until its init exists). */
+export interface CreatingRecord {
+  /** the hako process making it: while it lives the container is "creating", once gone "stopped" */
+  creator: { pid: number; startTime: string };
 }
 
 export const STATE_FILE = 'state.json';
