@@ -89,9 +89,11 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   let madeCgroups: string[] | undefined;
   let launched: Launched | undefined;
   try {
+    checkCgroupUsable(cg.cgroup);
+    // After the check: the cgroup it names held nothing then, so whatever a delete of an
+    // interrupted create finds in it is the container's.
     const early = recordCreating(opts, spec, bundle, rootfs, cg.cgroup, dir);
     if (opts.notifySocket) makeNotifyDir(dir);
-    checkCgroupUsable(cg.cgroup);
     madeCgroups = cg.cgroup.create();
     stopPoint('create:cgroup-made');
     const hostRoot = hostRootIds(spec);
