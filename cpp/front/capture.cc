@@ -44,6 +44,8 @@ Captured run_captured(const std::string& path, std::vector<std::string> args, co
   pid_t pid = fork();
   if (pid < 0) throw system_failure("fork", "", errno);
   if (pid == 0) {
+    // With a deadline, a process group of its own: what it started dies with it (below).
+    if (timeout_ms > 0) setpgid(0, 0);
     dup2(in[0], 0);
     dup2(out[1], 1);
     dup2(err[1], 2);
@@ -122,7 +124,9 @@ Captured run_captured(const std::string& path, std::vector<std::string> args, co
       else err_fd = -1;
     }
   }
-  if (c.timed_out) kill(pid, SIGKILL);
+  // Past the deadline: the program and everything it started (a hook's `sleep &` would
+  // otherwise live on, re-parented to the caller's subreaper).
+  if (c.timed_out) kill(-pid, SIGKILL);
   close_all({in_fd, out_fd, err_fd});
   while (waitpid(pid, &c.status, 0) < 0 && errno == EINTR) {
   }

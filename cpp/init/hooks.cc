@@ -102,7 +102,11 @@ std::optional<std::string> run_hook(const Hook& hook, const std::string& state, 
 
   pid_t pid = ::fork();
   if (pid < 0) return "fork/exec " + hook.path + ": " + go_strerror(errno);
-  if (pid == 0) exec_child(hook, argv.data(), envp.data(), cwd, in_r.get(), out_w.get(), err_w.get(), report_w.get());
+  if (pid == 0) {
+    // With a timeout, a process group of its own: what it started dies with it (below).
+    if (hook.timeout > 0) ::setpgid(0, 0);
+    exec_child(hook, argv.data(), envp.data(), cwd, in_r.get(), out_w.get(), err_w.get(), report_w.get());
+  }
   in_r.reset();
   out_w.reset();
   err_w.reset();
@@ -190,7 +194,7 @@ std::optional<std::string> run_hook(const Hook& hook, const std::string& state, 
     }
   }
   if (!exited) {
-    if (timed_out) ::kill(pid, SIGKILL);
+    if (timed_out) ::kill(-pid, SIGKILL);
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
   }

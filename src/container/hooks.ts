@@ -74,11 +74,20 @@ export function runHook(hook: Hook, state: State, cwd: string): string | undefin
     input: JSON.stringify(state),
     maxBuffer: 64 << 20,
     killSignal: 'SIGKILL',
-    ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}),
+    // With a timeout, a process group of its own (setsid): what the hook started is
+    // killed with it when it runs past its time, rather than left to the subreaper.
+    ...(timeoutMs !== undefined ? { timeout: timeoutMs, detached: true } : {}),
     windowsHide: true,
   });
   const err = r.error as NodeJS.ErrnoException | undefined;
-  if (err?.code === 'ETIMEDOUT' && timeoutMs !== undefined) return `hook ran past specified timeout of ${hook.timeout!.toFixed(1)}s`;
+  if (err?.code === 'ETIMEDOUT' && timeoutMs !== undefined) {
+    try {
+      if (r.pid > 0) process.kill(-r.pid, 'SIGKILL');
+    } catch {
+      // the group is gone already
+    }
+    return `hook ran past specified timeout of ${hook.timeout!.toFixed(1)}s`;
+  }
   // The process never ran: Go's cmd.Start error, "fork/exec /x: no such file or directory".
   if (err && r.pid === 0) return `fork/exec ${hook.path}: ${errnoName(err)}`;
   if (err && err.code !== 'EPIPE') return `${err.message}`;
