@@ -48,7 +48,12 @@ export function cgroupParent(t: Test, label: string): string {
 
 /** `hako --root <root> <args>` with stdio on files (create hands its stdio to the container), optional extra env. */
 export function hkSpawn(root: string, args: string[], env?: Record<string, string>, timeoutMs = 30_000): Promise<SpawnResult> {
-  return spawnRuntime(HAKO, root, args, { env: env ? { ...process.env, ...env } : process.env, timeoutMs, onSpawn: (pid) => spawned.add(pid) });
+  return spawnTracked(HAKO, root, args, env, timeoutMs);
+}
+
+/** `<runtime> --root <root> <args>` as hkSpawn, for any runtime: what reapAsAShim leaves to libuv. */
+export function spawnTracked(runtime: string, root: string, args: string[], env?: Record<string, string>, timeoutMs = 30_000): Promise<SpawnResult> {
+  return spawnRuntime(runtime, root, args, { env: env ? { ...process.env, ...env } : process.env, timeoutMs, onSpawn: (pid) => spawned.add(pid) });
 }
 
 // The commands this process spawned (libuv reaps those; reaping one here would hang its caller).
