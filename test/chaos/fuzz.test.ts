@@ -28,6 +28,8 @@ const FIXTURES = FIXTURES_DIR;
 const CASES = path.join(REPO_ROOT, 'test', 'chaos', 'fuzz-cases');
 const KEEP = process.env.HAKO_FUZZ_KEEP === '1';
 const skip = asContainerTests(hakoSkip());
+// Longer than tap's 120 s default on a busy shared machine; test:chaos sets its own.
+if (!process.env.HAKO_CHAOS) t.setTimeout(600_000);
 
 t.comment(`fuzz seed ${SEED} (replay: HAKO_FUZZ_SEED=${SEED})`);
 

@@ -13,6 +13,8 @@ import { asContainerTests, checkNothingLeft, errorMessage, hakoSkip, isAlive, sc
 import { cgroupParent, cgroupsLeft, containersIn, hkSpawn, reapAsAShim } from '../helpers/chaos.js';
 
 const skip = asContainerTests(hakoSkip());
+// Longer than tap's 120 s default on a busy shared machine; test:chaos sets its own.
+if (!process.env.HAKO_CHAOS) t.setTimeout(600_000);
 
 /** A tmpfs of `size` at a new directory, unmounted at teardown. */
 async function tinyRoot(t: Test, size: string): Promise<string> {

@@ -14,6 +14,8 @@ import { asContainerTests, checkNothingLeft, errorMessage, HAKO, hakoSkip, proce
 import { cgroupParent, cgroupsLeft, containersIn, hkSpawn, reapAsAShim } from '../helpers/chaos.js';
 
 const skip = asContainerTests(hakoSkip());
+// Longer than tap's 120 s default on a busy shared machine; test:chaos sets its own.
+if (!process.env.HAKO_CHAOS) t.setTimeout(600_000);
 
 for (const kind of ['prestart', 'createContainer', 'poststart'] as const) {
   for (const holder of [false, true]) {
