@@ -6,7 +6,7 @@
 // The seed is printed; HAKO_FUZZ_SEED=<seed> replays a run. A mutant that ever failed is
 // kept under test/chaos/fuzz-cases/ (HAKO_FUZZ_KEEP=1 writes them) and run every time.
 // Counts: HAKO_FUZZ_N (validate, default 10,000; 2,000 in npm test), HAKO_FUZZ_CREATE_N
-// (create + delete: 10,000 under npm run test:chaos, 40 in npm test).
+// (create + delete: 10,000 under npm run test:chaos, 24 in npm test); 500 validate in npm test.
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
@@ -22,8 +22,8 @@ import { FIXTURES_DIR, REPO_ROOT } from '../helpers/paths.js';
 
 // npm test runs one seed (the same every time, so CI does not vary); test:chaos a new one each run.
 const SEED = Number(process.env.HAKO_FUZZ_SEED ?? (FULL ? Math.floor(Math.random() * 2 ** 31) : 1));
-const N = Number(process.env.HAKO_FUZZ_N ?? (FULL ? 10_000 : 1_000));
-const CREATE_N = Number(process.env.HAKO_FUZZ_CREATE_N ?? (FULL ? 10_000 : 40));
+const N = Number(process.env.HAKO_FUZZ_N ?? (FULL ? 10_000 : 500));
+const CREATE_N = Number(process.env.HAKO_FUZZ_CREATE_N ?? (FULL ? 10_000 : 24));
 const FIXTURES = FIXTURES_DIR;
 const CASES = path.join(REPO_ROOT, 'test', 'chaos', 'fuzz-cases');
 const KEEP = process.env.HAKO_FUZZ_KEEP === '1';

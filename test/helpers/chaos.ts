@@ -52,8 +52,14 @@ export function hkSpawn(root: string, args: string[], env?: Record<string, strin
 }
 
 /** `<runtime> --root <root> <args>` as hkSpawn, for any runtime: what reapAsAShim leaves to libuv. */
-export function spawnTracked(runtime: string, root: string, args: string[], env?: Record<string, string>, timeoutMs = 30_000): Promise<SpawnResult> {
-  return spawnRuntime(runtime, root, args, { env: env ? { ...process.env, ...env } : process.env, timeoutMs, onSpawn: (pid) => spawned.add(pid) });
+export async function spawnTracked(runtime: string, root: string, args: string[], env?: Record<string, string>, timeoutMs = 30_000): Promise<SpawnResult> {
+  let child = -1;
+  try {
+    return await spawnRuntime(runtime, root, args, { env: env ? { ...process.env, ...env } : process.env, timeoutMs, onSpawn: (pid) => spawned.add((child = pid)) });
+  } finally {
+    // Reaped by libuv now: its pid may come back as a container's (pids are reused).
+    spawned.delete(child);
+  }
 }
 
 // The commands this process spawned (libuv reaps those; reaping one here would hang its caller).
