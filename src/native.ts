@@ -1,7 +1,7 @@
 // The only module that touches the addon. In the single executable the addon and
 // hako-init are embedded files (see engine.ts): the addon is written to an anonymous
 // file and dlopen'ed through /proc/self/fd; in development they are read from build/Release.
-import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -197,7 +197,7 @@ function loadEmbeddedAddon(bytes: Uint8Array): Addon {
     let fd = -1;
     try {
       fd = openSync(dir, O_TMPFILE | constants.O_RDWR, 0o700);
-      writeSync(fd, bytes);
+      writeFileSync(fd, bytes); // all of it (a short write on a filling file system)
       const mod = { exports: {} as Addon };
       process.dlopen(mod, `/proc/self/fd/${fd}`);
       return mod.exports;

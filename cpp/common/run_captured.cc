@@ -36,7 +36,9 @@ bool move_fd(int fd, int target) {
 // exec errno goes back through *exec_errno. The parent blocked every signal first; the
 // child puts every handler back to the default before it unblocks them.
 [[noreturn]] void exec_child(const char* path, char* const* argv, char* const* envp, const char* cwd, const int* fds,
-                             volatile int* exec_errno) {
+                             bool own_group, volatile int* exec_errno) {
+  // With a deadline, a process group of its own: what it started dies with it.
+  if (own_group) ::setpgid(0, 0);
   struct sigaction dfl = {};
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
@@ -93,7 +95,10 @@ Captured run_captured(const std::string& path, const std::vector<std::string>& a
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &saved);
   pid_t pid = ::vfork();
-  if (pid == 0) exec_child(path.c_str(), argv.data(), opts.env != nullptr ? envp.data() : nullptr, opts.cwd, child_fds, &exec_errno);
+  if (pid == 0) {
+    exec_child(path.c_str(), argv.data(), opts.env != nullptr ? envp.data() : nullptr, opts.cwd, child_fds, opts.timeout_ms > 0,
+               &exec_errno);
+  }
   int fork_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   close_fd(in[0]);
@@ -176,7 +181,9 @@ Captured run_captured(const std::string& path, const std::vector<std::string>& a
     }
   }
   if (!exited) {
-    if (c.timed_out) ::kill(pid, SIGKILL);
+    // Past the deadline: the program and everything it started (a hook's `sleep &` would
+    // otherwise live on, re-parented to the caller's subreaper).
+    if (c.timed_out) ::kill(-pid, SIGKILL);
     while (::waitpid(pid, &c.status, 0) < 0 && errno == EINTR) {
     }
   }

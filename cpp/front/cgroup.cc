@@ -187,6 +187,7 @@ void cgroup_signal_all(const CgroupInfo& cg, int sig) {
   if (!can_freeze(cg)) return signal_pids(cgroup_pids(cg), sig);
   bool was_frozen = cgroup_frozen(cg);
   if (!was_frozen) cgroup_freeze(cg);
+  stop_point("kill:frozen");
   try {
     signal_pids(cgroup_pids(cg), sig);
   } catch (...) {

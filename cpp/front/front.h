@@ -72,6 +72,9 @@ struct Logger {
   void error(const std::string& msg) const { write("error", msg); }
 };
 
+// ---- test-only stop points (stop_point.cc): HAKO_TEST_STOP_AT=<step> SIGKILLs hako there ----
+void stop_point(const char* step);
+
 // ---- the container record (record.cc) ----
 struct Hook {
   std::string path;
@@ -114,6 +117,16 @@ struct Record {
   std::string systemd_unit;
   /** the unit's directory in the hierarchy systemd tracks it by: gone, the unit is gone ("": not recorded) */
   std::string systemd_cgroup;
+
+  /**
+   * The record's early form (its "creating" key): written by create before it makes
+   * anything, naming what it is about to make; the create that writes it is `creator_pid`
+   * (with that start time). Once that process is gone the create was interrupted: the
+   * container is stopped, and delete kills what it may have started and removes the rest.
+   */
+  bool creating = false;
+  int64_t creator_pid = 0;
+  std::string creator_start_time;
 };
 
 constexpr int kRecordVersion = 2;
@@ -126,8 +139,10 @@ std::string container_dir(const std::string& root, const std::string& id);
 Record read_record(const std::string& root, const std::string& id);
 
 // ---- status (status.cc) ----
-enum class Status { Created, Running, Paused, Stopped };
+enum class Status { Creating, Created, Running, Paused, Stopped };
 const char* status_name(Status s);
+/** A live process (not a zombie) at pid with that start time (field 22 of /proc/<pid>/stat). */
+bool process_alive(int64_t pid, const std::string& start_time);
 bool init_alive(const Record& rec);
 Status live_status(const Record& rec);
 

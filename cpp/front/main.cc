@@ -210,6 +210,7 @@ int report_failure(const Logger& log, const Failure& f) {
   }
   candidates.push_back(HAKO_BRAIN_FALLBACK);
   int err = ENOENT;
+  stop_point("front:handover");
   for (auto& c : candidates) {
     execve(c.c_str(), argv, environ);
     if (errno != ENOENT) err = errno;

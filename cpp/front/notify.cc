@@ -66,11 +66,25 @@ int connect_host(const std::string& host) {
   throw Failure{"dial unixgram " + host + ": " + sys_text(step, host, errno)};
 }
 
+// A host socket that never reads (its queue full) would hold start for ever: the send
+// waits up to kHostSendMs for room, then fails saying so.
+constexpr int kHostSendMs = 10000;
+
 void send_host(int fd, const std::string& host, const std::string& msg) {
-  ssize_t n;
-  do n = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) throw Failure{"write unixgram " + host + ": " + sys_text("send", "", errno)};
+  int waited = 0;
+  for (;;) {
+    ssize_t n = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) return;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN || waited >= kHostSendMs) break;
+    pollfd p{fd, POLLOUT, 0};
+    ::poll(&p, 1, 100);
+    waited += 100;
+  }
+  int e = errno;
+  std::string why = sys_text("send", "", e);
+  if (e == EAGAIN) why += " (nothing read the socket for " + std::to_string(kHostSendMs / 1000) + " s)";
+  throw Failure{"write unixgram " + host + ": " + why};
 }
 
 }  // namespace

@@ -239,6 +239,19 @@ Record read_record(const std::string& root, const std::string& id) {
       if (rec.systemd_unit.empty() || rec.systemd_unit.find('/') != std::string::npos) throw corrupt(file, "/systemd/unit: must be a unit name");
       if (sd.contains("cgroup")) rec.systemd_cgroup = r.abs_path(sd["cgroup"], "/systemd/cgroup");
     }
+    if (doc.contains("creating")) {
+      const ojson& c = doc["creating"];
+      if (!c.is_object()) throw corrupt(file, "/creating: must be an object");
+      const ojson& creator = r.need(c, "creator", "/creating");
+      if (!creator.is_object()) throw corrupt(file, "/creating/creator: must be an object");
+      const ojson& cpid = r.need(creator, "pid", "/creating/creator");
+      if (!cpid.is_number_integer() || cpid.get<int64_t>() < 1 || cpid.get<int64_t>() > 0x7fffffff) {
+        throw corrupt(file, "/creating/creator/pid: must be a pid");
+      }
+      rec.creating = true;
+      rec.creator_pid = cpid.get<int64_t>();
+      rec.creator_start_time = r.str(creator, "startTime", "/creating/creator");
+    }
   } catch (const ojson::exception& e) {
     throw corrupt(file, e.what());
   }

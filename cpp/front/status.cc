@@ -1,5 +1,6 @@
 // A container's status, derived from the live system on every call (never stored), in
-// runc's order: a frozen cgroup: paused; the init gone, a zombie or another process at its
+// runc's order after one of hako's own (a record in its early form: creating while its
+// creator lives, else stopped): a frozen cgroup: paused; the init gone, a zombie or another process at its
 // pid (start time differs): stopped; exec.fifo present: created; else running.
 #include "front/front.h"
 
@@ -7,6 +8,7 @@ namespace hako::front {
 
 const char* status_name(Status s) {
   switch (s) {
+    case Status::Creating: return "creating";
     case Status::Created: return "created";
     case Status::Running: return "running";
     case Status::Paused: return "paused";
@@ -15,11 +17,11 @@ const char* status_name(Status s) {
   return "unknown";
 }
 
-bool init_alive(const Record& rec) {
-  if (rec.pid <= 0) return false;
+bool process_alive(int64_t pid, const std::string& start_time) {
+  if (pid <= 0) return false;
   std::string text;
   int err = 0;
-  if (!read_file("/proc/" + std::to_string(rec.pid) + "/stat", text, err)) return false;
+  if (!read_file("/proc/" + std::to_string(pid) + "/stat", text, err)) return false;
   // comm (field 2) may hold spaces and parentheses: the fields after it start after the last ')'.
   size_t close = text.rfind(')');
   if (close == std::string::npos || close + 2 > text.size()) return false;
@@ -33,11 +35,16 @@ bool init_alive(const Record& rec) {
   }
   if (fields.size() < 20) return false;
   const std::string& state = fields[0];
-  if (fields[19] != rec.init_start_time) return false;
+  if (fields[19] != start_time) return false;
   return state != "Z" && state != "X" && state != "x";
 }
 
+bool init_alive(const Record& rec) { return process_alive(rec.pid, rec.init_start_time); }
+
 Status live_status(const Record& rec) {
+  // A record in its early form: being created while its creator lives; once the creator
+  // is gone, interrupted, so stopped (as runc reports a container whose init died).
+  if (rec.creating) return process_alive(rec.creator_pid, rec.creator_start_time) ? Status::Creating : Status::Stopped;
   if (rec.cgroup && cgroup_frozen(*rec.cgroup)) return Status::Paused;
   if (!init_alive(rec)) return Status::Stopped;
   return path_exists(rec.dir + "/" + kExecFifo) ? Status::Created : Status::Running;

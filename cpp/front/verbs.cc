@@ -90,6 +90,8 @@ bool send_signal(int64_t pid, int sig, int& err) {
 // whole cgroup (nothing else would end the other processes); SIGKILL to a paused one thaws
 // it, or the kill would wait for resume. false: the init is gone (ESRCH).
 bool signal_container(const Record& rec, Status status, int sig) {
+  // A record in its early form may not name its init yet (pid 0): kill(0) would signal us.
+  if (rec.pid <= 0) return false;
   if (sig == SIGKILL && rec.cgroup && !rec.own_pid_namespace && cgroup_exists(*rec.cgroup)) cgroup_kill_all(*rec.cgroup);
   int err = 0;
   if (!send_signal(rec.pid, sig, err)) return false;
@@ -288,6 +290,17 @@ bool unit_may_be_loaded(const Record& rec) {
   return !rec.systemd_unit.empty() && (rec.systemd_cgroup.empty() || path_exists(rec.systemd_cgroup));
 }
 
+// An interrupted create (a record still in its early form, its creator gone): whatever it
+// started may live on (hako-init's stages, the init waiting on the exec fifo) whether or
+// not the container has a pid namespace of its own, so every process in its cgroup and
+// the init it recorded are killed, and the init awaited, before destroy() removes the rest.
+void abandon_create(const Record& rec) {
+  if (rec.cgroup && cgroup_exists(*rec.cgroup)) cgroup_kill_all(*rec.cgroup);
+  if (init_alive(rec)) ::kill(static_cast<pid_t>(rec.pid), SIGKILL);
+  for (int i = 0; i < 1000 && init_alive(rec); i++) sleep_ms(10);
+  if (init_alive(rec)) throw Failure{"container init still running"};
+}
+
 // runc's order: without a pid namespace of its own, SIGKILL what is left in the cgroup;
 // remove the cgroup; without a mount namespace, detach its mounts from the host (runc
 // leaves them); remove the state dir (also when the cgroup could not be removed, whose
@@ -315,6 +328,7 @@ void destroy(const Record& rec, const Logger& log) {
     }
   }
   if (log.debug_on) log.debug("removing the state directory " + rec.dir);
+  stop_point("delete:before-remove-state");
   try {
     remove_tree(rec.dir);
   } catch (const Failure& f) {
@@ -411,6 +425,7 @@ void verb_kill(const std::string& root, const std::string& id, const std::string
   Record rec = read_record(root, id);
   Status status = live_status(rec);
   if (log.debug_on) log.debug("kill: container " + id + " is " + status_name(status) + ", signal " + std::to_string(sig));
+  stop_point("kill:locked");
   if (all && rec.cgroup) {
     if (log.debug_on) log.debug("sending signal " + std::to_string(sig) + " to every process in the cgroup");
     if (cgroup_exists(*rec.cgroup)) cgroup_signal_all(*rec.cgroup, sig);
@@ -483,10 +498,13 @@ void verb_delete(const std::string& root, const std::string& id, bool force, con
   if (unit_may_be_loaded(rec) && !stop_systemd_unit) throw Handover{"the container's systemd unit is stopped by the brain"};
   Status status = live_status(rec);
   if (log.debug_on) log.debug("delete: container " + id + " is " + status_name(status));
-  if ((status == Status::Running || status == Status::Paused) && !force) {
+  if ((status == Status::Running || status == Status::Paused || status == Status::Creating) && !force) {
     throw Failure{"cannot delete container " + id + " that is not stopped: " + status_name(status)};
   }
-  if (status != Status::Stopped) kill_and_wait(rec, status, log);
+  stop_point("delete:before-kill");
+  if (rec.creating) abandon_create(rec);
+  else if (status != Status::Stopped) kill_and_wait(rec, status, log);
+  stop_point("delete:before-destroy");
   destroy(rec, log);
 }
 
@@ -504,7 +522,9 @@ void verb_start(const std::string& root, const std::string& id, const std::strin
   int listening = -1;
   if (notify) listening = notify_listen(rec.notify_socket.empty() ? rec.dir + "/notify/notify.sock" : rec.notify_socket);
   try {
+    stop_point("start:before-release");
     release_exec_fifo(rec);
+    stop_point("start:released");
     if (log.debug_on) log.debug("exec fifo released: the init runs its process");
     if (!rec.poststart.empty()) run_hooks_logged("poststart", rec.poststart, hook_state(rec, "running", rec.pid), log);
     if (notify) {

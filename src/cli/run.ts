@@ -13,6 +13,7 @@ import { deleteVerb, startVerb } from '../container/verbs.js';
 import { forwardReadyQuietly, listenNotifySocket } from '../container/notify-socket.js';
 import { boolFlag, type CommandContext } from './context.js';
 import { createOptions, wrapFailure } from './create.js';
+import { stopPoint } from '../container/stop-point.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const detach = boolFlag(ctx.flags, 'detach');
@@ -49,6 +50,7 @@ async function foreground(
   if (notify) await forwardReadyQuietly(notify.listening, notify.host, process.pid, created.record);
   const status = await exited;
   ctx.log.debug('process exited', { pid, status });
+  stopPoint('run:exited');
   await drain(output);
   stopForwarding();
   terminal?.restore();

@@ -24,6 +24,8 @@ import { netDevicesFor } from './net-devices.js';
 import { makeNotifyDir, notifySocketPath, withNotifySocket } from './notify-socket.js';
 import { writePidFile } from './pid-file.js';
 import { sendPidfd } from './pidfd-socket.js';
+import { recordInit, recordIntent } from './intent.js';
+import { stopPoint } from './stop-point.js';
 import { RECORD_VERSION, lockContainerDir, makeContainerDir, removeContainerDir, writeContainer, type ContainerRecord, type RecordCgroup, type RecordHook } from './state-store.js';
 
 export interface CreateOptions {
@@ -78,6 +80,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
 
   opts.debug?.(`create ${opts.id}: bundle ${bundle}, rootfs ${rootfs}, cgroup ${Object.values(cg.cgroup.record.paths)[0] ?? 'none'}`);
   const dir = makeContainerDir(opts.root, opts.id);
+  stopPoint('create:dir-made');
   // Held until the record is written: a delete meanwhile waits for it, then sees a record.
   let unlock: () => void;
   try {
@@ -96,10 +99,14 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   // The systemd driver: the scope is started with stage 0 in it (beforePlan), then the directories are made.
   const scope = { started: false };
   try {
-    if (opts.notifySocket) makeNotifyDir(dir);
     checkCgroupUsable(cg.cgroup);
+    // After the check: the cgroup it names held nothing then, so whatever a delete of an
+    // interrupted create finds in it is the container's.
+    const early = recordCreating(opts, spec, bundle, rootfs, cg, dir);
+    if (opts.notifySocket) makeNotifyDir(dir);
     const hostRoot = hostRootIds(spec);
     fifo = makeExecFifo(dir, hostRoot.uid, hostRoot.gid);
+    stopPoint('create:fifo-made');
     if (opts.consoleSocket !== undefined) consoleSocket = connectConsoleSocket(resolve(bundle, opts.consoleSocket));
     else if (spec.process?.terminal && !opts.detach) internalConsole = native().socketpair();
     // foreground.js (node:tty) is loaded only by a call with a terminal to size.
@@ -127,8 +134,10 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       // systemd driver's scope is started with stage 0 in it, then the directories are made.
       beforePlan: (pid: number) => {
         madeCgroups = cg.systemd ? startSystemdScope(cg, pid, spec, scope) : cg.cgroup.create();
+        stopPoint('create:cgroup-made');
       },
       onRunHooks: async (initPid) => {
+        recordInit(opts.root, early, initPid);
         netDevices?.moveInto(initPid);
         cg.cgroup.setResources(spec.linux?.resources ?? {}, { ...(opts.rootless ? ROOTLESS_RESOURCES : {}), ...(cg.systemd ? { skipMissing: true } : {}) });
         runCreateHooks(spec, opts.id, bundle, initPid, opts.debug);
@@ -156,7 +165,9 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       ...(cg.systemd ? { systemd: cg.systemd.record } : {}),
     };
     if (opts.pidfdSocket) await sendPidfd(opts.pidfdSocket, launched.initPid, 'standard');
+    stopPoint('create:launched');
     writeContainer(opts.root, record);
+    stopPoint('create:recorded');
     opts.debug?.(`created ${opts.id}: init pid ${launched.initPid}, state in ${dir}`);
     if (opts.pidFile) writePidFile(opts.pidFile, launched.initPid);
     return { record, dir, launched, consoleMaster };
@@ -197,6 +208,24 @@ function startSystemdScope(cg: ContainerCgroup, pid: number, spec: Spec, scope: 
   const { made, started } = startScope(cg as Required<Pick<ContainerCgroup, 'systemd'>> & ContainerCgroup, pid, spec.linux?.resources ?? {});
   scope.started = started;
   return made;
+}
+
+// The record's early form (intent.ts), before anything is made: what a later delete
+// needs to find it all if this create is interrupted.
+function recordCreating(opts: CreateOptions, spec: Spec, bundle: string, rootfs: string, cg: ContainerCgroup, dir: string): ContainerRecord {
+  return recordIntent(opts.root, {
+    ociVersion: OCI_VERSION,
+    id: opts.id,
+    bundle,
+    rootfs,
+    created: rfc3339Nano(),
+    ...(spec.annotations ? { annotations: spec.annotations } : {}),
+    ...(cg.cgroup.dirs.length > 0 ? { cgroup: recordCgroup(cg.cgroup) } : {}),
+    ownPidNamespace: (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'pid' && !ns.path),
+    ...(opts.notifySocket ? { notifySocket: notifySocketPath(resolve(dir)) } : {}),
+    ...(setUpInHostMountNamespace(spec, rootfs) ? { hostRootfsBind: rootfs } : {}),
+    ...(cg.systemd ? { systemd: cg.systemd.record } : {}),
+  });
 }
 
 /** The cgroup as recorded: driver and paths, and the directories the front works on. */

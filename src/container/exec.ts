@@ -58,6 +58,7 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
   const rec = readContainer(opts.root, opts.id);
   const status = liveStatus(rec, containerDir(opts.root, opts.id));
   if (status === 'stopped') throw new HakoError('cannot exec in a stopped container');
+  if (status === 'creating') throw new HakoError('cannot exec in a container that is being created');
   if (status === 'paused' && !opts.ignorePaused) throw new HakoError('cannot exec in a paused container');
   const spec: Spec = rec.config ?? { ociVersion: rec.ociVersion };
   const proc = withConfigDefaults(await opts.process(rec, spec), spec.process);

@@ -18,6 +18,7 @@ import { hookPlan } from './hooks.js';
 import { readProcStat } from './status.js';
 import { MSG, SyncChannel, decodeFailure, describeFailure } from './sync.js';
 import { isOwnIdOnly, writeMapWithHelper } from './rootless.js';
+import { launchStopPoint } from './stop-point.js';
 
 export interface LaunchRequest {
   spec: Spec;
@@ -114,6 +115,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
     initLog?.spawned();
   }
   const stage0Exit = stage0.exit;
+  launchStopPoint(req.makePlan !== undefined, 'spawned', stage0.pid);
   const channel = new SyncChannel(sync[0]);
   // Known as soon as stage 0 reports it, so a failure after that still kills and reaps it.
   const progress = { initPid: 0 };
@@ -130,6 +132,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
     const plan = encodePlan(makePlan(req, fds, seccomp && { ...seccomp, listenerSocket: listenerIndex }));
     await placed;
     channel.send(MSG.PLAN, plan);
+    launchStopPoint(req.makePlan !== undefined, 'plan-sent', stage0.pid);
     const handedOver = listener ? handOverListener(listener[0], req, progress) : undefined;
     const [initPid, sent] = await Promise.all([converse(channel, req, stage0, stage0Exit, progress), handedOver]);
     if (sent === false) throw new HakoError('unable to start container process: hako-init did not hand over the seccomp listener');
@@ -217,10 +220,14 @@ async function converse(
   for (;;) {
     if (initPid && hooksPending) {
       hooksPending = false;
+      launchStopPoint(req.makePlan !== undefined, 'run-hooks', initPid);
       await req.onRunHooks?.(initPid);
       channel.send(MSG.HOOKS_DONE);
     }
-    if (initPid && ready) return initPid;
+    if (initPid && ready) {
+      launchStopPoint(req.makePlan !== undefined, 'ready', initPid);
+      return initPid;
+    }
     const frame = await channel.next();
     if (frame === null) {
       const code = stage0.code;
@@ -236,6 +243,7 @@ async function converse(
       case MSG.INIT_PID:
         initPid = frame.payload.readUInt32LE(0);
         progress.initPid = initPid;
+        launchStopPoint(req.makePlan !== undefined, 'init-pid', initPid);
         if (await stage0Exit !== 0) throw new HakoError('unable to start container process: hako-init stage 0 failed');
         break;
       case MSG.RUN_HOOKS:

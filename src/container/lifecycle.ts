@@ -18,10 +18,11 @@ function cgroupOf(rec: ContainerRecord): Cgroup | undefined {
  * `read` runs once the container is known, as runc reads the new values after loading it.
  */
 export function updateContainer(root: string, id: string, read: () => LinuxResources): void {
-  const rec = readContainer(root, id);
+  readContainer(root, id);
   const unlock = lockContainerDir(root, id);
   try {
-    updateLocked(root, id, rec, read);
+    // Read again under the lock: a create holds it until its record is complete.
+    updateLocked(root, id, readContainer(root, id), read);
   } finally {
     unlock();
   }

@@ -4,7 +4,7 @@
 // create, with every decision a later verb needs) and the native front (cpp/front, which
 // serves state, start, kill, delete, pause, resume, ps and list from it).
 // schemas/container-record.schema.json describes it.
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HakoError, fromSystemError } from '../errors.js';
 import type { Spec } from '../oci/types.js';
@@ -68,6 +68,14 @@ export interface ContainerRecord {
   noNewKeyring?: boolean;
   /** created with --systemd-cgroup: the container's unit (a transient scope), which delete stops */
   systemd?: SystemdRecord;
+  /** the record's early form, written before create makes anything (intent.ts); absent once complete */
+  creating?: CreatingRecord;
+}
+
+/** What an early record adds: who is creating the container (pid 0 until its init exists). */
+export interface CreatingRecord {
+  /** the hako process making it: while it lives the container is "creating", once gone "stopped" */
+  creator: { pid: number; startTime: string };
 }
 
 export const STATE_FILE = 'state.json';
@@ -145,13 +153,18 @@ export function writeContainer(root: string, rec: ContainerRecord): void {
   try {
     const fd = openSync(tmp, 'w', 0o600);
     try {
-      writeSync(fd, text);
+      // All of it: write(2) on a filling file system writes what fits and returns the
+      // count; writeSync would stop there and the record be renamed in cut short.
+      writeFileSync(fd, text);
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, join(dir, STATE_FILE));
   } catch (err) {
     rmSync(tmp, { force: true });
+    // A failed write(2) carries no path ("write: no space left on device"): name the file.
+    const e = err as NodeJS.ErrnoException;
+    if (e && typeof e === 'object' && e.syscall === 'write' && !e.path) e.path = tmp;
     throw fromSystemError(err);
   }
 }

@@ -44,6 +44,12 @@ export function initAlive(rec: ContainerRecord): boolean {
 }
 
 export function liveStatus(rec: ContainerRecord, dir: string): Status {
+  // A record in its early form (intent.ts): creating while its creator lives, else stopped.
+  if (rec.creating) {
+    const creator = readProcStat(rec.creating.creator.pid);
+    const alive = creator !== undefined && creator.startTime === rec.creating.creator.startTime && creator.state !== 'Z' && creator.state !== 'X';
+    return alive ? 'creating' : 'stopped';
+  }
   if (rec.cgroup && openCgroup(rec.cgroup).isFrozen()) return 'paused';
   if (!initAlive(rec)) return 'stopped';
   try {

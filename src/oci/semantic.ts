@@ -16,7 +16,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { KNOWN_MOUNT_OPTIONS, isBindMount, isIdMappedMount } from './mount-options.js';
-import { type Problem, pointer, problem } from './problem.js';
+import { type Problem, escapeToken, pointer, problem } from './problem.js';
 import type { LinuxIDMapping, LinuxNamespace, LinuxNamespaceType, LinuxSeccompAction, Process, Spec } from './types.js';
 
 export interface SemanticOptions {
@@ -179,7 +179,37 @@ export const execCPUAffinity: ProcessCheck = (proc, base) => {
   return out;
 };
 
-const PROCESS_CHECKS: ProcessCheck[] = [rlimits, scheduler, execCPUAffinity];
+// Every string of a config reaches a system call as a C string (a path, an argument, an
+// environment entry, a mount option, a name, a sysctl): a NUL byte would cut it short, so
+// it is refused where it is, keys too (annotations excepted: they only go into JSON).
+// Iterative, and at most 20 reported: a hostile config may hold a great many.
+function nulBytes(value: unknown, base: string, skip: (at: string) => boolean = () => false): Problem[] {
+  const out: Problem[] = [];
+  const stack: [unknown, string][] = [[value, base]];
+  while (stack.length > 0 && out.length < 20) {
+    const [v, at] = stack.pop()!;
+    if (skip(at)) continue;
+    if (typeof v === 'string') {
+      if (v.includes('\0')) out.push(problem(at, 'must not contain a NUL byte'));
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${at}/${i}`]);
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v).reverse()) {
+        const here = `${at}/${escapeToken(k)}`;
+        if (k.includes('\0') && !skip(here)) out.push(problem(here, 'must not contain a NUL byte (in its key)'));
+        else stack.push([child, here]);
+      }
+    }
+  }
+  return out;
+}
+
+const noNulInProcess: ProcessCheck = (proc, base) => nulBytes(proc, base);
+
+/** The rest of the config (the process with the process checks, cgroupsPath with its own). */
+export const noNulBytes: SpecCheck = (spec) => nulBytes(spec, '', (at) => at === '/process' || at === '/annotations' || at === '/linux/cgroupsPath');
+
+const PROCESS_CHECKS: ProcessCheck[] = [rlimits, scheduler, execCPUAffinity, noNulInProcess];
 
 /** Semantic checks of a process object; pointers start at `base` ("" for process.json). */
 export function processProblems(proc: Process, base = ''): Problem[] {
@@ -583,6 +613,7 @@ export const rootDirectory: SpecCheck = (spec, opts) => {
 
 export const SPEC_CHECKS: readonly SpecCheck[] = [
   processChecks,
+  noNulBytes,
   duplicateNamespaces,
   userNamespaceMappings,
   idMappingRanges,

@@ -342,3 +342,24 @@ t.test('the generated validators need no ajv compiler, and bundle with esbuild',
   t.equal(r.status, 0, r.stderr);
   t.same(JSON.parse(r.stdout), { ok: [], bad: [{ pointer: '/root/path', message: 'must not be empty' }] }, 'minLength helper resolves in the bundle');
 });
+
+// Found by the fuzzer (test/chaos/fuzz.test.ts, seed 1, #11): a NUL in process.cwd got past
+// validation to the launch plan's encoder ("launch plan: cwd contains a NUL byte"), naming
+// no JSON pointer. Every string that reaches a system call is refused where it is.
+t.test('a NUL byte anywhere but the annotations is refused at its pointer', async (t) => {
+  const problems = checkConfig(
+    spec((s) => {
+      s.process!.cwd = '/\u0000';
+      s.process!.env = ['A=1', 'B=\u0000'];
+      s.mounts![0]!.destination = '/pr\u0000oc';
+      s.linux!.sysctl = { 'net.ipv4.ip_forward\u0000': '1' };
+      s.hostname = 'a\u0000b';
+      s.annotations = { 'org.example': 'x\u0000y' };
+    }),
+  );
+  t.same(
+    problems.filter((p) => /NUL/.test(p.message)).map((p) => p.pointer).sort(),
+    ['/hostname', '/linux/sysctl/net.ipv4.ip_forward\u0000', '/mounts/0/destination', '/process/cwd', '/process/env/1'].sort(),
+  );
+  t.same(checkProcess({ cwd: '/\u0000', args: ['sh'], user: { uid: 0, gid: 0 } }).map((p) => p.pointer), ['/cwd'], 'a process.json too');
+});

@@ -1,0 +1,153 @@
+// Time: what hako waits on is bounded, reported and cleaned up. A hook that hangs past its
+// timeout (prestart in the brain, createContainer in hako-init, poststart in the front),
+// also one whose child holds its output pipes open after it is killed; a console socket
+// nobody accepts (its backlog full); the host's NOTIFY_SOCKET that never reads; a
+// --pid-file in a directory of a frozen file system (fsfreeze: a hung file system's
+// stand-in). Needs root and dist/hako.
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import * as path from 'node:path';
+import t from 'tap';
+import { makeBundle } from '../helpers/rootfs.js';
+import { containerId, makeStateRoot } from '../helpers/runtime.js';
+import { asContainerTests, checkNothingLeft, errorMessage, HAKO, hakoSkip, processesWith, scratchDir, uniqueMarker, waitFor } from '../helpers/lifecycle.js';
+import { FULL, cgroupParent, cgroupsLeft, containersIn, hkSpawn, reapAsAShim } from '../helpers/chaos.js';
+
+const skip = asContainerTests(hakoSkip());
+// Longer than tap's 120 s default on a busy shared machine; test:chaos sets its own.
+if (!process.env.HAKO_CHAOS) t.setTimeout(600_000);
+
+for (const kind of ['prestart', 'createContainer', 'poststart'] as const) {
+  for (const holder of FULL ? [false, true] : [false]) {
+    t.test(`a ${kind} hook past its timeout${holder ? ', its child holding the output pipes' : ''}`, { skip }, async (t) => {
+      const root = await makeStateRoot(t, HAKO);
+      const parent = cgroupParent(t, 'time-hook');
+      const marker = uniqueMarker('hook');
+      // The hook runs on the host (prestart, poststart) or in the container (createContainer, from /bin/sh of the rootfs).
+      const script = holder ? `sleep 30 & echo ${marker} >/dev/null; sleep 30; : ${marker}` : `sleep 30; : ${marker}`;
+      const bundle = await makeBundle(t, {
+        args: ['/bin/sleep', '1000'],
+        edit: (s) => {
+          s.hooks = { [kind]: [{ path: '/bin/sh', args: ['sh', '-c', script], timeout: 1 }] };
+        },
+      });
+      const id = containerId('hook');
+      bundle.spec.linux!.cgroupsPath = `${parent}/${id}`;
+      await bundle.writeConfig();
+      const stop = reapAsAShim();
+      t.teardown(stop);
+      const started = Date.now();
+      const r = kind === 'poststart' ? await hkSpawn(root, ['run', '-d', '--bundle', bundle.dir, id], undefined, 25_000) : await hkSpawn(root, ['create', '--bundle', bundle.dir, id], undefined, 25_000);
+      t.notOk(r.timedOut, `hako returned (after ${Date.now() - started} ms; the hook sleeps 30 s)`);
+      t.equal(r.code, 1, 'and failed');
+      t.match(errorMessage(r), /hook ran past specified timeout of 1\.0s/, 'saying why', { stderr: r.stderr });
+      for (const p of processesWith(marker)) process.kill(p, 'SIGKILL');
+      await hkSpawn(root, ['delete', '--force', id]);
+      t.same(containersIn(root), [], 'no state dir left');
+      t.same(cgroupsLeft(`${parent}/${id}`), [], 'no cgroup left');
+      await stop();
+      await checkNothingLeft(t, { noChildren: true });
+    });
+  }
+}
+
+// A console socket that listens but never accepts: with room in its backlog the connection
+// is queued and create goes on (the pty master waits in the queue: bounded, nothing is
+// waited for); with the backlog full, create fails at once saying so. Nothing is left.
+t.test('a console socket nobody accepts', { skip }, async (t) => {
+  const root = await makeStateRoot(t, HAKO);
+  const parent = cgroupParent(t, 'time-console');
+  const dir = await scratchDir(t, 'console');
+  const sock = path.join(dir, 'console.sock');
+  const py = String.raw`
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(0)
+fillers = []
+if sys.argv[2] == 'full':
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); c.connect(sys.argv[1]); fillers.append(c)
+print('listening', flush=True)
+time.sleep(60)
+`;
+  for (const backlog of ['room', 'full'] as const) {
+    const listener = spawn('python3', ['-c', py, sock, backlog], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.teardown(() => listener.kill('SIGKILL'));
+    let out = '';
+    listener.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    await waitFor('the listener', () => out.includes('listening'));
+    const bundle = await makeBundle(t, { args: ['/bin/sleep', '1000'], edit: (s) => (s.process!.terminal = true) });
+    const id = containerId('console');
+    bundle.spec.linux!.cgroupsPath = `${parent}/${id}`;
+    await bundle.writeConfig();
+    const stop = reapAsAShim();
+    const r = await hkSpawn(root, ['create', '--console-socket', sock, '--bundle', bundle.dir, id], undefined, 25_000);
+    t.notOk(r.timedOut, `${backlog}: create returned`);
+    if (backlog === 'room') t.equal(r.code, 0, 'room in the backlog: create goes on', { stderr: r.stderr });
+    else {
+      t.equal(r.code, 1, 'backlog full: create fails');
+      t.match(errorMessage(r), new RegExp(`dial ${sock.replace(/[/.]/g, '\\$&')}: .*(resource temporarily unavailable|EAGAIN|ECONNREFUSED|connection refused)`), 'naming the socket and why', { stderr: r.stderr });
+    }
+    t.equal((await hkSpawn(root, ['delete', '--force', id])).code, 0, 'delete --force');
+    listener.kill('SIGKILL');
+    await new Promise((res) => listener.once('exit', res));
+    await stop();
+    t.same(containersIn(root), [], 'no state dir left');
+    t.same(cgroupsLeft(`${parent}/${id}`), [], 'no cgroup left');
+    await checkNothingLeft(t, { noChildren: true });
+    rmSync(sock, { force: true });
+  }
+});
+
+// The host's NOTIFY_SOCKET never reads (its queue full, as a hung systemd's would be):
+// start used to wait for room for ever; it gives up after 10 s and says so. The container
+// runs on (it was started); delete --force removes it.
+t.test('a NOTIFY_SOCKET that never reads', { skip }, async (t) => {
+  const root = await makeStateRoot(t, HAKO);
+  const parent = cgroupParent(t, 'time-notify');
+  const dir = await scratchDir(t, 'notify');
+  const sock = path.join(dir, 'host.sock');
+  const py = String.raw`
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+# Fillers until a fresh one cannot send: the receiver's queue is full (not a sender's buffer).
+fillers = []
+while True:
+    f = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    f.setblocking(False)
+    fillers.append(f)
+    sent = 0
+    try:
+        while True:
+            f.sendto(b'x', sys.argv[1])
+            sent += 1
+    except BlockingIOError:
+        pass
+    if sent == 0:
+        break
+print('full', flush=True)
+time.sleep(120)
+`;
+  const listener = spawn('python3', ['-c', py, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => listener.kill('SIGKILL'));
+  let out = '';
+  listener.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  await waitFor('the host socket to fill', () => out.includes('full'));
+  const bundle = await makeBundle(t, { args: ['/probe', '--notify', 'READY=1', '--sleep', 'inf'] });
+  const id = containerId('notify');
+  bundle.spec.linux!.cgroupsPath = `${parent}/${id}`;
+  await bundle.writeConfig();
+  const stop = reapAsAShim();
+  t.equal((await hkSpawn(root, ['create', '--bundle', bundle.dir, id], { NOTIFY_SOCKET: sock })).code, 0, 'create');
+  const r = await hkSpawn(root, ['start', id], { NOTIFY_SOCKET: sock }, 40_000);
+  t.notOk(r.timedOut, 'start returned');
+  t.equal(r.code, 1, 'and failed');
+  t.match(errorMessage(r), new RegExp(`write unixgram ${sock.replace(/[/.]/g, '\\$&')}: send: .*nothing read the socket for 10 s`), 'saying why', { stderr: r.stderr });
+  t.equal((await hkSpawn(root, ['delete', '--force', id])).code, 0, 'delete --force');
+  listener.kill('SIGKILL');
+  await new Promise((res) => listener.once('exit', res));
+  await stop();
+  t.same(containersIn(root), [], 'no state dir left');
+  t.same(cgroupsLeft(`${parent}/${id}`), [], 'no cgroup left');
+  await checkNothingLeft(t, { noChildren: true });
+});
