@@ -157,7 +157,7 @@ class SyncRecvJob : public OwnThreadJob {
   int err_ = 0;
 };
 
-// unixConnect(path) -> a connected AF_UNIX stream socket (blocking, close-on-exec): the
+// unixConnect(path) -> a connected AF_UNIX stream socket (blocking once connected, close-on-exec): the
 // console socket hako-init sends the pty master to.
 Napi::Value UnixConnect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -169,7 +169,9 @@ Napi::Value UnixConnect(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   memcpy(addr.sun_path, path.data(), path.size());
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Non-blocking for the connect, as Go dials: a listener whose backlog is full (nobody
+  // accepts) is EAGAIN at once, not a create that waits forever. Blocking afterwards.
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
     throw_errno(env, errno, "socket");
     return env.Undefined();
@@ -177,6 +179,10 @@ Napi::Value UnixConnect(const Napi::CallbackInfo& info) {
   int r;
   do r = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
   while (r < 0 && errno == EINTR);
+  if (r == 0) {
+    int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) r = -1;
+  }
   if (r < 0) {
     int e = errno;
     ::close(fd);

@@ -39,8 +39,14 @@ for (const kind of ['prestart', 'createContainer', 'poststart'] as const) {
       const started = Date.now();
       const r = kind === 'poststart' ? await hkSpawn(root, ['run', '-d', '--bundle', bundle.dir, id], undefined, 25_000) : await hkSpawn(root, ['create', '--bundle', bundle.dir, id], undefined, 25_000);
       t.notOk(r.timedOut, `hako returned (after ${Date.now() - started} ms; the hook sleeps 30 s)`);
-      t.equal(r.code, 1, 'and failed');
-      t.match(errorMessage(r), /hook ran past specified timeout of 1\.0s/, 'saying why', { stderr: r.stderr });
+      if (kind === 'poststart') {
+        // The runtime spec: a failed poststart hook is a warning, and start goes on.
+        t.equal(r.code, 0, 'and went on', { stderr: r.stderr });
+        t.match(r.stderr, /level=warning.*hook ran past specified timeout of 1\.0s/, 'warning why');
+      } else {
+        t.equal(r.code, 1, 'and failed');
+        t.match(errorMessage(r), /hook ran past specified timeout of 1\.0s/, 'saying why', { stderr: r.stderr });
+      }
       for (const p of processesWith(marker)) process.kill(p, 'SIGKILL');
       await hkSpawn(root, ['delete', '--force', id]);
       t.same(containersIn(root), [], 'no state dir left');
@@ -85,7 +91,7 @@ time.sleep(60)
     if (backlog === 'room') t.equal(r.code, 0, 'room in the backlog: create goes on', { stderr: r.stderr });
     else {
       t.equal(r.code, 1, 'backlog full: create fails');
-      t.match(errorMessage(r), new RegExp(`dial ${sock.replace(/[/.]/g, '\\$&')}: .*(resource temporarily unavailable|EAGAIN|ECONNREFUSED|connection refused)`), 'naming the socket and why', { stderr: r.stderr });
+      t.match(errorMessage(r), new RegExp(`^hako create failed: dial unix ${sock.replace(/[/.]/g, '\\$&')}: connect: resource temporarily unavailable$`), 'naming the socket and why', { stderr: r.stderr });
     }
     t.equal((await hkSpawn(root, ['delete', '--force', id])).code, 0, 'delete --force');
     listener.kill('SIGKILL');
