@@ -203,6 +203,12 @@ class Bus {
   // and it works before D-Bus is up); else, or when that fails, the system bus. runc uses
   // both too (the bus first); when neither answers, the private socket's error is the one
   // reported, in runc's (Go's) words.
+  // runc 1.1.5's words for any failed connection (libcontainer/cgroups/systemd/dbus.go), its
+  // hint included: people search for it.
+  static constexpr const char* kConnectFailed =
+      "failed to connect to dbus (hint: for rootless containers, maybe you need to install dbus-user-session package, "
+      "see https://github.com/opencontainers/runc/blob/master/docs/cgroup-v2.md): ";
+
   void open() {
     if (bus_) return;
     const SdBus& sd = lib();
@@ -217,7 +223,7 @@ class Bus {
       if (r < 0) {
         bus = nullptr;
         if (private_err == 0) private_err = -r;
-        throw BusError("", std::string("dial unix ") + kPrivateSocket + ": connect: " + front::errno_text(private_err));
+        throw BusError("", std::string(kConnectFailed) + "dial unix " + kPrivateSocket + ": connect: " + front::errno_text(private_err));
       }
     }
     int r = sd.match_signal_async(bus, &slot_, nullptr, kPath, kManager, "JobRemoved", on_job_removed, nullptr, &watch_);

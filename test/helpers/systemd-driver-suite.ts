@@ -434,8 +434,11 @@ export function systemdDriverSuite(MODE: HierarchyMode): void {
       const runc = await unreachable(RUNC);
       r = await unreachable(HAKO);
       t.equal(r.code, 1, 'fails');
-      t.equal(errorMessage(r), 'hako run failed: unable to start container process: unable to apply cgroup configuration: dial unix /run/systemd/private: connect: connection refused');
-      t.ok(failure(runc).endsWith(': dial unix /run/systemd/private: connect: connection refused'), 'runc says the same cause', { runc: failure(runc) });
+      const cause =
+        'failed to connect to dbus (hint: for rootless containers, maybe you need to install dbus-user-session package, ' +
+        'see https://github.com/opencontainers/runc/blob/master/docs/cgroup-v2.md): dial unix /run/systemd/private: connect: connection refused';
+      t.equal(errorMessage(r), `hako run failed: unable to start container process: unable to apply cgroup configuration: ${cause}`);
+      t.ok(failure(runc).endsWith(`: ${cause}`), 'runc says the same, in the same words', { runc: failure(runc) });
       t.equal((await w.rt(HAKO, root, ['list', '-q'])).stdout, '', 'no state');
       t.same(await w.units('hako-*'), [], 'no unit');
       t.same(await w.dirs('/system.slice/hako-unreach.scope'), [], 'no cgroup');
