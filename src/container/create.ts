@@ -162,6 +162,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       ...(opts.notifySocket ? { notifySocket: notifySocketPath(resolve(dir)) } : {}),
       ...(setUpInHostMountNamespace(spec, rootfs) ? { hostRootfsBind: rootfs } : {}),
       ...(opts.noNewKeyring ? { noNewKeyring: true } : {}),
+      ...(opts.rootless ? { rootless: true } : {}),
       ...(cg.systemd ? { systemd: cg.systemd.record } : {}),
     };
     if (opts.pidfdSocket) await sendPidfd(opts.pidfdSocket, launched.initPid, 'standard');

@@ -3,6 +3,7 @@
 import { HakoError } from '../errors.js';
 import { openCgroup, type Cgroup } from '../cgroups/manager.js';
 import { mergeResources } from '../cgroups/merge.js';
+import { ROOTLESS_RESOURCES } from '../cgroups/rootless.js';
 import { updateScopeProperties } from '../cgroups/systemd-scope.js';
 import type { LinuxResources } from '../oci/types.js';
 import { containerDir, lockContainerDir, readContainer, writeContainer, type ContainerRecord } from './state-store.js';
@@ -36,7 +37,8 @@ function updateLocked(root: string, id: string, rec: ContainerRecord, read: () =
   const merged = mergeResources(rec.config?.linux?.resources ?? {}, update);
   const { devices, ...rest } = merged;
   if (rec.systemd) updateScopeProperties(rec.systemd, cg.record.driver, update.devices !== undefined ? merged : rest);
-  cg.setResources(update.devices !== undefined ? { ...rest, devices } : rest, { update: true, ...(rec.systemd ? { skipMissing: true } : {}) });
+  const options = { update: true, ...(rec.systemd ? { skipMissing: true } : {}), ...(rec.rootless ? ROOTLESS_RESOURCES : {}) };
+  cg.setResources(update.devices !== undefined ? { ...rest, devices } : rest, options);
   const config = rec.config ?? { ociVersion: rec.ociVersion };
   writeContainer(root, { ...rec, config: { ...config, linux: { ...config.linux, resources: merged } } });
 }

@@ -66,6 +66,8 @@ export interface ContainerRecord {
   hostRootfsBind?: string;
   /** created with --no-new-keyring: an exec'd process joins no session keyring either (runc) */
   noNewKeyring?: boolean;
+  /** created by a rootless hako: update writes no device rules either (rootless.ts) */
+  rootless?: boolean;
   /** created with --systemd-cgroup: the container's unit (a transient scope), which delete stops */
   systemd?: SystemdRecord;
   /** the record's early form, written before create makes anything (intent.ts); absent once complete */

@@ -6,7 +6,7 @@
 // a rootless caller can give: each refused with the field named and nothing left.
 // Needs root (to make the user), dist/hako, runc, newuidmap (package uidmap).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import type { Spec } from '../../src/oci/types.js';
@@ -144,6 +144,37 @@ t.test('a delegated cgroup2 directory is used; hierarchies the user may not writ
   const inner = path.posix.join('/', path.relative(cgroup2.mountPoint, session), id);
   t.equal(r, `0::${path.posix.join(cgroup2.root, inner)}\n`, 'the container ran in a cgroup2 directory of the user\'s session');
   t.notOk(existsSync(path.join(session, id)), 'and the directory is gone with it');
+  t.same(stateLeft(user), [], 'nothing left in the state root');
+});
+
+t.test('update of a rootless container writes no device rules (as runc\'s rootless mode)', { skip }, async (t) => {
+  const user = await makeTestUser(t, 'up');
+  const cgroup2 = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).find((m) => m.fsType === 'cgroup2');
+  if (!cgroup2) {
+    t.pass('no cgroup2 mount here: nothing to delegate');
+    return;
+  }
+  const mine = path.join(cgroup2.mountPoint, user.name);
+  const session = path.join(mine, 'session');
+  mkdirSync(session, { recursive: true });
+  t.teardown(() => removeCgroupDirs(mine));
+  execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, mine]);
+  const bundle = await userBundle(t, user, ['/bin/sleep', '600']);
+  const id = containerId('rlup');
+  const inSession = (args: string[]) => {
+    const [cmd, ...rest] = ['sh', '-c', `echo $$ > ${session}/cgroup.procs && exec "$@" >/dev/null 2>&1`, 'sh', ...user.argv(HAKO, args)];
+    return execFileSync(cmd!, rest, { encoding: 'utf8' });
+  };
+  inSession(['run', '-d', '--bundle', bundle.dir, id]);
+  t.teardown(() => user.run(HAKO, ['delete', '-f', id]));
+  t.ok(existsSync(path.join(session, id)), 'the container has a cgroup2 directory in the user\'s session');
+  const resources = path.join(user.home, 'resources.json');
+  writeFileSync(resources, JSON.stringify({ devices: [{ allow: false, access: 'rwm' }] }));
+  execFileSync('chown', [`${user.uid}:${user.gid}`, resources]);
+  // Device rules on cgroup2 are a BPF program, which the user may not attach.
+  const up = await user.run(HAKO, ['update', '--resources', resources, id]);
+  t.equal(up.code, 0, 'update with device rules succeeds, leaving them alone', { stderr: up.stderr });
+  t.equal((await user.run(HAKO, ['delete', '-f', id])).code, 0, 'delete -f');
   t.same(stateLeft(user), [], 'nothing left in the state root');
 });
 
