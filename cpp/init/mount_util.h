@@ -11,6 +11,21 @@
 
 #include "common/unique_fd.h"
 
+// The new mount API's flags, for a libc whose headers predate them.
+#include <fcntl.h>
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef MOVE_MOUNT_T_EMPTY_PATH
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+
 namespace hako {
 
 // "/proc/self/fd/<fd>", the path through which the kernel reaches exactly that file.

@@ -65,6 +65,18 @@ function removeCgroupDirs(dir: string): void {
   }
 }
 
+/** A cgroup2 directory <user>/session owned by the user, as a login manager delegates one (removed at teardown). */
+function delegatedSession(t: Test, user: TestUser): { cgroup2: { mountPoint: string; root: string }; session: string } | undefined {
+  const cgroup2 = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).find((m) => m.fsType === 'cgroup2');
+  if (!cgroup2) return undefined;
+  const mine = path.join(cgroup2.mountPoint, user.name);
+  const session = path.join(mine, 'session');
+  mkdirSync(session, { recursive: true });
+  t.teardown(() => removeCgroupDirs(mine));
+  execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, mine]);
+  return { cgroup2, session };
+}
+
 const HAKO_STATE = (user: TestUser) => path.join(user.xdg, 'hako');
 
 function stateLeft(user: TestUser): string[] {
@@ -126,16 +138,12 @@ t.test('subordinate ranges through newuidmap/newgidmap; the lifecycle through th
 
 t.test('a delegated cgroup2 directory is used; hierarchies the user may not write are left out', { skip }, async (t) => {
   const user = await makeTestUser(t, 'cg');
-  const cgroup2 = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).find((m) => m.fsType === 'cgroup2');
-  if (!cgroup2) {
+  const delegated = delegatedSession(t, user);
+  if (!delegated) {
     t.pass('no cgroup2 mount here: nothing to delegate');
     return;
   }
-  const mine = path.join(cgroup2.mountPoint, user.name);
-  const session = path.join(mine, 'session');
-  mkdirSync(session, { recursive: true });
-  t.teardown(() => removeCgroupDirs(mine));
-  execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, mine]);
+  const { cgroup2, session } = delegated;
   const bundle = await userBundle(t, user, ['/bin/sh', '-c', 'grep "^0::" /proc/self/cgroup']);
   const id = containerId('rlcg');
   // As a login manager delegates: root puts the session in the user's subtree, then drops.
@@ -149,16 +157,12 @@ t.test('a delegated cgroup2 directory is used; hierarchies the user may not writ
 
 t.test('update of a rootless container writes no device rules (as runc\'s rootless mode)', { skip }, async (t) => {
   const user = await makeTestUser(t, 'up');
-  const cgroup2 = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).find((m) => m.fsType === 'cgroup2');
-  if (!cgroup2) {
+  const delegated = delegatedSession(t, user);
+  if (!delegated) {
     t.pass('no cgroup2 mount here: nothing to delegate');
     return;
   }
-  const mine = path.join(cgroup2.mountPoint, user.name);
-  const session = path.join(mine, 'session');
-  mkdirSync(session, { recursive: true });
-  t.teardown(() => removeCgroupDirs(mine));
-  execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, mine]);
+  const { session } = delegated;
   const bundle = await userBundle(t, user, ['/bin/sleep', '600']);
   const id = containerId('rlup');
   const inSession = (args: string[]) => {
