@@ -26,7 +26,7 @@ import { writePidFile } from './pid-file.js';
 import { sendPidfd } from './pidfd-socket.js';
 import { recordInit, recordIntent } from './intent.js';
 import { stopPoint } from './stop-point.js';
-import { RECORD_VERSION, lockContainerDir, makeContainerDir, removeContainerDir, writeContainer, type ContainerRecord, type RecordCgroup, type RecordHook } from './state-store.js';
+import { lockContainerDir, makeContainerDir, removeContainerDir, writeContainer, type ContainerRecord, type RecordCgroup, type RecordHook } from './state-store.js';
 
 export interface CreateOptions {
   root: string;
@@ -144,26 +144,15 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       },
     });
     const consoleMaster = internalConsole ? await native().recvFd(internalConsole[0]) : undefined;
+    // The early record completed: what create learnt since (the init, the namespaces, the hooks).
+    const { creating: _creating, ...intended } = early;
     const record: ContainerRecord = {
-      version: RECORD_VERSION,
-      ociVersion: OCI_VERSION,
-      id: opts.id,
+      ...intended,
       pid: launched.initPid,
       initStartTime: launched.initStartTime,
-      bundle,
-      rootfs,
-      created: rfc3339Nano(),
-      ...(spec.annotations ? { annotations: spec.annotations } : {}),
       config: spec,
       namespacePaths: namespacePaths(spec, launched.initPid),
-      ...(cg.cgroup.dirs.length > 0 ? { cgroup: recordCgroup(cg.cgroup) } : {}),
-      ownPidNamespace: (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'pid' && !ns.path),
       ...recordHooks(spec),
-      ...(opts.notifySocket ? { notifySocket: notifySocketPath(resolve(dir)) } : {}),
-      ...(setUpInHostMountNamespace(spec, rootfs) ? { hostRootfsBind: rootfs } : {}),
-      ...(opts.noNewKeyring ? { noNewKeyring: true } : {}),
-      ...(opts.rootless ? { rootless: true } : {}),
-      ...(cg.systemd ? { systemd: cg.systemd.record } : {}),
     };
     if (opts.pidfdSocket) await sendPidfd(opts.pidfdSocket, launched.initPid, 'standard');
     stopPoint('create:launched');
@@ -225,6 +214,8 @@ function recordCreating(opts: CreateOptions, spec: Spec, bundle: string, rootfs:
     ownPidNamespace: (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'pid' && !ns.path),
     ...(opts.notifySocket ? { notifySocket: notifySocketPath(resolve(dir)) } : {}),
     ...(setUpInHostMountNamespace(spec, rootfs) ? { hostRootfsBind: rootfs } : {}),
+    ...(opts.noNewKeyring ? { noNewKeyring: true } : {}),
+    ...(opts.rootless ? { rootless: true } : {}),
     ...(cg.systemd ? { systemd: cg.systemd.record } : {}),
   });
 }
