@@ -4,14 +4,13 @@
 // nobody accepts (its backlog full); the host's NOTIFY_SOCKET that never reads; a
 // --pid-file in a directory of a frozen file system (fsfreeze: a hung file system's
 // stand-in). Needs root and dist/hako.
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { makeBundle } from '../helpers/rootfs.js';
 import { containerId, makeStateRoot } from '../helpers/runtime.js';
 import { asContainerTests, checkNothingLeft, errorMessage, HAKO, hakoSkip, processesWith, scratchDir, uniqueMarker, waitFor } from '../helpers/lifecycle.js';
-import { FULL, cgroupParent, cgroupsLeft, containersIn, hkSpawn, reapAsAShim } from '../helpers/chaos.js';
+import { FULL, cgroupParent, cgroupsLeft, containersIn, hkSpawn, reapAsAShim, spawnHelper } from '../helpers/chaos.js';
 
 const skip = asContainerTests(hakoSkip());
 // Longer than tap's 120 s default on a busy shared machine; test:chaos sets its own.
@@ -76,7 +75,7 @@ print('listening', flush=True)
 time.sleep(60)
 `;
   for (const backlog of ['room', 'full'] as const) {
-    const listener = spawn('python3', ['-c', py, sock, backlog], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const listener = spawnHelper('python3', ['-c', py, sock, backlog], { stdio: ['ignore', 'pipe', 'inherit'] });
     t.teardown(() => listener.kill('SIGKILL'));
     let out = '';
     listener.stdout!.on('data', (b: Buffer) => (out += b.toString()));
@@ -134,7 +133,7 @@ while True:
 print('full', flush=True)
 time.sleep(120)
 `;
-  const listener = spawn('python3', ['-c', py, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const listener = spawnHelper('python3', ['-c', py, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => listener.kill('SIGKILL'));
   let out = '';
   listener.stdout!.on('data', (b: Buffer) => (out += b.toString()));

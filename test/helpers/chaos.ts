@@ -2,6 +2,7 @@
 // HAKO_CHAOS=full (npm run test:chaos), the short form in npm test; what a container may
 // leave on the host (processes, mounts, cgroup directories in every hierarchy, state),
 // checked after each trial.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Test } from 'tap';
@@ -64,6 +65,21 @@ export async function spawnTracked(runtime: string, root: string, args: string[]
 
 // The commands this process spawned (libuv reaps those; reaping one here would hang its caller).
 const spawned = new Set<number>();
+
+/**
+ * child_process.spawn for a helper process of the test itself (a socket listener, a
+ * stand-in shim) while reapAsAShim runs: libuv reaps it, so the shim's reaper leaves it
+ * alone. Reaped by the reaper instead, its 'exit' would never come.
+ */
+export function spawnHelper(command: string, args: string[], opts: SpawnOptions): ChildProcess {
+  const child = spawn(command, args, opts);
+  const pid = child.pid;
+  if (pid !== undefined) {
+    spawned.add(pid);
+    child.once('exit', () => spawned.delete(pid));
+  }
+  return child;
+}
 
 /**
  * Reaps, every 20 ms until stopped, the zombies re-parented to this subreaper (as a shim
