@@ -146,8 +146,25 @@ function stateEntries(root: string): Set<string> {
 // short for five managers run twice each.
 t.setTimeout(25 * 60_000);
 
+/**
+ * Holds an exclusive flock on `file` (through flock(1), which keeps it until its stdin
+ * closes) once it is granted; returns its release. Another run of this suite on the
+ * machine (a second checkout's npm test) would share the daemons' scratch paths.
+ */
+async function holdLock(file: string): Promise<() => void> {
+  const holder = spawn('flock', [file, 'sh', '-c', 'echo held; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    holder.once('error', reject);
+    holder.once('exit', (code) => reject(new Error(`flock ${file} exited with ${code}`)));
+    holder.stdout!.once('data', () => resolve());
+  });
+  return () => holder.stdin!.end();
+}
+
 t.test('managers drive hako as they drive runc', { skip: suiteSkip() }, async (t) => {
   t.setTimeout(20 * 60_000);
+  // Not /tmp/hako-managers.lock: people take that one around npm run test:managers.
+  t.teardown(await holdLock('/tmp/hako-managers.suite.lock'));
   // at most 60 characters: the daemons' unix socket paths are built from it
   const scratchOf = (name: string): string => path.join('/tmp', `hako-mgr-${name}`);
   const cgroupsBefore = cgroupDirs();
