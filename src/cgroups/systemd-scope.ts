@@ -3,9 +3,10 @@
 // on update. Loaded by create and update only with --systemd-cgroup or a record that has a
 // unit, so a create without it neither loads this module nor libsystemd.
 import { HakoError } from '../errors.js';
-import { native } from '../native.js';
+import { native, type UnitProperty } from '../native.js';
 import type { LinuxResources, Spec } from '../oci/types.js';
 import type { ContainerCgroup, HostCgroupTexts } from './manager.js';
+import { annotationProperties } from './systemd-annotations.js';
 import { V1Cgroup } from './v1.js';
 import { V2Cgroup } from './v2.js';
 import { cgroupLayout, layoutPaths, procCgroupFor, type CgroupDriver } from './paths.js';
@@ -26,6 +27,8 @@ export interface SystemdScope {
   /** the container's name in cgroupsPath (the unit's Description) */
   name: string;
   driver: CgroupDriver;
+  /** the org.systemd.property.* annotations' properties (the new unit's, after runc's own) */
+  extra: UnitProperty[];
 }
 
 /**
@@ -35,6 +38,8 @@ export interface SystemdScope {
  * without systemd and a slice name systemd would not take.
  */
 export function systemdContainerCgroup(spec: Spec, id: string, host: HostCgroupTexts): ContainerCgroup & { systemd: SystemdScope } {
+  // runc reads the annotations first, then cgroupsPath, then looks for systemd.
+  const extra = annotationProperties(spec.annotations);
   const path = parseSystemdCgroupsPath(spec.linux?.cgroupsPath, id);
   if (!systemdRunning()) throw new HakoError('systemd not running on this host, cannot use systemd cgroups manager');
   const slice = sliceOf(path);
@@ -46,7 +51,7 @@ export function systemdContainerCgroup(spec: Spec, id: string, host: HostCgroupT
     procCgroup: procCgroupFor(host.procCgroup, layout),
     skipped: {},
     hostDriver: layout.driver,
-    systemd: { record: { unit, slice, cgroup: (paths['name=systemd'] ?? paths[''])! }, name: path.name, driver: layout.driver },
+    systemd: { record: { unit, slice, cgroup: (paths['name=systemd'] ?? paths[''])! }, name: path.name, driver: layout.driver, extra },
   };
 }
 
@@ -59,7 +64,7 @@ export function systemdContainerCgroup(spec: Spec, id: string, host: HostCgroupT
  */
 export function startScope(cg: ContainerCgroup & { systemd: SystemdScope }, pid: number, resources: LinuxResources): { made: string[]; started: boolean } {
   const sd = cg.systemd;
-  const props = startProperties(sd.record.unit, sd.record.slice, sd.name, pid, resources, sd.driver);
+  const props = startProperties(sd.record.unit, sd.record.slice, sd.name, pid, resources, sd.driver, sd.extra);
   let result: 'started' | 'exists';
   try {
     result = native().systemdStartUnit(sd.record.unit, props);

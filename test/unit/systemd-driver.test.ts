@@ -58,7 +58,7 @@ t.test('the unit\'s cgroup: below systemd\'s own (init.scope left out), the slic
 });
 
 t.test('start: Slice, Delegate and PIDs for a scope; Wants for a slice; accounting on; no default dependencies', async (t) => {
-  const p = startProperties('runc-c1.scope', 'system.slice', 'c1', 4242, {}, 'v1', lookup);
+  const p = startProperties('runc-c1.scope', 'system.slice', 'c1', 4242, {}, 'v1', [], lookup);
   t.same(prop(p, 'Description'), ['libcontainer container c1']);
   t.same(prop(p, 'Slice'), ['system.slice']);
   t.same(prop(p, 'Delegate'), [true]);
@@ -66,12 +66,20 @@ t.test('start: Slice, Delegate and PIDs for a scope; Wants for a slice; accounti
   t.same(prop(p, 'DefaultDependencies'), [false]);
   t.same(prop(p, 'BlockIOAccounting'), [true]);
   t.same(prop(p, 'IOAccounting'), []);
-  const v2 = startProperties('runc-c1.scope', 'system.slice', 'c1', 1, {}, 'v2', lookup);
+  const v2 = startProperties('runc-c1.scope', 'system.slice', 'c1', 1, {}, 'v2', [], lookup);
   t.same(prop(v2, 'IOAccounting'), [true]);
-  const slice = startProperties('pod.slice', 'kubepods.slice', 'pod.slice', 1, {}, 'v1', lookup);
+  const slice = startProperties('pod.slice', 'kubepods.slice', 'pod.slice', 1, {}, 'v1', [], lookup);
   t.same(prop(slice, 'Wants'), [['kubepods.slice']]);
   t.same(prop(slice, 'Slice'), []);
   t.same(prop(slice, 'Delegate'), []);
+});
+
+t.test('start: the annotations\' properties after runc\'s own and before the resources (which win, as runc sets them later)', async (t) => {
+  const extra: UnitProperty[] = [['CollectMode', 's', 'inactive-or-failed'], ['TasksMax', 't', 7n]];
+  const p = startProperties('runc-c1.scope', 'system.slice', 'c1', 1, { pids: { limit: 50 } }, 'v1', extra, lookup);
+  const names = p.map(([n]) => n);
+  t.ok(names.indexOf('CollectMode') > names.indexOf('DefaultDependencies'), 'after DefaultDependencies');
+  t.same(prop(p, 'TasksMax'), [7n, 50n], 'the config\'s pids limit last');
 });
 
 t.test('resources: systemd\'s v1 names on a v1 or hybrid host, its unified ones on v2', async (t) => {
