@@ -401,6 +401,78 @@ export function systemdDriverSuite(MODE: HierarchyMode): void {
       }
     });
 
+    t.test('org.systemd.property.* annotations: the unit\'s properties as runc sets them; bad ones refused as runc refuses them, nothing left', async (t) => {
+      const annotations = {
+        'org.systemd.property.TimeoutStopUSec': 'uint64 123456789',
+        'org.systemd.property.CollectMode': "'inactive-or-failed'",
+        'org.systemd.property.RuntimeMaxSec': '300',
+        'org.systemd.property.After': "['dbus.socket', 'basic.target']",
+        'org.systemd.property.SendSIGHUP': 'true',
+        'some.other.annotation': 'not a property',
+      };
+      const shown = ['TimeoutStopUSec', 'CollectMode', 'RuntimeMaxUSec', 'After', 'SendSIGHUP', 'ActiveState', 'ControlGroup'];
+      const seen: Record<string, Record<string, string>> = {};
+      for (const [label, runtime] of [
+        ['runc', RUNC],
+        ['hako', HAKO],
+      ] as const) {
+        const bundle = await sleepBundle(t, w, (s) => {
+          s.linux!.cgroupsPath = `system.slice:${label}:props`;
+          s.annotations = annotations;
+        });
+        const root = await w.stateRoot(`props-${label}`);
+        let r = await w.rt(runtime, root, ['--systemd-cgroup', 'run', '-d', '--bundle', bundle.dir, 'props']);
+        t.equal(r.code, 0, `${label} run -d`, { stderr: r.stderr });
+        const props = await w.show(`${label}-props.scope`, shown);
+        seen[label] = { ...props, After: props.After!.split(' ').sort().join(' '), ControlGroup: props.ControlGroup!.replace(label, '<rt>') };
+        r = await w.rt(runtime, root, ['delete', '-f', 'props']);
+        t.equal(r.code, 0, `${label} delete -f`, { stderr: r.stderr });
+        t.same(await w.units(`${label}-props.scope`), [], `${label}: no unit left`);
+      }
+      t.same(
+        seen.hako,
+        {
+          TimeoutStopUSec: '2min 3.456789s',
+          CollectMode: 'inactive-or-failed',
+          RuntimeMaxUSec: '5min',
+          After: 'basic.target dbus.socket system.slice',
+          SendSIGHUP: 'yes',
+          ActiveState: 'active',
+          ControlGroup: '/system.slice/<rt>-props.scope',
+        },
+        'the annotations are the unit\'s properties (TimeoutStopUSec as given, RuntimeMaxSec in microseconds)',
+      );
+      t.same(seen.hako, seen.runc, 'as runc sets them');
+
+      const bad: [string, string, string][] = [
+        ['org.systemd.property.TimeoutStopSec', "'covfefe'", 'a Sec property that is not a number'],
+        ['org.systemd.property.Xo', '1', 'a name too short'],
+        ['org.systemd.property.ValidName', 'invalid-value', 'a value that does not parse'],
+        ['org.systemd.property.TimeoutStopUSec', 'uint64 -1', 'a number out of its type'],
+        ['org.systemd.property.NoSuchProperty', "'x'", 'a property systemd does not know'],
+      ];
+      for (const [key, value, what] of bad) {
+        const messages: Record<string, string> = {};
+        for (const [label, runtime] of [
+          ['runc', RUNC],
+          ['hako', HAKO],
+        ] as const) {
+          const bundle = await sleepBundle(t, w, (s) => {
+            s.linux!.cgroupsPath = 'system.slice:badprop:x';
+            s.annotations = { [key]: value };
+          });
+          const root = await w.stateRoot(`badprop-${label}`);
+          const r = await w.rt(runtime, root, ['--systemd-cgroup', 'run', '-d', '--bundle', bundle.dir, 'b']);
+          t.equal(r.code, 1, `${label}: ${what} fails`);
+          messages[label] = failure(r).replace(/^(runc|hako) run failed: /, '');
+          t.equal((await w.rt(runtime, root, ['list', '-q'])).stdout, '', `${label}: ${what}: no state`);
+          t.same(await w.units('badprop*'), [], `${label}: ${what}: no unit`);
+          t.same(await w.dirs('/system.slice/badprop-x.scope'), [], `${label}: ${what}: no cgroup`);
+        }
+        t.equal(messages.hako, messages.runc, `${what}: runc's error`);
+      }
+    });
+
     t.test('a unit that already exists: refused, the container that has it untouched', async (t) => {
       const bundle = await sleepBundle(t, w, (s) => (s.linux!.cgroupsPath = 'system.slice:hako:dup'));
       const root = await w.stateRoot('dup');
