@@ -37,7 +37,7 @@ export interface SystemdScope {
  * hierarchies systemd leaves alone). runc's errors for a malformed cgroupsPath, a host
  * without systemd and a slice name systemd would not take.
  */
-export function systemdContainerCgroup(spec: Spec, id: string, host: HostCgroupTexts): ContainerCgroup & { systemd: SystemdScope } {
+export function systemdContainerCgroup(spec: Spec, id: string, host: HostCgroupTexts, rootless = false): ContainerCgroup & { systemd: SystemdScope } {
   // runc reads the annotations first, then cgroupsPath, then looks for systemd.
   const extra = annotationProperties(spec.annotations);
   const path = parseSystemdCgroupsPath(spec.linux?.cgroupsPath, id);
@@ -45,6 +45,7 @@ export function systemdContainerCgroup(spec: Spec, id: string, host: HostCgroupT
   const slice = sliceOf(path);
   const unit = unitName(path);
   const layout = cgroupLayout(host.mountinfo, host.procCgroup, unitCgroupPath(readPid1Cgroup(), slice, unit));
+  if (rootless) checkRootlessSystemd(layout.driver);
   const paths = layoutPaths(layout);
   return {
     cgroup: layout.driver === 'v2' ? new V2Cgroup(paths) : new V1Cgroup(paths),
@@ -53,6 +54,17 @@ export function systemdContainerCgroup(spec: Spec, id: string, host: HostCgroupT
     hostDriver: layout.driver,
     systemd: { record: { unit, slice, cgroup: (paths['name=systemd'] ?? paths[''])! }, name: path.name, driver: layout.driver, extra },
   };
+}
+
+/**
+ * A rootless container with the systemd driver would need the user's own manager
+ * (systemdUser). runc 1.1.5 refuses it on a v1 or hybrid host, in these words; on a
+ * unified host hako does not do it yet (features says systemdUser: false), and says so
+ * rather than ask the system manager.
+ */
+export function checkRootlessSystemd(driver: CgroupDriver): void {
+  if (driver !== 'v2') throw new HakoError('cannot use rootless systemd cgroups manager on cgroup v1');
+  throw new HakoError('rootless containers with the systemd cgroup driver (a user manager, systemdUser) are not supported yet; use the cgroupfs driver (no --systemd-cgroup)');
 }
 
 /**

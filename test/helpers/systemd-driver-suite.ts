@@ -622,6 +622,25 @@ export function systemdDriverSuite(MODE: HierarchyMode): void {
       }
     });
 
+    t.test('rootless with the systemd driver (a user manager): runc\'s refusal on a v1 or hybrid host, nothing left', async (t) => {
+      const messages: Record<string, string> = {};
+      for (const [label, runtime] of [
+        ['runc', RUNC],
+        ['hako', HAKO],
+      ] as const) {
+        const bundle = await sleepBundle(t, w, (s) => (s.linux!.cgroupsPath = 'user.slice:rootless:x'));
+        const root = await w.stateRoot(`rootless-${label}`);
+        const r = await w.rt(runtime, root, ['--rootless', 'true', '--systemd-cgroup', 'run', '-d', '--bundle', bundle.dir, 'rl']);
+        t.equal(r.code, 1, `${label}: refused`);
+        messages[label] = failure(r).replace(/^(runc|hako) run failed: /, '');
+        t.equal((await w.rt(runtime, root, ['list', '-q'])).stdout, '', `${label}: no state`);
+        t.same(await w.units('rootless-*'), [], `${label}: no unit`);
+        t.same(await w.dirs('/user.slice/rootless-x.scope'), [], `${label}: no cgroup`);
+      }
+      t.equal(messages.hako, 'cannot use rootless systemd cgroups manager on cgroup v1');
+      t.equal(messages.hako, messages.runc, "runc's error");
+    });
+
     t.test('a unit that already exists: refused, the container that has it untouched', async (t) => {
       const bundle = await sleepBundle(t, w, (s) => (s.linux!.cgroupsPath = 'system.slice:hako:dup'));
       const root = await w.stateRoot('dup');

@@ -15,6 +15,7 @@ import {
   unitName,
   type DeviceLookup,
 } from '../../src/cgroups/systemd.js';
+import { checkRootlessSystemd } from '../../src/cgroups/systemd-scope.js';
 import type { UnitProperty } from '../../src/native.js';
 
 const lookup: DeviceLookup = {
@@ -150,4 +151,9 @@ t.test('devices: the security default (deny all, then the config\'s and runc\'s 
   );
   const own = deviceProperties({ devices: [{ allow: true, type: 'b', major: 7, minor: 0, access: 'r' }] }, { ...lookup, exists: (p) => p === '/sys/dev/block/7:0' });
   t.ok((own[2]![2] as [string, string][]).some(([path, access]) => path === '/dev/block/7:0' && access === 'r'), 'a node known to /sys/dev');
+});
+
+t.test('rootless with the systemd driver: runc\'s refusal on v1 and hybrid; on v2 not supported yet (no user manager), said as such', async (t) => {
+  t.throws(() => checkRootlessSystemd('v1'), { message: 'cannot use rootless systemd cgroups manager on cgroup v1' });
+  t.throws(() => checkRootlessSystemd('v2'), { message: /not supported yet/ });
 });
