@@ -6,6 +6,7 @@ import { HakoError } from '../errors.js';
 import { native, type UnitProperty } from '../native.js';
 import type { LinuxResources, Spec } from '../oci/types.js';
 import type { ContainerCgroup, HostCgroupTexts } from './manager.js';
+import { runsInUserNamespace } from '../container/rootless.js';
 import { annotationProperties } from './systemd-annotations.js';
 import { V1Cgroup } from './v1.js';
 import { V2Cgroup } from './v2.js';
@@ -45,7 +46,10 @@ export function systemdContainerCgroup(spec: Spec, id: string, host: HostCgroupT
   const slice = sliceOf(path);
   const unit = unitName(path);
   const layout = cgroupLayout(host.mountinfo, host.procCgroup, unitCgroupPath(readPid1Cgroup(), slice, unit));
-  if (rootless) checkRootlessSystemd(layout.driver);
+  // As runc: root in a user namespace with --rootless auto (which `rootless` cannot tell from
+  // --rootless true there) is taken as root, with the manager it can reach (runc asks the
+  // user bus whose it is, and takes root when it cannot tell).
+  if (rootless && (process.geteuid?.() !== 0 || !runsInUserNamespace())) checkRootlessSystemd(layout.driver);
   const paths = layoutPaths(layout);
   return {
     cgroup: layout.driver === 'v2' ? new V2Cgroup(paths) : new V1Cgroup(paths),
