@@ -210,37 +210,70 @@ function tokenize(input: string): Token[] {
   return tokens;
 }
 
-/** godbus's ParseSignature check: complete types, nothing left over. */
+/** godbus's ParseSignature check, with its reasons: complete types, nothing left over. */
 function signatureError(sig: string): string | undefined {
   if (sig === '') return undefined;
-  let at = 0;
-  while (at < sig.length) {
-    const end = typeEnd(sig, at, 0);
-    if (end === undefined) return `dbus: invalid signature: ${goQuote(sig)}`;
-    at = end;
+  if (sig.length > 255) return `dbus: invalid signature: ${goQuote(sig)} (too long)`;
+  let rest = sig;
+  while (rest !== '') {
+    const r = validSingle(rest, { array: 0, struct: 0, dict: 0 });
+    if ('error' in r) return `dbus: invalid signature: ${goQuote(r.at)} (${r.error})`;
+    rest = r.rest;
   }
   return undefined;
 }
 
-function typeEnd(sig: string, pos: number, depth: number): number | undefined {
-  const c = sig[pos];
-  if (c === undefined || depth > 64) return undefined;
-  if ('ybnqiuxtdsogvh'.includes(c)) return pos + 1;
-  if (c === 'a') return typeEnd(sig, pos + 1, depth + 1);
-  if (c === '(' || c === '{') {
-    const close = c === '(' ? ')' : '}';
-    let at = pos + 1;
-    let n = 0;
-    while (sig[at] !== undefined && sig[at] !== close) {
-      const end = typeEnd(sig, at, depth + 1);
-      if (end === undefined) return undefined;
-      at = end;
-      n++;
-    }
-    if (sig[at] !== close || n === 0 || (close === '}' && (n !== 2 || sig[pos - 1] !== 'a'))) return undefined;
-    return at + 1;
+interface Depth {
+  array: number;
+  struct: number;
+  dict: number;
+}
+
+type Single = { rest: string } | { error: string; at: string };
+
+/** One complete type at the start of `s` (godbus's validSingle): what follows it, or why not and where. */
+function validSingle(s: string, depth: Depth): Single {
+  if (s === '') return { error: 'empty signature', at: s };
+  if (depth.array > 32 || depth.struct > 32 || depth.dict > 32) return { error: 'container nesting too deep', at: s };
+  const c = s[0]!;
+  if ('ybnqiuxtdsogvh'.includes(c)) return { rest: s.slice(1) };
+  if (c === 'a' && s[1] === '{') {
+    const close = matching(s.slice(1), '{', '}');
+    if (close === -1) return { error: "unmatched '{'", at: s };
+    const rest = s.slice(close + 2);
+    const inner = s.slice(2, close + 1);
+    const inDict = { ...depth, array: depth.array + 1, dict: depth.dict + 1 };
+    const key = validSingle(inner.slice(0, 1), inDict);
+    if ('error' in key) return key;
+    const value = validSingle(inner.slice(1), inDict);
+    if ('error' in value) return value;
+    if (value.rest !== '') return { error: 'too many types in dict', at: inner };
+    return { rest };
   }
-  return undefined;
+  if (c === 'a') return validSingle(s.slice(1), { ...depth, array: depth.array + 1 });
+  if (c === '(') {
+    const close = matching(s, '(', ')');
+    if (close === -1) return { error: "unmatched ')'", at: s };
+    let inner = s.slice(1, close);
+    while (inner !== '') {
+      const r = validSingle(inner, { ...depth, struct: depth.struct + 1 });
+      if ('error' in r) return r;
+      inner = r.rest;
+    }
+    return { rest: s.slice(close + 1) };
+  }
+  return { error: 'invalid type character', at: s };
+}
+
+/** The index of the bracket that closes the one `s` starts with, or -1. */
+function matching(s: string, left: string, right: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === left) n++;
+    else if (s[i] === right) n--;
+    if (n === 0) return i;
+  }
+  return -1;
 }
 
 /** A string as Go's %q prints it (for the common cases: quotes, backslashes, controls). */

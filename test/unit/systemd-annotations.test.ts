@@ -86,6 +86,10 @@ t.test("runc's errors for bad names and values", async (t) => {
     ['<1', 'unexpected ""'],
     ['uint64 uint64 1', 'unexpected type annotation'],
     [']', 'unexpected "]"'],
+    ['@zz 1', 'dbus: invalid signature: "zz" (invalid type character)'],
+    ['@a{s} {}', 'dbus: invalid signature: "" (empty signature)'],
+    ['@a{sss} {}', 'dbus: invalid signature: "sss" (too many types in dict)'],
+    ['@(s []', 'dbus: invalid signature: "(s" (unmatched \')\')'],
   ];
   for (const [value, reason] of bad) {
     t.throws(() => one(`${P}ValidName`, value), { message: `annotation ${P}ValidName=${value} value parse error: ${reason}` }, value);
