@@ -10,6 +10,13 @@ import { HakoError } from './errors.js';
 import type { AddressToAdd, LinkAddress } from './plan/net-devices.js';
 import type { SeccompRequest } from './plan/seccomp.js';
 
+/**
+ * A D-Bus value as the addon takes it, by its signature: integers as numbers or bigints,
+ * d a number, b a boolean, s/o/g strings; arrays and structs as arrays (a dict: an array of
+ * [key, value]); a variant as { signature, value }.
+ */
+export type DbusValue = number | bigint | string | boolean | readonly DbusValue[] | { readonly signature: string; readonly value: DbusValue };
+
 /** A systemd unit property: name, D-Bus signature, value (t: a number or bigint). */
 export type UnitProperty =
   | readonly [string, 's', string]
@@ -17,7 +24,9 @@ export type UnitProperty =
   | readonly [string, 't' | 'u', number | bigint]
   | readonly [string, 'as', readonly string[]]
   | readonly [string, 'au' | 'ay', readonly number[]]
-  | readonly [string, 'a(ss)', readonly (readonly [string, string])[]];
+  | readonly [string, 'a(ss)', readonly (readonly [string, string])[]]
+  /** any other type (the org.systemd.property.* annotations) */
+  | readonly [string, string, DbusValue];
 
 export interface Addon {
   version: string;

@@ -62,7 +62,6 @@ struct SdBus {
                             sd_bus_message_handler_t, void*);
   int (*new_method_call)(sd_bus*, sd_bus_message**, const char*, const char*, const char*, const char*);
   int (*append_basic)(sd_bus_message*, char, const void*);
-  int (*append_array)(sd_bus_message*, char, const void*, size_t);
   int (*open_container)(sd_bus_message*, char, const char*);
   int (*close_container)(sd_bus_message*);
   int (*call)(sd_bus*, sd_bus_message*, uint64_t, sd_bus_error*, sd_bus_message**);
@@ -93,7 +92,6 @@ const SdBus& lib() {
   sym(sd.match_signal_async, "sd_bus_match_signal_async");
   sym(sd.new_method_call, "sd_bus_message_new_method_call");
   sym(sd.append_basic, "sd_bus_message_append_basic");
-  sym(sd.append_array, "sd_bus_message_append_array");
   sym(sd.open_container, "sd_bus_message_open_container");
   sym(sd.close_container, "sd_bus_message_close_container");
   sym(sd.call, "sd_bus_call");
@@ -111,17 +109,23 @@ void check(int r, const char* what) {
   if (r < 0) throw BusError("", std::string(what) + ": " + strerror(-r));
 }
 
-/** One unit property: name, D-Bus signature of its value, and the value. */
+/**
+ * A D-Bus value of any type, by its signature (one complete type): a basic value, an
+ * array's items, a struct's fields, a dict entry's key and value, or a variant's content.
+ */
+struct Value {
+  std::string sig;
+  uint64_t u = 0;  // y q u t, and b
+  int64_t i = 0;   // n i x
+  double d = 0;
+  std::string s;   // s o g
+  std::vector<Value> items;
+};
+
+/** One unit property: name and value (the value's signature is the variant's). */
 struct Property {
   std::string name;
-  std::string signature;  // s b t u as au ay a(ss)
-  std::string s;
-  bool b = false;
-  uint64_t t = 0;
-  std::vector<std::string> strings;
-  std::vector<uint32_t> u32s;
-  std::vector<uint8_t> bytes;
-  std::vector<std::pair<std::string, std::string>> pairs;
+  Value value;
 };
 
 /** The manager's JobRemoved signals seen: job path -> result. */
@@ -254,44 +258,69 @@ class Bus {
   JobWatch watch_;
 };
 
+/** The end of the complete type that starts at sig[pos] (one past it), or npos when malformed. */
+size_t type_end(const std::string& sig, size_t pos, int depth = 0) {
+  if (pos >= sig.size() || depth > 32) return std::string::npos;
+  char c = sig[pos];
+  if (strchr("ynqiuxtdbsogv", c)) return pos + 1;
+  if (c == 'a') return type_end(sig, pos + 1, depth + 1);
+  char close = c == '(' ? ')' : c == '{' ? '}' : 0;
+  if (!close) return std::string::npos;
+  size_t at = pos + 1;
+  int n = 0;
+  while (at < sig.size() && sig[at] != close) {
+    at = type_end(sig, at, depth + 1);
+    if (at == std::string::npos) return at;
+    n++;
+  }
+  if (at >= sig.size() || n == 0 || (close == '}' && n != 2)) return std::string::npos;
+  return at + 1;
+}
+
+/** The complete types a container's signature holds ("(ss)" -> s, s). */
+std::vector<std::string> member_types(const std::string& inner) {
+  std::vector<std::string> out;
+  for (size_t at = 0; at < inner.size();) {
+    size_t end = type_end(inner, at);
+    if (end == std::string::npos) throw BusError("", "malformed D-Bus signature " + inner);
+    out.push_back(inner.substr(at, end - at));
+    at = end;
+  }
+  return out;
+}
+
+void append_value(sd_bus_message* m, const Value& v) {
+  const SdBus& sd = lib();
+  const std::string& sig = v.sig;
+  switch (sig[0]) {
+    case 'y': { uint8_t x = static_cast<uint8_t>(v.u); check(sd.append_basic(m, 'y', &x), "append y"); return; }
+    case 'q': { uint16_t x = static_cast<uint16_t>(v.u); check(sd.append_basic(m, 'q', &x), "append q"); return; }
+    case 'u': { uint32_t x = static_cast<uint32_t>(v.u); check(sd.append_basic(m, 'u', &x), "append u"); return; }
+    case 't': check(sd.append_basic(m, 't', &v.u), "append t"); return;
+    case 'n': { int16_t x = static_cast<int16_t>(v.i); check(sd.append_basic(m, 'n', &x), "append n"); return; }
+    case 'i': { int32_t x = static_cast<int32_t>(v.i); check(sd.append_basic(m, 'i', &x), "append i"); return; }
+    case 'x': check(sd.append_basic(m, 'x', &v.i), "append x"); return;
+    case 'd': check(sd.append_basic(m, 'd', &v.d), "append d"); return;
+    case 'b': { int x = v.u ? 1 : 0; check(sd.append_basic(m, 'b', &x), "append b"); return; }
+    case 's': case 'o': case 'g': check(sd.append_basic(m, sig[0], v.s.c_str()), "append string"); return;
+    case 'a': case '(': case '{': case 'v': {
+      char kind = sig[0] == 'a' ? 'a' : sig[0] == '(' ? 'r' : sig[0] == '{' ? 'e' : 'v';
+      std::string contents = sig[0] == 'a' ? sig.substr(1) : sig[0] == 'v' ? v.items.at(0).sig : sig.substr(1, sig.size() - 2);
+      check(sd.open_container(m, kind, contents.c_str()), "open container");
+      for (auto& item : v.items) append_value(m, item);
+      check(sd.close_container(m), "close container");
+      return;
+    }
+    default: throw BusError("", "unsupported D-Bus type " + sig);
+  }
+}
+
 void append_property(sd_bus_message* m, const Property& p) {
   const SdBus& sd = lib();
   check(sd.open_container(m, 'r', "sv"), "open (sv)");
   check(sd.append_basic(m, 's', p.name.c_str()), "append name");
-  check(sd.open_container(m, 'v', p.signature.c_str()), "open variant");
-  const std::string& sig = p.signature;
-  if (sig == "s") {
-    check(sd.append_basic(m, 's', p.s.c_str()), "append s");
-  } else if (sig == "b") {
-    int v = p.b ? 1 : 0;
-    check(sd.append_basic(m, 'b', &v), "append b");
-  } else if (sig == "t") {
-    check(sd.append_basic(m, 't', &p.t), "append t");
-  } else if (sig == "u") {
-    uint32_t v = static_cast<uint32_t>(p.t);
-    check(sd.append_basic(m, 'u', &v), "append u");
-  } else if (sig == "as") {
-    check(sd.open_container(m, 'a', "s"), "open as");
-    for (auto& s : p.strings) check(sd.append_basic(m, 's', s.c_str()), "append s");
-    check(sd.close_container(m), "close as");
-  } else if (sig == "au") {
-    check(sd.open_container(m, 'a', "u"), "open au");
-    for (auto v : p.u32s) check(sd.append_basic(m, 'u', &v), "append u");
-    check(sd.close_container(m), "close au");
-  } else if (sig == "ay") {
-    check(sd.append_array(m, 'y', p.bytes.data(), p.bytes.size()), "append ay");
-  } else if (sig == "a(ss)") {
-    check(sd.open_container(m, 'a', "(ss)"), "open a(ss)");
-    for (auto& [a, b] : p.pairs) {
-      check(sd.open_container(m, 'r', "ss"), "open (ss)");
-      check(sd.append_basic(m, 's', a.c_str()), "append s");
-      check(sd.append_basic(m, 's', b.c_str()), "append s");
-      check(sd.close_container(m), "close (ss)");
-    }
-    check(sd.close_container(m), "close a(ss)");
-  } else {
-    throw BusError("", "unit property " + p.name + ": unsupported signature " + sig);
-  }
+  check(sd.open_container(m, 'v', p.value.sig.c_str()), "open variant");
+  append_value(m, p.value);
   check(sd.close_container(m), "close variant");
   check(sd.close_container(m), "close (sv)");
 }
@@ -342,6 +371,67 @@ std::string start_unit(const std::string& unit, const std::vector<Property>& pro
   throw BusError("", "error creating systemd unit `" + unit + "`: got `" + result + "`");
 }
 
+/**
+ * A JS value as a D-Bus value of type `sig`: numbers or bigints for the integer types,
+ * numbers for d, booleans, strings; arrays for arrays and structs (a dict: an array of
+ * [key, value]); a variant: { signature, value }.
+ */
+Value value_from(const Napi::Value& js, const std::string& sig, const std::string& what) {
+  if (sig.empty() || type_end(sig, 0) != sig.size()) throw BusError("", what + ": malformed D-Bus signature " + sig);
+  Value v;
+  v.sig = sig;
+  auto bad = [&](const char* want) { return BusError("", what + ": a value of type " + sig + " must be " + want); };
+  auto integer = [&](bool is_signed) {
+    if (js.IsBigInt()) {
+      bool lossless;
+      if (is_signed) v.i = js.As<Napi::BigInt>().Int64Value(&lossless);
+      else v.u = js.As<Napi::BigInt>().Uint64Value(&lossless);
+    } else if (js.IsNumber()) {
+      if (is_signed) v.i = js.As<Napi::Number>().Int64Value();
+      else v.u = static_cast<uint64_t>(js.As<Napi::Number>().Int64Value());
+    } else {
+      throw bad("a number");
+    }
+  };
+  switch (sig[0]) {
+    case 'y': case 'q': case 'u': case 't': integer(false); break;
+    case 'n': case 'i': case 'x': integer(true); break;
+    case 'd':
+      if (!js.IsNumber()) throw bad("a number");
+      v.d = js.As<Napi::Number>().DoubleValue();
+      break;
+    case 'b':
+      if (!js.IsBoolean()) throw bad("a boolean");
+      v.u = js.As<Napi::Boolean>().Value() ? 1 : 0;
+      break;
+    case 's': case 'o': case 'g':
+      if (!js.IsString()) throw bad("a string");
+      v.s = js.As<Napi::String>().Utf8Value();
+      break;
+    case 'v': {
+      if (!js.IsObject() || js.IsArray()) throw bad("{ signature, value }");
+      Napi::Object o = js.As<Napi::Object>();
+      Napi::Value inner = o.Get("signature");
+      if (!inner.IsString()) throw bad("{ signature, value }");
+      v.items.push_back(value_from(o.Get("value"), inner.As<Napi::String>().Utf8Value(), what));
+      break;
+    }
+    default: {  // a ( {
+      if (!js.IsArray()) throw bad("an array");
+      Napi::Array arr = js.As<Napi::Array>();
+      if (sig[0] == 'a') {
+        std::string item = sig.substr(1);
+        for (uint32_t j = 0; j < arr.Length(); j++) v.items.push_back(value_from(arr.Get(j), item, what));
+      } else {
+        std::vector<std::string> fields = member_types(sig.substr(1, sig.size() - 2));
+        if (arr.Length() != fields.size()) throw bad("an array of its fields");
+        for (uint32_t j = 0; j < fields.size(); j++) v.items.push_back(value_from(arr.Get(j), fields[j], what));
+      }
+    }
+  }
+  return v;
+}
+
 std::vector<Property> properties_from(const Napi::Value& v) {
   std::vector<Property> out;
   if (!v.IsArray()) throw BusError("", "unit properties must be an array");
@@ -350,35 +440,7 @@ std::vector<Property> properties_from(const Napi::Value& v) {
     Napi::Array e = arr.Get(i).As<Napi::Array>();
     Property p;
     p.name = e.Get(0u).As<Napi::String>().Utf8Value();
-    p.signature = e.Get(1u).As<Napi::String>().Utf8Value();
-    Napi::Value val = e.Get(2u);
-    const std::string& sig = p.signature;
-    if (sig == "s") {
-      p.s = val.As<Napi::String>().Utf8Value();
-    } else if (sig == "b") {
-      p.b = val.As<Napi::Boolean>().Value();
-    } else if (sig == "t" || sig == "u") {
-      if (val.IsBigInt()) {
-        bool lossless;
-        p.t = val.As<Napi::BigInt>().Uint64Value(&lossless);
-      } else {
-        p.t = static_cast<uint64_t>(val.As<Napi::Number>().Int64Value());
-      }
-    } else if (sig == "as" || sig == "au" || sig == "ay" || sig == "a(ss)") {
-      Napi::Array items = val.As<Napi::Array>();
-      for (uint32_t j = 0; j < items.Length(); j++) {
-        Napi::Value item = items.Get(j);
-        if (sig == "as") p.strings.push_back(item.As<Napi::String>().Utf8Value());
-        else if (sig == "au") p.u32s.push_back(item.As<Napi::Number>().Uint32Value());
-        else if (sig == "ay") p.bytes.push_back(static_cast<uint8_t>(item.As<Napi::Number>().Uint32Value()));
-        else {
-          Napi::Array pair = item.As<Napi::Array>();
-          p.pairs.emplace_back(pair.Get(0u).As<Napi::String>().Utf8Value(), pair.Get(1u).As<Napi::String>().Utf8Value());
-        }
-      }
-    } else {
-      throw BusError("", "unit property " + p.name + ": unsupported signature " + sig);
-    }
+    p.value = value_from(e.Get(2u), e.Get(1u).As<Napi::String>().Utf8Value(), "unit property " + p.name);
     out.push_back(std::move(p));
   }
   return out;

@@ -54,7 +54,8 @@ export function containerCgroup(
   host: HostCgroupTexts = readHostTexts(),
   keep?: (dir: string) => boolean,
 ): ContainerCgroup {
-  if (systemd) return systemdContainerCgroup(spec, id, host);
+  // `keep` is given for a rootless container (rootless.ts): the systemd driver refuses those as runc does.
+  if (systemd) return systemdContainerCgroup(spec, id, host, keep !== undefined);
   const layout = cgroupLayout(host.mountinfo, host.procCgroup, innerPath(spec.linux?.cgroupsPath, id));
   const skipped: Record<string, string> = {};
   if (keep) {

@@ -112,7 +112,11 @@ export function readPid1Cgroup(): string {
 const USEC_INFINITY = 0xffffffffffffffffn;
 const DEFAULT_CPU_PERIOD = 100000;
 
-/** The properties of a new unit: where it goes, its process, accounting, then its resources (runc's). */
+/**
+ * The properties of a new unit: where it goes, its process, accounting, the annotations'
+ * (`extra`), then its resources (runc's order: runc sets the resources after the start, so
+ * they win over an annotation that names the same property).
+ */
 export function startProperties(
   unit: string,
   slice: string,
@@ -120,6 +124,7 @@ export function startProperties(
   pid: number,
   resources: LinuxResources,
   driver: CgroupDriver,
+  extra: readonly UnitProperty[] = [],
   devices: DeviceLookup = hostDeviceLookup,
 ): UnitProperty[] {
   const props: UnitProperty[] = [['Description', 's', `libcontainer container ${name}`]];
@@ -134,7 +139,7 @@ export function startProperties(
     ['TasksAccounting', 'b', true],
     ['DefaultDependencies', 'b', false],
   );
-  return [...props, ...resourceProperties(resources, driver, devices)];
+  return [...props, ...extra, ...resourceProperties(resources, driver, devices)];
 }
 
 /**

@@ -17,7 +17,7 @@ export function isRootless(flag: unknown, euid = process.geteuid?.() ?? 0, inUse
   return euid !== 0 || inUserNamespace();
 }
 
-function runsInUserNamespace(): boolean {
+export function runsInUserNamespace(): boolean {
   try {
     return !/^\s*0\s+0\s+4294967295\s*$/.test(readFileSync('/proc/self/uid_map', 'utf8'));
   } catch {

@@ -8,6 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:f
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
+import { CriClient, criClientSkip } from './cri-client.js';
 import { bootPrivateSystemd, privateSystemdSkip, type HierarchyMode, type PrivateSystemd } from './private-systemd.js';
 import { HAKO, errorMessage, hakoSkip } from './lifecycle.js';
 import { makeBundle, testRootfs, type Bundle } from './rootfs.js';
@@ -108,6 +109,8 @@ function failure(r: Result): string {
 /** The suite, in a systemd booted in `MODE`. */
 export function systemdDriverSuite(MODE: HierarchyMode): void {
   const skip = privateSystemdSkip() || hakoSkip() || (!runtimeAvailable('runc') && 'runc not found');
+  // The file's own limit: tap's per-file 120 s (package.json) is short for three managers' daemons on a busy machine.
+  t.setTimeout(6 * 60_000);
   t.test(`the systemd cgroup driver in a private systemd (${MODE})`, { skip }, async (t) => {
     const base = `/var/lib/hako-test-systemd-${process.pid}`;
     mkdirSync(base, { recursive: true, mode: 0o755 });
@@ -357,6 +360,152 @@ export function systemdDriverSuite(MODE: HierarchyMode): void {
       t.same(outcomes.hako, outcomes.runc, 'the same outcome step by step');
     });
 
+    const criSkip = !existsSync('/usr/bin/containerd') || !existsSync('/usr/bin/ctr') ? 'containerd not installed' : !existsSync(MKIMAGE) ? `${MKIMAGE} not here` : criClientSkip();
+    t.test('containerd\'s CRI plugin with SystemdCgroup: a pod and its container as scopes in the kubelet\'s slices, the same with hako as with runc', { skip: criSkip }, async (t) => {
+      const dir = path.join(w.base, 'cri');
+      await fs.mkdir(path.join(dir, 'cni-bin'), { recursive: true });
+      await fs.mkdir(path.join(dir, 'cni-conf'), { recursive: true });
+      const rootfsTar = path.join(dir, 'rootfs.tar');
+      execFileSync('tar', ['-C', await testRootfs(), '--numeric-owner', '--owner=0', '--group=0', '-cf', rootfsTar, '.']);
+      execFileSync('python3', [MKIMAGE, rootfsTar, path.join(dir, 'bb.tar'), 'localhost/bb:latest', '["/bin/sh"]'], { stdio: 'ignore' });
+      execFileSync('python3', [MKIMAGE, rootfsTar, path.join(dir, 'pause.tar'), 'localhost/pause:latest', '["/bin/sleep","2147483647"]'], { stdio: 'ignore' });
+      // The socket on the host's /var/lib, where this process reaches it; the rest of the
+      // daemon's state on the world's /run. One runtime handler per runtime, both with
+      // SystemdCgroup (the kubelet's systemd driver), and the systemd annotations passed on.
+      const sock = path.join(dir, 'containerd.sock');
+      const handler = (name: string, binary: string): string =>
+        `    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${name}]\n` +
+        `      runtime_type = "io.containerd.runc.v2"\n` +
+        `      pod_annotations = ["org.systemd.property.*"]\n` +
+        `      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${name}.options]\n` +
+        `        BinaryName = "${binary}"\n        Root = "${dir}/rt-root-${name}"\n        SystemdCgroup = true\n`;
+      await fs.writeFile(
+        path.join(dir, 'config.toml'),
+        `version = 2\nroot = "${dir}/root"\nstate = "/run/hako-test-cri/state"\n` +
+          `[grpc]\n  address = "${sock}"\n[ttrpc]\n  address = "${sock}.ttrpc"\n` +
+          `[plugins."io.containerd.internal.v1.opt"]\n  path = "${dir}/opt"\n` +
+          `[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "localhost/pause:latest"\n  disable_apparmor = true\n  restrict_oom_score_adj = true\n` +
+          `  [plugins."io.containerd.grpc.v1.cri".cni]\n    bin_dir = "${dir}/cni-bin"\n    conf_dir = "${dir}/cni-conf"\n` +
+          `  [plugins."io.containerd.grpc.v1.cri".containerd]\n    snapshotter = "overlayfs"\n    default_runtime_name = "runc"\n` +
+          handler('runc', '/usr/sbin/runc') +
+          handler('hako', HAKO),
+      );
+      let r = await w.run(['sh', '-c', `mkdir -p /run/hako-test-cri && (containerd --config ${dir}/config.toml >/run/hako-test-cri/log 2>&1 &)`]);
+      t.equal(r.code, 0, 'containerd started');
+      const ctr = (args: string[]): Promise<Result> => w.run(['ctr', '-a', sock, '-n', 'k8s.io', ...args]);
+      const cri = new CriClient(sock);
+      t.teardown(() => cri.close());
+      const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
+      let version = '';
+      for (let i = 0; i < 200 && version === ''; i++) {
+        version = await cri.call<{ runtime_version: string }>('Version', { version: 'v1' }).then((v) => v.runtime_version, () => '');
+        if (version === '') await sleep(50);
+      }
+      t.not(version, '', `the CRI plugin answers (containerd ${version})`, { log: await w.read('/run/hako-test-cri/log') });
+      for (const image of ['bb', 'pause']) {
+        r = await ctr(['image', 'import', path.join(dir, `${image}.tar`)]);
+        t.equal(r.code, 0, `${image} image imported`, { stderr: r.stderr });
+      }
+      // The kubelet's slices (its systemd driver makes them as transient slices, parent first).
+      const startSlice = async (slice: string, parent: string): Promise<void> => {
+        r = await w.run(['busctl', 'call', '--', 'org.freedesktop.systemd1', '/org/freedesktop/systemd1', 'org.freedesktop.systemd1.Manager', 'StartTransientUnit',
+          'ssa(sv)a(sa(sv))', slice, 'replace', '2', 'Wants', 'as', '1', parent, 'DefaultDependencies', 'b', 'false', '0']);
+        t.equal(r.code, 0, `${slice} started`, { stderr: r.stderr });
+        for (let i = 0; i < 100 && (await w.show(slice, ['ActiveState'])).ActiveState !== 'active'; i++) await sleep(20);
+      };
+      await startSlice('kubepods.slice', '-.slice');
+      await startSlice('kubepods-besteffort.slice', 'kubepods.slice');
+      const nsOpts = { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' };
+      const outcomes: Record<string, string[]> = {};
+      for (const label of ['runc', 'hako']) {
+        const steps: string[] = [];
+        const step = async <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => {
+          try {
+            const v = await fn();
+            t.pass(`${label}: ${name}`);
+            steps.push(`${name}: ok`);
+            return v;
+          } catch (err) {
+            t.fail(`${label}: ${name}: ${(err as Error).message}`);
+            steps.push(`${name}: failed`);
+            return undefined;
+          }
+        };
+        // A pod UID's dashes are underscores in its slice name, as the kubelet writes it.
+        const uid = `hakotest_${label}_${process.pid}`;
+        const podSlice = `kubepods-besteffort-pod${uid}.slice`;
+        const sliceDir = `/kubepods.slice/kubepods-besteffort.slice/${podSlice}`;
+        await startSlice(podSlice, 'kubepods-besteffort.slice');
+        const logDir = path.join(dir, 'pod-logs', uid);
+        await fs.mkdir(logDir, { recursive: true });
+        const sandboxConfig = {
+          metadata: { name: `pod-${label}`, uid, namespace: 'default', attempt: 0 },
+          hostname: '',
+          log_directory: logDir,
+          annotations: { 'org.systemd.property.CollectMode': "'inactive-or-failed'" },
+          linux: { cgroup_parent: podSlice, security_context: { namespace_options: nsOpts } },
+        };
+        const pod = await step('run-pod-sandbox', async () => (await cri.call<{ pod_sandbox_id: string }>('RunPodSandbox', { config: sandboxConfig, runtime_handler: label })).pod_sandbox_id);
+        if (!pod) continue;
+        const scopeProps = ['ActiveState', 'Slice', 'ControlGroup', 'Delegate', 'CollectMode', 'Description'];
+        const podUnit = `cri-containerd-${pod}.scope`;
+        const podProps = await w.show(podUnit, scopeProps);
+        t.same(
+          podProps,
+          { ActiveState: 'active', Slice: podSlice, ControlGroup: `${sliceDir}/${podUnit}`, Delegate: 'yes', CollectMode: 'inactive-or-failed', Description: `libcontainer container ${pod}` },
+          `${label}: the sandbox's scope in the pod's slice, nested as systemd nests it, the pod's systemd annotation on it`,
+        );
+        steps.push(`sandbox scope: ${JSON.stringify({ ...podProps, ControlGroup: podProps.ControlGroup?.replace(pod, '<pod>').replace(uid, '<uid>'), Slice: podProps.Slice?.replace(uid, '<uid>'), Description: podProps.Description?.replace(pod, '<pod>') })}`);
+        const ctrId = await step('create-container', async () =>
+          (await cri.call<{ container_id: string }>('CreateContainer', {
+            pod_sandbox_id: pod,
+            sandbox_config: sandboxConfig,
+            config: { metadata: { name: 'c1', attempt: 0 }, image: { image: 'localhost/bb:latest' }, command: ['sleep', '1000'], log_path: 'c1.log', linux: { security_context: { namespace_options: nsOpts } } },
+          })).container_id,
+        );
+        if (ctrId) {
+          const unit = `cri-containerd-${ctrId}.scope`;
+          await step('start-container', () => cri.call('StartContainer', { container_id: ctrId }));
+          const props = await w.show(unit, scopeProps);
+          t.same(
+            props,
+            { ActiveState: 'active', Slice: podSlice, ControlGroup: `${sliceDir}/${unit}`, Delegate: 'yes', CollectMode: 'inactive-or-failed', Description: `libcontainer container ${ctrId}` },
+            `${label}: the container's scope beside the sandbox's`,
+          );
+          await step('exec-sync: the container is in its scope', async () => {
+            const res = await cri.call<{ stdout: Buffer; exit_code: number }>('ExecSync', { container_id: ctrId, cmd: ['cat', '/proc/self/cgroup'], timeout: 10 });
+            if (res.exit_code !== 0 || !res.stdout.toString().includes(`${sliceDir}/${unit}`)) throw new Error(`exit ${res.exit_code}: ${res.stdout.toString()}`);
+          });
+          const dirs = await w.dirs(`${sliceDir}/${unit}`);
+          t.ok(dirs.length > 0, `${label}: the container's cgroup directories`, { dirs });
+          await step('stop-container', () => cri.call('StopContainer', { container_id: ctrId, timeout: 1 }));
+          await step('remove-container', () => cri.call('RemoveContainer', { container_id: ctrId }));
+          t.same(await w.units(unit), [], `${label}: the container's unit is gone`);
+          t.same(await w.dirs(`${sliceDir}/${unit}`), [], `${label}: the container's cgroup is gone`);
+        }
+        await step('stop-pod-sandbox', () => cri.call('StopPodSandbox', { pod_sandbox_id: pod }));
+        await step('remove-pod-sandbox', () => cri.call('RemovePodSandbox', { pod_sandbox_id: pod }));
+        t.same(await w.units('cri-containerd-*'), [], `${label}: no scope left`);
+        t.same(await w.dirs(`${sliceDir}/cri-containerd-*`), [], `${label}: no scope's cgroup left`);
+        t.same(await fs.readdir(path.join(dir, `rt-root-${label}`, 'k8s.io')).catch(() => []), [], `${label}: no runtime state left`);
+        // The kubelet then stops the pod's slice and removes what is left of its cgroup in the
+        // hierarchies systemd does not manage (cpuset, freezer: the runtime made those), empty.
+        t.equal((await w.run(['systemctl', 'stop', podSlice])).code, 0, `${label}: the pod's slice stopped`);
+        t.same(await w.units(podSlice), [], `${label}: no pod slice unit`);
+        const left = await w.dirs(sliceDir);
+        steps.push(`left to the kubelet: ${left.map((d) => d.replace(uid, '<uid>')).join(' ')}`);
+        r = await w.run(['rmdir', '--', ...left]);
+        t.equal(r.code, left.length > 0 ? 0 : 1, `${label}: those are empty (rmdir)`, { left, stderr: r.stderr });
+        t.same(await w.dirs(sliceDir), [], `${label}: no pod slice cgroup`);
+        outcomes[label] = steps;
+      }
+      t.same(outcomes.hako, outcomes.runc, 'the same outcome step by step');
+      t.equal((await w.run(['systemctl', 'stop', 'kubepods.slice'])).code, 0, 'the kubelet\'s slices stopped');
+      t.same(await w.units('kubepods*'), [], 'no kubepods unit left');
+      for (const d of (await w.dirs('/kubepods.slice')).sort((a, b) => b.length - a.length)) await w.run(['sh', '-c', `rmdir ${d}/* ${d}; true`]);
+      t.same(await w.dirs('/kubepods.slice'), [], 'no kubepods cgroup left');
+    });
+
     t.test('a nested slice is expanded as systemd does (a-b.slice under a.slice)', async (t) => {
       const bundle = await sleepBundle(t, w, (s) => (s.linux!.cgroupsPath = 'hakotest-nested.slice:hako:n'));
       const root = await w.stateRoot('nested');
@@ -399,6 +548,97 @@ export function systemdDriverSuite(MODE: HierarchyMode): void {
         }
         t.equal(messages.hako, messages.runc, `${what}: runc's error`);
       }
+    });
+
+    t.test('org.systemd.property.* annotations: the unit\'s properties as runc sets them; bad ones refused as runc refuses them, nothing left', async (t) => {
+      const annotations = {
+        'org.systemd.property.TimeoutStopUSec': 'uint64 123456789',
+        'org.systemd.property.CollectMode': "'inactive-or-failed'",
+        'org.systemd.property.RuntimeMaxSec': '300',
+        'org.systemd.property.After': "['dbus.socket', 'basic.target']",
+        'org.systemd.property.SendSIGHUP': 'true',
+        'some.other.annotation': 'not a property',
+      };
+      const shown = ['TimeoutStopUSec', 'CollectMode', 'RuntimeMaxUSec', 'After', 'SendSIGHUP', 'ActiveState', 'ControlGroup'];
+      const seen: Record<string, Record<string, string>> = {};
+      for (const [label, runtime] of [
+        ['runc', RUNC],
+        ['hako', HAKO],
+      ] as const) {
+        const bundle = await sleepBundle(t, w, (s) => {
+          s.linux!.cgroupsPath = `system.slice:${label}:props`;
+          s.annotations = annotations;
+        });
+        const root = await w.stateRoot(`props-${label}`);
+        let r = await w.rt(runtime, root, ['--systemd-cgroup', 'run', '-d', '--bundle', bundle.dir, 'props']);
+        t.equal(r.code, 0, `${label} run -d`, { stderr: r.stderr });
+        const props = await w.show(`${label}-props.scope`, shown);
+        seen[label] = { ...props, After: props.After!.split(' ').sort().join(' '), ControlGroup: props.ControlGroup!.replace(label, '<rt>') };
+        r = await w.rt(runtime, root, ['delete', '-f', 'props']);
+        t.equal(r.code, 0, `${label} delete -f`, { stderr: r.stderr });
+        t.same(await w.units(`${label}-props.scope`), [], `${label}: no unit left`);
+      }
+      t.same(
+        seen.hako,
+        {
+          TimeoutStopUSec: '2min 3.456789s',
+          CollectMode: 'inactive-or-failed',
+          RuntimeMaxUSec: '5min',
+          After: 'basic.target dbus.socket system.slice',
+          SendSIGHUP: 'yes',
+          ActiveState: 'active',
+          ControlGroup: '/system.slice/<rt>-props.scope',
+        },
+        'the annotations are the unit\'s properties (TimeoutStopUSec as given, RuntimeMaxSec in microseconds)',
+      );
+      t.same(seen.hako, seen.runc, 'as runc sets them');
+
+      const bad: [string, string, string][] = [
+        ['org.systemd.property.TimeoutStopSec', "'covfefe'", 'a Sec property that is not a number'],
+        ['org.systemd.property.Xo', '1', 'a name too short'],
+        ['org.systemd.property.ValidName', 'invalid-value', 'a value that does not parse'],
+        ['org.systemd.property.TimeoutStopUSec', 'uint64 -1', 'a number out of its type'],
+        ['org.systemd.property.NoSuchProperty', "'x'", 'a property systemd does not know'],
+      ];
+      for (const [key, value, what] of bad) {
+        const messages: Record<string, string> = {};
+        for (const [label, runtime] of [
+          ['runc', RUNC],
+          ['hako', HAKO],
+        ] as const) {
+          const bundle = await sleepBundle(t, w, (s) => {
+            s.linux!.cgroupsPath = 'system.slice:badprop:x';
+            s.annotations = { [key]: value };
+          });
+          const root = await w.stateRoot(`badprop-${label}`);
+          const r = await w.rt(runtime, root, ['--systemd-cgroup', 'run', '-d', '--bundle', bundle.dir, 'b']);
+          t.equal(r.code, 1, `${label}: ${what} fails`);
+          messages[label] = failure(r).replace(/^(runc|hako) run failed: /, '');
+          t.equal((await w.rt(runtime, root, ['list', '-q'])).stdout, '', `${label}: ${what}: no state`);
+          t.same(await w.units('badprop*'), [], `${label}: ${what}: no unit`);
+          t.same(await w.dirs('/system.slice/badprop-x.scope'), [], `${label}: ${what}: no cgroup`);
+        }
+        t.equal(messages.hako, messages.runc, `${what}: runc's error`);
+      }
+    });
+
+    t.test('rootless with the systemd driver (a user manager): runc\'s refusal on a v1 or hybrid host, nothing left', async (t) => {
+      const messages: Record<string, string> = {};
+      for (const [label, runtime] of [
+        ['runc', RUNC],
+        ['hako', HAKO],
+      ] as const) {
+        const bundle = await sleepBundle(t, w, (s) => (s.linux!.cgroupsPath = 'user.slice:rootless:x'));
+        const root = await w.stateRoot(`rootless-${label}`);
+        const r = await w.rt(runtime, root, ['--rootless', 'true', '--systemd-cgroup', 'run', '-d', '--bundle', bundle.dir, 'rl']);
+        t.equal(r.code, 1, `${label}: refused`);
+        messages[label] = failure(r).replace(/^(runc|hako) run failed: /, '');
+        t.equal((await w.rt(runtime, root, ['list', '-q'])).stdout, '', `${label}: no state`);
+        t.same(await w.units('rootless-*'), [], `${label}: no unit`);
+        t.same(await w.dirs('/user.slice/rootless-x.scope'), [], `${label}: no cgroup`);
+      }
+      t.equal(messages.hako, 'cannot use rootless systemd cgroups manager on cgroup v1');
+      t.equal(messages.hako, messages.runc, "runc's error");
     });
 
     t.test('a unit that already exists: refused, the container that has it untouched', async (t) => {

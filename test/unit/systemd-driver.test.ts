@@ -15,6 +15,7 @@ import {
   unitName,
   type DeviceLookup,
 } from '../../src/cgroups/systemd.js';
+import { checkRootlessSystemd } from '../../src/cgroups/systemd-scope.js';
 import type { UnitProperty } from '../../src/native.js';
 
 const lookup: DeviceLookup = {
@@ -58,7 +59,7 @@ t.test('the unit\'s cgroup: below systemd\'s own (init.scope left out), the slic
 });
 
 t.test('start: Slice, Delegate and PIDs for a scope; Wants for a slice; accounting on; no default dependencies', async (t) => {
-  const p = startProperties('runc-c1.scope', 'system.slice', 'c1', 4242, {}, 'v1', lookup);
+  const p = startProperties('runc-c1.scope', 'system.slice', 'c1', 4242, {}, 'v1', [], lookup);
   t.same(prop(p, 'Description'), ['libcontainer container c1']);
   t.same(prop(p, 'Slice'), ['system.slice']);
   t.same(prop(p, 'Delegate'), [true]);
@@ -66,12 +67,20 @@ t.test('start: Slice, Delegate and PIDs for a scope; Wants for a slice; accounti
   t.same(prop(p, 'DefaultDependencies'), [false]);
   t.same(prop(p, 'BlockIOAccounting'), [true]);
   t.same(prop(p, 'IOAccounting'), []);
-  const v2 = startProperties('runc-c1.scope', 'system.slice', 'c1', 1, {}, 'v2', lookup);
+  const v2 = startProperties('runc-c1.scope', 'system.slice', 'c1', 1, {}, 'v2', [], lookup);
   t.same(prop(v2, 'IOAccounting'), [true]);
-  const slice = startProperties('pod.slice', 'kubepods.slice', 'pod.slice', 1, {}, 'v1', lookup);
+  const slice = startProperties('pod.slice', 'kubepods.slice', 'pod.slice', 1, {}, 'v1', [], lookup);
   t.same(prop(slice, 'Wants'), [['kubepods.slice']]);
   t.same(prop(slice, 'Slice'), []);
   t.same(prop(slice, 'Delegate'), []);
+});
+
+t.test('start: the annotations\' properties after runc\'s own and before the resources (which win, as runc sets them later)', async (t) => {
+  const extra: UnitProperty[] = [['CollectMode', 's', 'inactive-or-failed'], ['TasksMax', 't', 7n]];
+  const p = startProperties('runc-c1.scope', 'system.slice', 'c1', 1, { pids: { limit: 50 } }, 'v1', extra, lookup);
+  const names = p.map(([n]) => n);
+  t.ok(names.indexOf('CollectMode') > names.indexOf('DefaultDependencies'), 'after DefaultDependencies');
+  t.same(prop(p, 'TasksMax'), [7n, 50n], 'the config\'s pids limit last');
 });
 
 t.test('resources: systemd\'s v1 names on a v1 or hybrid host, its unified ones on v2', async (t) => {
@@ -142,4 +151,9 @@ t.test('devices: the security default (deny all, then the config\'s and runc\'s 
   );
   const own = deviceProperties({ devices: [{ allow: true, type: 'b', major: 7, minor: 0, access: 'r' }] }, { ...lookup, exists: (p) => p === '/sys/dev/block/7:0' });
   t.ok((own[2]![2] as [string, string][]).some(([path, access]) => path === '/dev/block/7:0' && access === 'r'), 'a node known to /sys/dev');
+});
+
+t.test('rootless with the systemd driver: runc\'s refusal on v1 and hybrid; on v2 not supported yet (no user manager), said as such', async (t) => {
+  t.throws(() => checkRootlessSystemd('v1'), { message: 'cannot use rootless systemd cgroups manager on cgroup v1' });
+  t.throws(() => checkRootlessSystemd('v2'), { message: /not supported yet/ });
 });
