@@ -16,7 +16,7 @@ import { buildExecPlan } from '../plan/exec-plan.js';
 import { planCpuList } from '../plan/build.js';
 import { readHostFacts } from '../plan/host.js';
 import { connectConsoleSocket } from './console-socket.js';
-import { preservedFds } from './create.js';
+import { preservedFds } from './preserved-fds.js';
 import { killAndReap, launchInit, type Launched } from './launch.js';
 import { writePidFile } from './pid-file.js';
 import { containerDir, readContainer, type ContainerRecord } from './state-store.js';
