@@ -137,8 +137,12 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         madeCgroups = cg.systemd ? startSystemdScope(cg, pid, spec, scope) : cg.cgroup.create();
         stopPoint('create:cgroup-made');
       },
-      onRunHooks: async (initPid) => {
+      // The init's pid goes into the early record while the init mounts its rootfs (hako
+      // has nothing else to do then), not on the path to its hooks.
+      onInitPid: (initPid) => {
         recordInit(opts.root, early, initPid);
+      },
+      onRunHooks: async (initPid) => {
         netDevices?.moveInto(initPid);
         cg.cgroup.setResources(spec.linux?.resources ?? {}, { ...(opts.rootless ? ROOTLESS_RESOURCES : {}), ...(cg.systemd ? { skipMissing: true } : {}) });
         runCreateHooks(spec, opts.id, bundle, initPid, opts.debug);

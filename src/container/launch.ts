@@ -40,6 +40,8 @@ export interface LaunchRequest {
   consoleSocket?: number;
   /** O_PATH fd of exec.fifo */
   execFifo?: number;
+  /** stage 0 reported the init's pid and exited; the init now prepares its rootfs (hako waits for it meanwhile) */
+  onInitPid?: (initPid: number) => void;
   /** prestart/createRuntime time: mounts are done, pivot_root is not */
   onRunHooks?: (initPid: number) => Promise<void>;
   /** stage 0 runs, has read nothing yet, and is not in the container's cgroup yet */
@@ -129,7 +131,8 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
       placed.catch(() => undefined);
     }
     if (req.spec.linux?.seccomp && !mayNotify) seccomp = compiledSeccomp(req);
-    const plan = encodePlan(makePlan(req, fds, seccomp && { ...seccomp, listenerSocket: listenerIndex }));
+    const plan0 = makePlan(req, fds, seccomp && { ...seccomp, listenerSocket: listenerIndex });
+    const plan = encodePlan(plan0);
     await placed;
     channel.send(MSG.PLAN, plan);
     launchStopPoint(req.makePlan !== undefined, 'plan-sent', stage0.pid);
@@ -245,6 +248,7 @@ async function converse(
         progress.initPid = initPid;
         launchStopPoint(req.makePlan !== undefined, 'init-pid', initPid);
         if (await stage0Exit !== 0) throw new HakoError('unable to start container process: hako-init stage 0 failed');
+        req.onInitPid?.(initPid);
         break;
       case MSG.RUN_HOOKS:
         hooksPending = true;
