@@ -18,6 +18,7 @@ import { resolve } from 'node:path';
 import { KNOWN_MOUNT_OPTIONS, isBindMount, isIdMappedMount } from './mount-options.js';
 import { type Problem, escapeToken, pointer, problem } from './problem.js';
 import { parseCpuList } from './cpu-list.js';
+import { flatMap } from '../flat-map.js';
 
 export { MAX_CPU, parseCpuList } from './cpu-list.js';
 import type { LinuxIDMapping, LinuxNamespace, LinuxNamespaceType, LinuxSeccompAction, Process, Spec } from './types.js';
@@ -186,7 +187,7 @@ const PROCESS_CHECKS: ProcessCheck[] = [rlimits, scheduler, execCPUAffinity, noN
 
 /** Semantic checks of a process object; pointers start at `base` ("" for process.json). */
 export function processProblems(proc: Process, base = ''): Problem[] {
-  return PROCESS_CHECKS.flatMap((check) => check(proc, base));
+  return flatMap(PROCESS_CHECKS, (check) => check(proc, base));
 }
 
 // ---------------------------------------------------------------- namespaces and ids
@@ -308,7 +309,7 @@ export const sysctls: SpecCheck = (spec) => {
 
 /** A bind mount needs a source. */
 export const bindMountSource: SpecCheck = (spec) =>
-  (spec.mounts ?? []).flatMap((m, i) =>
+  flatMap(spec.mounts ?? [], (m, i) =>
     isBindMount(m) && !m.source ? [problem(pointer('mounts', i, 'source'), 'is required for a bind mount')] : [],
   );
 
@@ -374,7 +375,7 @@ export function idMappingProblems(maps: readonly LinuxIDMapping[] | undefined, a
 export const idMappingRanges: SpecCheck = (spec) => [
   ...idMappingProblems(spec.linux?.uidMappings, '/linux/uidMappings'),
   ...idMappingProblems(spec.linux?.gidMappings, '/linux/gidMappings'),
-  ...(spec.mounts ?? []).flatMap((m, i) => [
+  ...flatMap(spec.mounts ?? [], (m, i) => [
     ...idMappingProblems(m.uidMappings, pointer('mounts', i, 'uidMappings')),
     ...idMappingProblems(m.gidMappings, pointer('mounts', i, 'gidMappings')),
   ]),
@@ -404,7 +405,7 @@ export const processUserMapped: SpecCheck = (spec) => {
 
 /** c, b and u devices need major and minor numbers. */
 export const deviceNumbers: SpecCheck = (spec) =>
-  (spec.linux?.devices ?? []).flatMap((d, i) => {
+  flatMap(spec.linux?.devices ?? [], (d, i) => {
     if (d.type === 'p') return [];
     const out: Problem[] = [];
     if (d.major === undefined) out.push(problem(pointer('linux', 'devices', i, 'major'), `is required for a "${d.type}" device`));
@@ -414,7 +415,7 @@ export const deviceNumbers: SpecCheck = (spec) =>
 
 /** runc refuses a device cgroup rule without access. */
 export const deviceRuleAccess: SpecCheck = (spec) =>
-  (spec.linux?.resources?.devices ?? []).flatMap((d, i) =>
+  flatMap(spec.linux?.resources?.devices ?? [], (d, i) =>
     d.access === undefined ? [problem(pointer('linux', 'resources', 'devices', i, 'access'), 'is required')] : [],
   );
 
@@ -611,7 +612,7 @@ export const SPEC_CHECKS: readonly SpecCheck[] = [
 
 /** Every semantic problem of a schema-valid config. */
 export function semanticProblems(spec: Spec, opts: SemanticOptions = {}): Problem[] {
-  return SPEC_CHECKS.flatMap((check) => check(spec, opts));
+  return flatMap(SPEC_CHECKS, (check) => check(spec, opts));
 }
 
 /** Accepted but doubtful: shown to the user as warnings, never refused. */
