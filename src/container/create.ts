@@ -1,6 +1,6 @@
 // create: validate the bundle, make the state dir and exec fifo, launch the init, record
 // the container, write the pid file. A failure leaves nothing behind.
-import { closeSync, existsSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { HakoError, fromSystemError } from '../errors.js';
 import { loadBundleConfig } from '../oci/load.js';
@@ -23,6 +23,7 @@ import { killAndReap, launchInit, type Launched } from './launch.js';
 import { netDevicesFor } from './net-devices.js';
 import { makeNotifyDir, notifySocketPath, withNotifySocket } from './notify-socket.js';
 import { writePidFile } from './pid-file.js';
+import { preservedFds } from './preserved-fds.js';
 import { sendPidfd } from './pidfd-socket.js';
 import { recordInit, recordIntent } from './intent.js';
 import { stopPoint } from './stop-point.js';
@@ -136,8 +137,12 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         madeCgroups = cg.systemd ? startSystemdScope(cg, pid, spec, scope) : cg.cgroup.create();
         stopPoint('create:cgroup-made');
       },
-      onRunHooks: async (initPid) => {
+      // The init's pid goes into the early record while the init mounts its rootfs (hako
+      // has nothing else to do then), not on the path to its hooks.
+      onInitPid: (initPid) => {
         recordInit(opts.root, early, initPid);
+      },
+      onRunHooks: async (initPid) => {
         netDevices?.moveInto(initPid);
         cg.cgroup.setResources(spec.linux?.resources ?? {}, { ...(opts.rootless ? ROOTLESS_RESOURCES : {}), ...(cg.systemd ? { skipMissing: true } : {}) });
         runCreateHooks(spec, opts.id, bundle, initPid, opts.debug);
@@ -309,33 +314,6 @@ function withListenEnv(spec: Spec, n: number): Spec {
   const env = (spec.process!.env ?? []).filter((e) => !e.startsWith('LISTEN_FDS=') && !e.startsWith('LISTEN_PID='));
   env.push(`LISTEN_FDS=${n}`, 'LISTEN_PID=1');
   return { ...spec, process: { ...spec.process!, env } };
-}
-
-// Only fds the caller gave us can be preserved (CVE-2024-21626 class). Node marks every
-// fd close-on-exec at start-up, so that cannot tell; its own fds are event machinery
-// (anon_inode: epoll, eventfd, io_uring) and pipes whose both ends it holds: an fd to
-// preserve that looks like one of those was not passed by the caller.
-export function preservedFds(count: number): number[] {
-  if (count === 0) return [];
-  const targets = new Map<number, string>();
-  for (const name of readdirSync('/proc/self/fd')) {
-    try {
-      targets.set(Number(name), readlinkSync(`/proc/self/fd/${name}`));
-    } catch {
-      // the fd of the listing itself
-    }
-  }
-  const fds: number[] = [];
-  for (let fd = 3; fd < 3 + count; fd++) {
-    const target = targets.get(fd);
-    if (target === undefined) throw new HakoError(`--preserve-fds: fd ${fd} is not open`);
-    const ownPipe = target.startsWith('pipe:') && [...targets].some(([other, t]) => other >= 3 + count && t === target);
-    if (target.startsWith('anon_inode:') || ownPipe) {
-      throw new HakoError(`--preserve-fds: fd ${fd} was not passed to hako (it is hako's own ${target})`);
-    }
-    fds.push(fd);
-  }
-  return fds;
 }
 
 function realRootfs(bundle: string, spec: Spec): string {

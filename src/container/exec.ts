@@ -14,9 +14,9 @@ import { planPlacement } from '../cgroups/placement.js';
 import type { LinuxNamespaceType, Process, Spec } from '../oci/types.js';
 import { buildExecPlan } from '../plan/exec-plan.js';
 import { planCpuList } from '../plan/build.js';
-import { readHostFacts } from '../plan/host.js';
+import { readCapLastCap } from '../plan/host.js';
 import { connectConsoleSocket } from './console-socket.js';
-import { preservedFds } from './create.js';
+import { preservedFds } from './preserved-fds.js';
 import { killAndReap, launchInit, type Launched } from './launch.js';
 import { writePidFile } from './pid-file.js';
 import { containerDir, readContainer, type ContainerRecord } from './state-store.js';
@@ -110,7 +110,7 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
           fds,
           chownStdio,
           noNewKeyring: rec.noNewKeyring === true,
-          capLastCap: readHostFacts().capLastCap,
+          capLastCap: readCapLastCap(),
           ...(seccomp ? { seccomp } : {}),
           ...(spec.linux?.personality ? { personality: spec.linux.personality } : {}),
           ...(spec.linux?.memoryPolicy ? { memoryPolicy: spec.linux.memoryPolicy } : {}),

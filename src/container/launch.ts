@@ -13,7 +13,6 @@ import { buildLaunchPlan, idMaps, type PlanOptions } from '../plan/build.js';
 import type { LaunchPlan, PlanSeccomp } from '../plan/launch-plan.js';
 import { encodePlan } from '../plan/wire.js';
 import { readHostFacts } from '../plan/host.js';
-import { planSeccomp } from '../plan/seccomp-cache.js';
 import { hookPlan } from './hooks.js';
 import { readProcStat } from './status.js';
 import { MSG, SyncChannel, decodeFailure, describeFailure } from './sync.js';
@@ -40,6 +39,8 @@ export interface LaunchRequest {
   consoleSocket?: number;
   /** O_PATH fd of exec.fifo */
   execFifo?: number;
+  /** stage 0 reported the init's pid and exited; the init now prepares its rootfs (hako waits for it meanwhile) */
+  onInitPid?: (initPid: number) => void;
   /** prestart/createRuntime time: mounts are done, pivot_root is not */
   onRunHooks?: (initPid: number) => Promise<void>;
   /** stage 0 runs, has read nothing yet, and is not in the container's cgroup yet */
@@ -89,7 +90,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
   // With SCMP_ACT_NOTIFY the init sends its listener fd back over a socket of its own, so
   // a profile that may notify is compiled before the spawn; any other while stage 0 is placed.
   const mayNotify = req.spec.linux?.seccomp?.syscalls?.some((c) => c.action === 'SCMP_ACT_NOTIFY') === true;
-  let seccomp = mayNotify ? compiledSeccomp(req) : undefined;
+  let seccomp = mayNotify ? await compiledSeccomp(req) : undefined;
   const listener = seccomp?.notify ? native().socketpair() : undefined;
   const listenerIndex = listener ? stdio.push(listener[1]) - 1 : -1;
   const fds = { consoleSocket: consoleIndex, execFifo: fifoIndex, preserved: req.preserved.length };
@@ -128,7 +129,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
       placed = placeStage0(req.placement, stage0.pid);
       placed.catch(() => undefined);
     }
-    if (req.spec.linux?.seccomp && !mayNotify) seccomp = compiledSeccomp(req);
+    if (req.spec.linux?.seccomp && !mayNotify) seccomp = await compiledSeccomp(req);
     const plan = encodePlan(makePlan(req, fds, seccomp && { ...seccomp, listenerSocket: listenerIndex }));
     await placed;
     channel.send(MSG.PLAN, plan);
@@ -245,6 +246,7 @@ async function converse(
         progress.initPid = initPid;
         launchStopPoint(req.makePlan !== undefined, 'init-pid', initPid);
         if (await stage0Exit !== 0) throw new HakoError('unable to start container process: hako-init stage 0 failed');
+        req.onInitPid?.(initPid);
         break;
       case MSG.RUN_HOOKS:
         hooksPending = true;
@@ -260,7 +262,9 @@ async function converse(
   }
 }
 
-function compiledSeccomp(req: LaunchRequest) {
+// plan/seccomp*.ts is loaded only for a container with a profile.
+async function compiledSeccomp(req: LaunchRequest) {
+  const { planSeccomp } = await import('../plan/seccomp-cache.js');
   const planned = planSeccomp(req.spec.linux!.seccomp!, {
     compiler: { library: () => native().seccompLibrary(), compile: (r) => native().seccompCompile(r) },
     cacheDir: req.stateRoot,

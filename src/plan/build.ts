@@ -24,7 +24,7 @@ import { posix } from 'node:path';
 import { HakoError } from '../errors.js';
 import { isBindMount } from '../oci/mount-options.js';
 import type { LinuxCapabilities, LinuxIDMapping, LinuxIOPriority, LinuxMemoryPolicy, LinuxNamespaceType, LinuxPersonality, Mount, Process, Scheduler, Spec } from '../oci/types.js';
-import { parseCpuList } from '../oci/semantic.js';
+import { parseCpuList } from '../oci/cpu-list.js';
 import { expandCgroupMount } from './cgroup-mount.js';
 import { devSymlinks, setupDevices } from './devices.js';
 import type { HostFacts } from './host.js';

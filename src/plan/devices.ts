@@ -5,6 +5,7 @@
 // /proc/kcore). /dev/ptmx itself is never a node: it is always the link.
 import { posix } from 'node:path';
 import { HakoError } from '../errors.js';
+import { flatMap } from '../flat-map.js';
 import type { LinuxDevice } from '../oci/types.js';
 import { DeviceType, type PlanDevice, type PlanSymlink } from './launch-plan.js';
 
@@ -57,7 +58,7 @@ const isPtmx = (path: string) => posix.normalize(path) === '/dev/ptmx';
 export function setupDevices(devices: readonly LinuxDevice[], bind: boolean): PlanDevice[] {
   const configured = new Set(devices.map((d) => d.path));
   const defaults = DEFAULT_DEVICES.filter((d) => !configured.has(d.path)).map((d) => ({ ...d, bind: bind ? 1 : 0 }));
-  const extra = devices.flatMap((d, i) => (isPtmx(d.path) ? [] : [planDevice(d, `/linux/devices/${i}`, bind)]));
+  const extra = flatMap(devices, (d, i) => (isPtmx(d.path) ? [] : [planDevice(d, `/linux/devices/${i}`, bind)]));
   return [...defaults, ...extra];
 }
 

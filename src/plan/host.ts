@@ -30,9 +30,15 @@ export function readHostFacts(): HostFacts {
     hasProcKcore: existsSync('/proc/kcore'),
     inUserNamespace: isUidMapNested(readOptional('/proc/self/uid_map')),
   };
-  const last = Number.parseInt(readOptional('/proc/sys/kernel/cap_last_cap') ?? '', 10);
-  if (Number.isInteger(last)) facts.capLastCap = last;
+  const last = readCapLastCap();
+  if (last !== undefined) facts.capLastCap = last;
   return facts;
+}
+
+/** /proc/sys/kernel/cap_last_cap alone (exec's plan needs nothing else of the host's facts). */
+export function readCapLastCap(): number | undefined {
+  const last = Number.parseInt(readOptional('/proc/sys/kernel/cap_last_cap') ?? '', 10);
+  return Number.isInteger(last) ? last : undefined;
 }
 
 function readOptional(path: string): string | undefined {
@@ -62,8 +68,9 @@ export interface MountInfo {
   superOptions: string[];
 }
 
-// mountinfo escapes space, tab, newline and backslash as \ooo.
+// mountinfo escapes space, tab, newline and backslash as \ooo (most fields have none).
 function unescapeOctal(s: string): string {
+  if (!s.includes('\\')) return s;
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
 }
 

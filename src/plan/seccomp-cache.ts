@@ -13,12 +13,14 @@
 // not load the addon itself.
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { sha256Hex } from '../engine.js';
 import { HakoError } from '../errors.js';
 import type { LinuxSeccomp } from '../oci/types.js';
 import type { PlanSeccomp } from './launch-plan.js';
 import { type SeccompProfile, type SeccompRequest, exactArgValues, hasRoundedArgValues, seccompProfile } from './seccomp.js';
 
-// node:crypto costs 5-13 ms to load under Node: only a container with a profile pays it.
+// node:crypto costs 5-13 ms to load under Node and 3-12 under Bun: only a cold cache (the
+// temp file's name) loads it; the key is engine.ts's sha256Hex.
 const crypto = (): typeof import('node:crypto') => process.getBuiltinModule('node:crypto');
 
 export interface SeccompLibrary {
@@ -65,7 +67,7 @@ export function seccompCacheFile(dir: string, key: string): string {
 /** The cache key: the request (bigints as decimal), the architecture, libseccomp's version. */
 export function seccompCacheKey(request: SeccompRequest, arch: string, libseccompVersion: string): string {
   const text = JSON.stringify(request, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-  return crypto().createHash('sha256').update(`hako-seccomp ${CACHE_FORMAT}\0${arch}\0${libseccompVersion}\0${text}`).digest('hex');
+  return sha256Hex(`hako-seccomp ${CACHE_FORMAT}\0${arch}\0${libseccompVersion}\0${text}`);
 }
 
 /** The program for request: from the cache in dir (the state root) when there is one, else compiled (and cached). */
@@ -73,7 +75,8 @@ export function compileSeccomp(request: SeccompRequest, compiler: SeccompCompile
   if (dir === undefined) return { ...compiler.compile(request), cached: false };
   const known = stampedVersion(dir);
   if (known !== undefined) {
-    const hit = readProgram(seccompCacheFile(dir, seccompCacheKey(request, arch, known)));
+    const key = seccompCacheKey(request, arch, known);
+    const hit = readProgram(seccompCacheFile(dir, key));
     if (hit) return { program: hit, skipped: [], cached: true };
   }
   const lib = compiler.library();

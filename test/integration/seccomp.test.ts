@@ -20,6 +20,8 @@ import {
 } from '../helpers/lifecycle.js';
 import type { LinuxSeccomp, LinuxSyscall, Spec } from '../../src/oci/types.js';
 import { FIXTURES_DIR } from '../helpers/paths.js';
+import { seccompProfile } from '../../src/plan/seccomp.js';
+import { seccompCacheFile, seccompCacheKey } from '../../src/plan/seccomp-cache.js';
 
 const skip = asContainerTests(hakoSkip());
 
@@ -238,6 +240,10 @@ t.test('the cache: one program file in the state root, reused, and whole under c
   t.same(files.filter((f) => f.endsWith('.tmp')), [], 'no temp file left');
   t.same(notCache(files), [], 'nothing else: every container is gone');
   const bpf = files.find((f) => f.endsWith('.bpf'))!;
+  // dist/hako hashes the key with its engine's own hasher: the same name as node:crypto gives.
+  const stamp = JSON.parse(readFileSync(path.join(root, '.seccomp-libseccomp.json'), 'utf8')) as { version: string };
+  const spec = JSON.parse(readFileSync(path.join(bundle.dir, 'config.json'), 'utf8')) as Spec;
+  t.equal(bpf, path.basename(seccompCacheFile(root, seccompCacheKey(seccompProfile(spec.linux!.seccomp!).request, process.arch, stamp.version))), 'the key node:crypto computes');
   const before = readFileSync(path.join(root, bpf));
   const again = await runOnce(9);
   t.equal(again.stdout.trim(), 'ok', 'a warm run');

@@ -87,3 +87,23 @@ t.test('exec -d loads no foreground code: cli/exec.ts reaches foreground.ts only
   t.same(reached.filter((f) => f === 'src/container/foreground.ts'), []);
   t.ok(meta.inputs['src/cli/exec.ts']?.imports.some((i) => i.kind === 'dynamic-import' && i.path === 'src/container/foreground.ts'), 'reached only by import()');
 });
+
+// exec builds no container: the config's validators (200 KB of generated code), the
+// semantic checks and create's own modules cost it 0.5 ms to load for nothing. Only -p
+// (a process.json to validate) or a record without its config reaches oci/load.ts, by import().
+t.test('exec reaches neither create nor the validators: only through import() for -p', async (t) => {
+  const meta = await metafile();
+  const reached = [...staticallyReached(meta, 'src/cli/exec.ts')];
+  t.same(reached.filter((f) => f === 'src/container/create.ts' || f.startsWith('src/oci/generated') || f === 'src/oci/validate.ts'), []);
+  t.same(reached.filter((f) => f === 'src/oci/semantic.ts'), [], 'nor the semantic checks (its CPU lists are oci/cpu-list.ts)');
+  t.ok(meta.inputs['src/cli/exec.ts']?.imports.some((i) => i.kind === 'dynamic-import' && i.path === 'src/oci/load.ts'), 'oci/load.ts reached only by import()');
+});
+
+// A container without a seccomp profile does not load the profile's translation and cache.
+t.test('create and exec reach plan/seccomp*.ts only through import(), for a profile', async (t) => {
+  const meta = await metafile();
+  for (const from of ['src/cli/run.ts', 'src/cli/create.ts', 'src/cli/exec.ts']) {
+    t.same([...staticallyReached(meta, from)].filter((f) => f === 'src/plan/seccomp.ts' || f === 'src/plan/seccomp-cache.ts'), [], from);
+  }
+  t.ok(meta.inputs['src/container/launch.ts']?.imports.some((i) => i.kind === 'dynamic-import' && i.path === 'src/plan/seccomp-cache.ts'), 'reached only by import()');
+});

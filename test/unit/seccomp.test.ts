@@ -11,6 +11,7 @@ import { HakoError } from '../../src/errors.js';
 import type { LinuxSeccomp, LinuxSyscall } from '../../src/oci/types.js';
 import { SECCOMP_FILTER_FLAG, exactArgValues, hasRoundedArgValues, seccompProfile } from '../../src/plan/seccomp.js';
 import { type SeccompCompiler, compileSeccomp, planSeccomp, seccompCacheFile, seccompCacheKey } from '../../src/plan/seccomp-cache.js';
+import { sha256Hex } from '../../src/engine.js';
 import { devBuildDir, native } from '../../src/native.js';
 import { FIXTURES_DIR } from '../helpers/paths.js';
 
@@ -482,4 +483,15 @@ t.test('libseccomp: errors name the JSON pointer', { skip: addonSkip }, async (t
   }
   t.ok(native().seccompFlagSupported(SECCOMP_FILTER_FLAG.LOG), 'the kernel takes SECCOMP_FILTER_FLAG_LOG');
   t.notOk(native().seccompFlagSupported(1 << 30), 'and not a made-up flag');
+});
+
+// The key is hashed by engine.ts (Bun's own hasher in the shipped build: node:crypto cost
+// Bun 3-12 ms to load on every warm create): the same digest as node:crypto's, so a cache
+// written by either build is read by the other.
+t.test('the cache key is the SHA-256 of its text, whichever engine hashes it', async (t) => {
+  t.equal(sha256Hex('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', 'the FIPS 180-2 vector');
+  t.equal(sha256Hex('h\u00e9\0x'), createHash('sha256').update('h\u00e9\0x', 'utf8').digest('hex'), 'UTF-8 bytes, a NUL kept');
+  const { request } = seccompProfile({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] });
+  const text = JSON.stringify(request, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  t.equal(seccompCacheKey(request, 'x64', '2.5.4'), createHash('sha256').update(`hako-seccomp 2\0x64\0${'2.5.4'}\0${text}`).digest('hex'), 'the key as before');
 });

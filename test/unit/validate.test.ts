@@ -363,3 +363,13 @@ t.test('a NUL byte anywhere but the annotations is refused at its pointer', asyn
   );
   t.same(checkProcess({ cwd: '/\u0000', args: ['sh'], user: { uid: 0, gid: 0 } }).map((p) => p.pointer), ['/cwd'], 'a process.json too');
 });
+
+// The NUL check first looks for JSON's escape of a NUL in the document's text, and walks it
+// only then: the six characters backslash-u-0-0-0-0 are no NUL; a NUL only in the
+// annotations (allowed) still makes the walk find nothing else.
+t.test('no NUL byte: nothing refused, a written-out \\u0000 included', async (t) => {
+  t.same(checkConfig(spec((s) => (s.process!.env = ['A=\\u0000']))), [], 'backslash-u-0000 in a value');
+  t.same(checkConfig(spec((s) => (s.annotations = { 'org.example': 'x\u0000y' }))), [], 'a NUL in an annotation only');
+  t.same(checkConfig(spec((s) => (s.annotations = { 'a\u0000': 'x\u0000y' }))), [], 'and in an annotation key');
+  t.same(checkConfig(spec((s) => (s.process!.env = ['A=\\u0000', 'B=\u0000']))).map((p) => p.pointer), ['/process/env/1'], 'the real one among look-alikes');
+});
