@@ -93,12 +93,27 @@ function decided(o: Outcome): Record<string, unknown> {
   };
 }
 
-async function compare(t: Test, what: string, opts: BundleOptions, flags: string[]): Promise<void> {
+/**
+ * runc 1.1.5 (built with Go 1.19+) sometimes gives an exec'd process a soft RLIMIT_NOFILE
+ * raised to the hard limit instead of the config's: its Go runtime raises its own soft
+ * limit at start and puts its saved one back at exec, over the one runc set (5 of 12 runs
+ * here; fixed in runc 1.1.10). Where runc's soft limit is the hard one and the config
+ * asked for less, the config's values stand for runc's, and hako must give exactly those.
+ */
+function withoutRuncNofileRace(t: Test, runc: Record<string, unknown>, asked: { soft: number; hard: number } | undefined): Record<string, unknown> {
+  const rlimits = runc.rlimits as Record<string, { soft: number | null; hard: number | null } | null> | undefined;
+  const got = rlimits?.RLIMIT_NOFILE;
+  if (!asked || !got || asked.soft >= asked.hard || got.soft !== got.hard || got.hard !== asked.hard) return runc;
+  t.comment(`runc gave soft RLIMIT_NOFILE ${got.soft} where the config asks ${asked.soft} (its Go runtime's race); compared with the config's`);
+  return { ...runc, rlimits: { ...rlimits, RLIMIT_NOFILE: { soft: asked.soft, hard: asked.hard } } };
+}
+
+async function compare(t: Test, what: string, opts: BundleOptions, flags: string[], nofile?: { soft: number; hard: number }): Promise<void> {
   const runc = await execUnder(t, RUNC, opts, flags);
   const hako = await execUnder(t, HAKO, opts, flags);
   t.equal(hako.code, runc.code, `${what}: the same exit code`, { runc: runc.stderr, hako: hako.stderr });
   if (!runc.report || !hako.report) return;
-  t.same(decided(hako), decided(runc), `${what}: the same process as under runc`);
+  t.same(decided(hako), withoutRuncNofileRace(t, decided(runc), nofile), `${what}: the same process as under runc`);
 }
 
 t.test('exec under hako and runc: the same process', { skip }, async (t) => {
@@ -112,7 +127,7 @@ t.test('exec under hako and runc: the same process', { skip }, async (t) => {
       spec.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 512, hard: 2048 }, { type: 'RLIMIT_NPROC', soft: 100, hard: 200 }];
       spec.process!.user.umask = 0o077;
     },
-  }, []);
+  }, [], { soft: 512, hard: 2048 });
 });
 
 t.test('exec -p process.json: what it leaves out comes from the config, as under runc', { skip }, async (t) => {
@@ -124,7 +139,7 @@ t.test('exec -p process.json: what it leaves out comes from the config, as under
     spec.process!.capabilities = { bounding: ['CAP_KILL', 'CAP_CHOWN'], effective: ['CAP_KILL'], permitted: ['CAP_KILL', 'CAP_CHOWN'] };
     spec.process!.noNewPrivileges = true;
   };
-  await compare(t, 'process.json with no capabilities, rlimits or no_new_privs', { edit }, ['-p', file]);
+  await compare(t, 'process.json with no capabilities, rlimits or no_new_privs', { edit }, ['-p', file], { soft: 300, hard: 400 });
   writeFileSync(file, JSON.stringify({ args: ['/probe'], cwd: '/tmp', user: { uid: 1000, gid: 1000, umask: 63 }, capabilities: { bounding: ['CAP_SYS_ADMIN'] }, rlimits: [{ type: 'RLIMIT_NOFILE', soft: 100, hard: 100 }], noNewPrivileges: false }));
   await compare(t, 'process.json with its own', { edit }, ['-p', file]);
 });
