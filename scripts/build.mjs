@@ -4,7 +4,10 @@
 //   DIST/hako                        the front (static C++, cpp/front): the hot verbs itself,
 //                                    everything else handed to the brain with execve;
 //   DIST/libexec/hako/hako-brain     the brain: the bundle, the addon and hako-init in one
-//                                    executable.
+//                                    executable;
+//   DIST/libexec/hako/hako.node,     the addon and hako-init again, as files beside the brain:
+//   DIST/libexec/hako/hako-init      what it loads and copies from (cheaper than from its
+//                                    embedded copies, which serve a brain installed alone).
 // The front finds the brain at <its dir>/../libexec/hako/hako-brain, <its dir>/libexec/hako/
 // hako-brain, or the libexec path CMake's HAKO_BRAIN_FALLBACK names.
 //   node scripts/build.mjs                the brain a Bun single-file executable (bun build
@@ -167,6 +170,17 @@ function bunExecutable() {
   console.log(`build: ${relative(root, BRAIN_OUT)} is ${(statSync(BRAIN_OUT).size / 1048576).toFixed(1)} MiB (Bun ${execFileSync(bun, ['--version'], { encoding: 'utf8' }).trim()})`);
 }
 
+// The addon and hako-init beside the brain (src/native.ts loads them from there first).
+function besideBrain() {
+  for (const name of ['hako.node', 'hako-init']) {
+    const to = join(dirname(BRAIN_OUT), name);
+    const tmp = `${to}.tmp`;
+    copyFileSync(join(release, name), tmp);
+    chmodSync(tmp, 0o755);
+    renameSync(tmp, to);
+  }
+}
+
 function front() {
   mkdirSync(DIST, { recursive: true });
   const tmp = `${FRONT}.tmp`;
@@ -205,5 +219,6 @@ console.log(`build: bundle (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
 if (!args.has('--js')) {
   if (ENGINE === 'node') step('single executable (Node)', singleExecutable);
   else step('single executable (Bun)', bunExecutable);
+  step('addon and hako-init beside the brain', besideBrain);
   step('front', front);
 }

@@ -1,6 +1,7 @@
 // dist/hako runs where no Node is installed: inside a busybox container that holds only
 // the front (static), the brain beside it as installed (<dir>/../libexec/hako/hako-brain)
-// and the shared libraries the brain links (glibc, libstdc++), run under runc.
+// and the shared libraries the brain links (glibc, libstdc++), run under runc: first the
+// brain alone (its embedded addon and hako-init), then with both installed beside it.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
@@ -44,6 +45,15 @@ t.test('dist/hako runs in a root filesystem without node', { skip }, async (t) =
   t.equal(selfTest.code, 0, selfTest.stderr);
   const report = JSON.parse(selfTest.stdout);
   t.match(report.init, /^hako-init /, 'hako-init ran from its sealed copy');
+  t.match(report, { addonFrom: 'embedded', initFrom: 'embedded' }, 'the brain alone: the addon and hako-init from its embedded copies');
+
+  // Installed as the README says: the addon and hako-init beside the brain, used from there.
+  for (const name of ['hako.node', 'hako-init']) copyFileSync(join(dirname(brain), name), join(bundle.rootfs, 'libexec', 'hako', name));
+  const installed = await runContainer('runc', bundle, containerId('standalone'));
+  t.equal(installed.code, 0, installed.stderr);
+  const besides = JSON.parse(installed.stdout);
+  t.match(besides.init, /^hako-init /, 'hako-init ran from its sealed copy');
+  t.match(besides, { addonFrom: '/libexec/hako/hako.node', initFrom: '/libexec/hako/hako-init', seals: report.seals }, 'the files beside the brain, sealed as before');
 
   for (const [args, expect] of [
     [['/hako', '--version'], /^hako version \d+\.\d+\.\d+\ncommit: /],
