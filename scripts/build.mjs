@@ -150,7 +150,10 @@ function singleExecutable() {
 }
 
 // bun build --compile of the same CommonJS bundle, with bytecode; the addon and hako-init
-// are embedded files (Bun.embeddedFiles, read by src/engine.ts), named as they are.
+// are embedded files (Bun.embeddedFiles, read by src/engine.ts), named as they are. Bun's
+// executables read .env and bunfig.toml from the working directory by default (into the
+// environment, and as Bun's own configuration): hako's caller picks that directory (a
+// shim runs the runtime in the bundle), so neither is read, nor tsconfig/package.json.
 function bunExecutable() {
   const bun = bunBinary();
   mkdirSync(dirname(BRAIN_OUT), { recursive: true });
@@ -158,7 +161,22 @@ function bunExecutable() {
   rmSync(tmp, { force: true });
   const res = spawnSync(
     bun,
-    ['build', '--compile', '--bytecode', '--format=cjs', '--asset-naming=[name].[ext]', '--outfile', tmp, join(dist, 'hako.cjs'), join(release, 'hako.node'), join(release, 'hako-init')],
+    [
+      'build',
+      '--compile',
+      '--bytecode',
+      '--format=cjs',
+      '--no-compile-autoload-dotenv',
+      '--no-compile-autoload-bunfig',
+      '--no-compile-autoload-tsconfig',
+      '--no-compile-autoload-package-json',
+      '--asset-naming=[name].[ext]',
+      '--outfile',
+      tmp,
+      join(dist, 'hako.cjs'),
+      join(release, 'hako.node'),
+      join(release, 'hako-init'),
+    ],
     { cwd: root, encoding: 'utf8' },
   );
   if (res.status !== 0) {
