@@ -5,9 +5,10 @@
 //                                    everything else handed to the brain with execve;
 //   DIST/libexec/hako/hako-brain     the brain: the bundle, the addon and hako-init in one
 //                                    executable;
-//   DIST/libexec/hako/hako.node,     the addon and hako-init again, as files beside the brain:
-//   DIST/libexec/hako/hako-init      what it loads and copies from (cheaper than from its
-//                                    embedded copies, which serve a brain installed alone).
+//   DIST/libexec/hako/hako-<hash>.node,  the addon and hako-init again, as files beside the
+//   DIST/libexec/hako/hako-init-<hash>   brain, named by a hash of their content: what it
+//                                    loads and copies from (cheaper than from its embedded
+//                                    copies, which serve a brain installed alone).
 // The front finds the brain at <its dir>/../libexec/hako/hako-brain, <its dir>/libexec/hako/
 // hako-brain, or the libexec path CMake's HAKO_BRAIN_FALLBACK names.
 //   node scripts/build.mjs                the brain a Bun single-file executable (bun build
@@ -20,7 +21,8 @@
 //                                         the Node fallback so, beside the shipped build)
 // The Bun executable is never stripped: its program lives in a section strip drops.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,7 +90,19 @@ function bunBinary() {
   return found;
 }
 
+// The names the addon and hako-init get beside the brain carry a hash of their content,
+// which the bundle is built with: a brain finds only the files built with it, never a
+// stale pair left by another build or an upgrade that replaced the brain alone (it then
+// uses its embedded copies).
+function besideName(file, stem, ext) {
+  const path = join(release, file);
+  if (!existsSync(path)) return file;
+  return `${stem}-${createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16)}${ext}`;
+}
+const BESIDE = () => ({ 'hako.node': besideName('hako.node', 'hako', '.node'), 'hako-init': besideName('hako-init', 'hako-init', '') });
+
 async function bundle() {
+  const beside = BESIDE();
   const esbuild = await import('esbuild');
   mkdirSync(dist, { recursive: true });
   await esbuild.build({
@@ -105,6 +119,8 @@ async function bundle() {
       'import.meta.url': '__import_meta_url',
       HAKO_VERSION: JSON.stringify(pkg.version),
       HAKO_COMMIT: JSON.stringify(gitCommit()),
+      HAKO_ADDON_FILE: JSON.stringify(beside['hako.node']),
+      HAKO_INIT_FILE: JSON.stringify(beside['hako-init']),
     },
     banner: { js: "const __import_meta_url=require('url').pathToFileURL(__filename).href;" },
     logLevel: 'warning',
@@ -193,10 +209,17 @@ function bunExecutable() {
   console.log(`build: ${relative(root, BRAIN_OUT)} is ${(statSync(BRAIN_OUT).size / 1048576).toFixed(1)} MiB (Bun ${execFileSync(bun, ['--version'], { encoding: 'utf8' }).trim()})`);
 }
 
-// The addon and hako-init beside the brain (src/native.ts loads them from there first).
+// The addon and hako-init beside the brain (src/native.ts loads them from there first),
+// under the names the bundle was built with; those of earlier builds removed.
 function besideBrain() {
-  for (const name of ['hako.node', 'hako-init']) {
-    const to = join(dirname(BRAIN_OUT), name);
+  const dir = dirname(BRAIN_OUT);
+  const beside = BESIDE();
+  const keep = new Set(Object.values(beside));
+  for (const f of readdirSync(dir)) {
+    if (!keep.has(f) && /^(hako(-[0-9a-f]{16})?\.node|hako-init(-[0-9a-f]{16})?)$/.test(f)) rmSync(join(dir, f), { force: true });
+  }
+  for (const [name, as] of Object.entries(beside)) {
+    const to = join(dir, as);
     const tmp = `${to}.tmp`;
     copyFileSync(join(release, name), tmp);
     chmodSync(tmp, 0o755);

@@ -1,7 +1,7 @@
 // The only module that touches the addon. The build writes the addon and hako-init beside
-// the single executable (dist/libexec/hako/hako.node, hako-init), where they are loaded
-// and copied from: the addon dlopen'ed as a file, hako-init copied by the kernel into its
-// sealed memfd. The executable embeds both too (see engine.ts), for a brain installed
+// the single executable (dist/libexec/hako/hako-<hash>.node, hako-init-<hash>), where they
+// are loaded and copied from: the addon dlopen'ed as a file, hako-init copied by the kernel
+// into its sealed memfd. The executable embeds both too (see engine.ts), for a brain installed
 // alone: then the addon is written to an anonymous file and dlopen'ed through
 // /proc/self/fd. In development both are in build/Release.
 import { closeSync, constants, existsSync, openSync, writeFileSync } from 'node:fs';
@@ -166,6 +166,13 @@ const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
 
 let addon: Addon | undefined;
 
+// The names of the addon and hako-init beside the executable: the build's (esbuild
+// --define), a hash of their content in each, so a brain never takes another build's.
+declare const HAKO_ADDON_FILE: string;
+declare const HAKO_INIT_FILE: string;
+const ADDON_FILE = typeof HAKO_ADDON_FILE === 'string' ? HAKO_ADDON_FILE : 'hako.node';
+const INIT_FILE = typeof HAKO_INIT_FILE === 'string' ? HAKO_INIT_FILE : 'hako-init';
+
 /** Where the addon and the last sealed copy of hako-init came from: a file's path, or "embedded" (self-test reports it). */
 export const loadedFrom: { addon?: string; init?: string } = {};
 
@@ -181,7 +188,7 @@ export function devBuildDir(): string {
 
 function loadAddon(): Addon {
   const dir = executableDir();
-  const beside = dir === undefined ? undefined : join(dir, 'hako.node');
+  const beside = dir === undefined ? undefined : join(dir, ADDON_FILE);
   if (beside !== undefined && existsSync(beside)) return dlopenFile(beside, '');
   const embedded = embeddedAsset('hako.node');
   if (embedded) {
@@ -236,7 +243,7 @@ function loadEmbeddedAddon(bytes: Uint8Array): Addon {
 export function sealedInit(): number {
   const addon = native();
   const dir = executableDir();
-  const file = join(dir ?? devBuildDir(), 'hako-init');
+  const file = dir === undefined ? join(devBuildDir(), 'hako-init') : join(dir, INIT_FILE);
   const fd = addon.sealedCopyOfFile('hako-init', file);
   if (fd !== undefined) {
     loadedFrom.init = file;
