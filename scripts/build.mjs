@@ -4,7 +4,11 @@
 //   DIST/hako                        the front (static C++, cpp/front): the hot verbs itself,
 //                                    everything else handed to the brain with execve;
 //   DIST/libexec/hako/hako-brain     the brain: the bundle, the addon and hako-init in one
-//                                    executable.
+//                                    executable;
+//   DIST/libexec/hako/hako-<hash>.node,  the addon and hako-init again, as files beside the
+//   DIST/libexec/hako/hako-init-<hash>   brain, named by a hash of their content: what it
+//                                    loads and copies from (cheaper than from its embedded
+//                                    copies, which serve a brain installed alone).
 // The front finds the brain at <its dir>/../libexec/hako/hako-brain, <its dir>/libexec/hako/
 // hako-brain, or the libexec path CMake's HAKO_BRAIN_FALLBACK names.
 //   node scripts/build.mjs                the brain a Bun single-file executable (bun build
@@ -17,7 +21,8 @@
 //                                         the Node fallback so, beside the shipped build)
 // The Bun executable is never stripped: its program lives in a section strip drops.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,7 +90,19 @@ function bunBinary() {
   return found;
 }
 
+// The names the addon and hako-init get beside the brain carry a hash of their content,
+// which the bundle is built with: a brain finds only the files built with it, never a
+// stale pair left by another build or an upgrade that replaced the brain alone (it then
+// uses its embedded copies).
+function besideName(file, stem, ext) {
+  const path = join(release, file);
+  if (!existsSync(path)) return file;
+  return `${stem}-${createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16)}${ext}`;
+}
+const BESIDE = () => ({ 'hako.node': besideName('hako.node', 'hako', '.node'), 'hako-init': besideName('hako-init', 'hako-init', '') });
+
 async function bundle() {
+  const beside = BESIDE();
   const esbuild = await import('esbuild');
   mkdirSync(dist, { recursive: true });
   await esbuild.build({
@@ -102,6 +119,8 @@ async function bundle() {
       'import.meta.url': '__import_meta_url',
       HAKO_VERSION: JSON.stringify(pkg.version),
       HAKO_COMMIT: JSON.stringify(gitCommit()),
+      HAKO_ADDON_FILE: JSON.stringify(beside['hako.node']),
+      HAKO_INIT_FILE: JSON.stringify(beside['hako-init']),
     },
     banner: { js: "const __import_meta_url=require('url').pathToFileURL(__filename).href;" },
     logLevel: 'warning',
@@ -147,7 +166,14 @@ function singleExecutable() {
 }
 
 // bun build --compile of the same CommonJS bundle, with bytecode; the addon and hako-init
-// are embedded files (Bun.embeddedFiles, read by src/engine.ts), named as they are.
+// are embedded files (Bun.embeddedFiles, read by src/engine.ts), named as they are. Bun's
+// executables read .env and bunfig.toml from the working directory by default (into the
+// environment, and as Bun's own configuration): hako's caller picks that directory (a
+// shim runs the runtime in the bundle), so neither is read, nor tsconfig/package.json.
+// The JIT's tier-up thresholds scaled by 10 (--compile-jit-policy): a call of hako runs
+// most of its code once, and JavaScriptCore's JIT thread compiled it anyway, 2.4 ms of CPU
+// of a `run` of `true` (0.2 ms at 10); a long loop (a large seccomp profile) still tiers up.
+const JIT_POLICY = 10;
 function bunExecutable() {
   const bun = bunBinary();
   mkdirSync(dirname(BRAIN_OUT), { recursive: true });
@@ -155,7 +181,23 @@ function bunExecutable() {
   rmSync(tmp, { force: true });
   const res = spawnSync(
     bun,
-    ['build', '--compile', '--bytecode', '--format=cjs', '--asset-naming=[name].[ext]', '--outfile', tmp, join(dist, 'hako.cjs'), join(release, 'hako.node'), join(release, 'hako-init')],
+    [
+      'build',
+      '--compile',
+      '--bytecode',
+      '--format=cjs',
+      '--no-compile-autoload-dotenv',
+      '--no-compile-autoload-bunfig',
+      '--no-compile-autoload-tsconfig',
+      '--no-compile-autoload-package-json',
+      `--compile-jit-policy=${JIT_POLICY}`,
+      '--asset-naming=[name].[ext]',
+      '--outfile',
+      tmp,
+      join(dist, 'hako.cjs'),
+      join(release, 'hako.node'),
+      join(release, 'hako-init'),
+    ],
     { cwd: root, encoding: 'utf8' },
   );
   if (res.status !== 0) {
@@ -165,6 +207,24 @@ function bunExecutable() {
   }
   renameSync(tmp, BRAIN_OUT);
   console.log(`build: ${relative(root, BRAIN_OUT)} is ${(statSync(BRAIN_OUT).size / 1048576).toFixed(1)} MiB (Bun ${execFileSync(bun, ['--version'], { encoding: 'utf8' }).trim()})`);
+}
+
+// The addon and hako-init beside the brain (src/native.ts loads them from there first),
+// under the names the bundle was built with; those of earlier builds removed.
+function besideBrain() {
+  const dir = dirname(BRAIN_OUT);
+  const beside = BESIDE();
+  const keep = new Set(Object.values(beside));
+  for (const f of readdirSync(dir)) {
+    if (!keep.has(f) && /^(hako(-[0-9a-f]{16})?\.node|hako-init(-[0-9a-f]{16})?)$/.test(f)) rmSync(join(dir, f), { force: true });
+  }
+  for (const [name, as] of Object.entries(beside)) {
+    const to = join(dir, as);
+    const tmp = `${to}.tmp`;
+    copyFileSync(join(release, name), tmp);
+    chmodSync(tmp, 0o755);
+    renameSync(tmp, to);
+  }
 }
 
 function front() {
@@ -205,5 +265,6 @@ console.log(`build: bundle (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
 if (!args.has('--js')) {
   if (ENGINE === 'node') step('single executable (Node)', singleExecutable);
   else step('single executable (Bun)', bunExecutable);
+  step('addon and hako-init beside the brain', besideBrain);
   step('front', front);
 }

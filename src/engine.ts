@@ -42,6 +42,19 @@ function nodeSea(): SeaModule | undefined {
   return sea?.isSea() ? sea : undefined;
 }
 
+/**
+ * The directory of the single executable (the brain), where the build also writes the addon
+ * and hako-init as files (dist/libexec/hako/); undefined when hako runs as a script on a
+ * plain engine (development, tests).
+ */
+export function executableDir(): string | undefined {
+  if (ENGINE.name === 'bun') {
+    const bun = (globalThis as { Bun?: BunGlobal }).Bun;
+    return bun && bun.embeddedFiles.length > 0 ? dirname(process.execPath) : undefined;
+  }
+  return nodeSea() ? dirname(process.execPath) : undefined;
+}
+
 /** The bytes of a file embedded in the executable (the addon, hako-init); undefined when not built as one. */
 export function embeddedAsset(name: string): Uint8Array | undefined {
   if (ENGINE.name === 'bun') return bunEmbedded(name);

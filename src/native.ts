@@ -1,11 +1,14 @@
-// The only module that touches the addon. In the single executable the addon and
-// hako-init are embedded files (see engine.ts): the addon is written to an anonymous
-// file and dlopen'ed through /proc/self/fd; in development they are read from build/Release.
-import { closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
+// The only module that touches the addon. The build writes the addon and hako-init beside
+// the single executable (dist/libexec/hako/hako-<hash>.node, hako-init-<hash>), where they
+// are loaded and copied from: the addon dlopen'ed as a file, hako-init copied by the kernel
+// into its sealed memfd. The executable embeds both too (see engine.ts), for a brain installed
+// alone: then the addon is written to an anonymous file and dlopen'ed through
+// /proc/self/fd. In development both are in build/Release.
+import { closeSync, constants, existsSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { embeddedAsset } from './engine.js';
+import { embeddedAsset, executableDir } from './engine.js';
 import { HakoError } from './errors.js';
 import type { AddressToAdd, LinkAddress } from './plan/net-devices.js';
 import type { SeccompRequest } from './plan/seccomp.js';
@@ -59,6 +62,8 @@ export interface Addon {
   mkfifo(path: string, mode: number): void;
   /** a memfd holding bytes, sealed with SEAL_SEAL|SHRINK|GROW|WRITE (and EXEC where known) */
   sealedCopy(name: string, bytes: Uint8Array): number;
+  /** the same of the regular file at path (copied by sendfile); undefined when there is no file there */
+  sealedCopyOfFile(name: string, path: string): number | undefined;
   /** F_GET_SEALS of fd */
   seals(fd: number): number;
   /** the front's check (cpp/front/host_rootfs.cc): the topmost mount at path in this mountinfo text is a bind of path onto itself */
@@ -170,6 +175,16 @@ const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
 
 let addon: Addon | undefined;
 
+// The names of the addon and hako-init beside the executable: the build's (esbuild
+// --define), a hash of their content in each, so a brain never takes another build's.
+declare const HAKO_ADDON_FILE: string;
+declare const HAKO_INIT_FILE: string;
+const ADDON_FILE = typeof HAKO_ADDON_FILE === 'string' ? HAKO_ADDON_FILE : 'hako.node';
+const INIT_FILE = typeof HAKO_INIT_FILE === 'string' ? HAKO_INIT_FILE : 'hako-init';
+
+/** Where the addon and the last sealed copy of hako-init came from: a file's path, or "embedded" (self-test reports it). */
+export const loadedFrom: { addon?: string; init?: string } = {};
+
 export function native(): Addon {
   addon ??= loadAddon();
   return addon;
@@ -181,15 +196,26 @@ export function devBuildDir(): string {
 }
 
 function loadAddon(): Addon {
+  const dir = executableDir();
+  const beside = dir === undefined ? undefined : join(dir, ADDON_FILE);
+  if (beside !== undefined && existsSync(beside)) return dlopenFile(beside, '');
   const embedded = embeddedAsset('hako.node');
-  if (embedded) return loadEmbeddedAddon(embedded);
+  if (embedded) {
+    const loaded = loadEmbeddedAddon(embedded);
+    loadedFrom.addon = 'embedded';
+    return loaded;
+  }
+  return dlopenFile(join(devBuildDir(), 'hako.node'), ' (run npm run build)');
+}
+
+function dlopenFile(file: string, hint: string): Addon {
   const mod = { exports: {} as Addon };
-  const file = join(devBuildDir(), 'hako.node');
   try {
     process.dlopen(mod, file);
   } catch (err) {
-    throw new HakoError(`load addon ${file}: ${(err as Error).message} (run npm run build)`, { path: file });
+    throw new HakoError(`load addon ${file}: ${(err as Error).message}${hint}`, { path: file });
   }
+  loadedFrom.addon = file;
   return mod.exports;
 }
 
@@ -219,19 +245,23 @@ function loadEmbeddedAddon(bytes: Uint8Array): Addon {
   throw new HakoError(`load the embedded addon from an anonymous file: ${failures.join('; ')}`);
 }
 
-/** The bytes of hako-init: embedded in the executable, or the development build. */
-export function initBinary(): Uint8Array {
-  const embedded = embeddedAsset('hako-init');
-  if (embedded) return embedded;
-  const file = join(devBuildDir(), 'hako-init');
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new HakoError(`read ${file}: ${(err as Error).message} (run npm run build)`, { path: file });
-  }
-}
-
-/** A sealed, executable memfd copy of hako-init; exec it through /proc/self/fd/N. */
+/**
+ * A sealed, executable memfd copy of hako-init; exec it through /proc/self/fd/N. From the
+ * file beside the executable (or in the development build), else from the embedded bytes.
+ */
 export function sealedInit(): number {
-  return native().sealedCopy('hako-init', initBinary());
+  const addon = native();
+  const dir = executableDir();
+  const file = dir === undefined ? join(devBuildDir(), 'hako-init') : join(dir, INIT_FILE);
+  const fd = addon.sealedCopyOfFile('hako-init', file);
+  if (fd !== undefined) {
+    loadedFrom.init = file;
+    return fd;
+  }
+  const embedded = dir === undefined ? undefined : embeddedAsset('hako-init');
+  if (embedded) {
+    loadedFrom.init = 'embedded';
+    return addon.sealedCopy('hako-init', embedded);
+  }
+  throw new HakoError(`open ${file}: no such file${dir === undefined ? ' (run npm run build)' : ''}`, { path: file });
 }

@@ -1,8 +1,9 @@
-// hako self-test (hidden): the embedded addon loads, and hako-init runs from a sealed copy.
+// hako self-test (hidden): the addon loads, and hako-init runs from a sealed copy; it says
+// where each came from (the file beside the brain, or the copy embedded in it).
 import { writeStdout } from '../output.js';
 import { closeSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { SEALS, native, sealedInit } from '../native.js';
+import { SEALS, loadedFrom, native, sealedInit } from '../native.js';
 import { HakoError } from '../errors.js';
 
 export function run(): number {
@@ -15,7 +16,7 @@ export function run(): number {
     const res = spawnSync(`/proc/self/fd/${fd}`, ['--version'], { encoding: 'utf8' });
     if (res.error) throw new HakoError(`exec hako-init from its sealed copy: ${res.error.message}`);
     if (res.status !== 0) throw new HakoError(`hako-init --version exited with ${res.status}: ${res.stderr.trim()}`);
-    const report = { addon: addon.version, init: res.stdout.trim(), seals: `0x${seals.toString(16)}` };
+    const report = { addon: addon.version, init: res.stdout.trim(), seals: `0x${seals.toString(16)}`, addonFrom: loadedFrom.addon, initFrom: loadedFrom.init };
     writeStdout(JSON.stringify(report) + '\n');
     return 0;
   } finally {

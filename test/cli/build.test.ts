@@ -24,3 +24,15 @@ t.test('the addon links no libstdc++ or libgcc_s (Bun brings neither; a host may
   t.ok(needed.length > 0, `NEEDED: ${needed.join(', ')}`);
   for (const lib of needed) t.match(lib, /^(libc|libm|ld-linux[^.]*)\.so/, `${lib} is part of glibc`);
 });
+
+t.test('the addon exports only its module entry points (the static C++ runtime and our templates stay inside)', { skip: existsSync(ADDON) ? false : 'addon not built' }, async (t) => {
+  const r = spawnSync('readelf', ['--dyn-syms', '-W', ADDON], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  const defined = r.stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f.length >= 8 && /^\d+:$/.test(f[0]!) && f[6] !== 'UND' && f[4] !== 'LOCAL')
+    .map((f) => f[7]!)
+    .sort();
+  t.same(defined, ['napi_register_module_v1', 'node_api_module_get_api_version_v1']);
+});
