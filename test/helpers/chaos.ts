@@ -39,8 +39,24 @@ export function cgroupsLeft(cgroupsPath: string): string[] {
  */
 export function cgroupParent(t: Test, label: string): string {
   const parent = `/hako-${label}-${process.pid}`;
-  t.teardown(() => removeCgroupTree(parent));
+  t.teardown(async () => {
+    await removeCgroupTree(parent);
+    // and those of earlier runs killed before their teardown (a test file past its timeout)
+    for (const stale of staleParents(label)) await removeCgroupTree(stale);
+  });
   return parent;
+}
+
+/** /hako-<label>-<pid> in any hierarchy whose test process is gone. */
+function staleParents(label: string): string[] {
+  const found = new Set<string>();
+  for (const m of cgroupMounts()) {
+    for (const e of readdirSync(m)) {
+      const pid = new RegExp(`^hako-${label}-(\\d+)$`).exec(e)?.[1];
+      if (pid && !existsSync(`/proc/${pid}`)) found.add(`/${e}`);
+    }
+  }
+  return [...found];
 }
 
 /** cgroupsPath and every cgroup below it, in every hierarchy: processes killed, directories removed deepest first. */
