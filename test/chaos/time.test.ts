@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { makeBundle } from '../helpers/rootfs.js';
 import { containerId, makeStateRoot } from '../helpers/runtime.js';
-import { asContainerTests, checkNothingLeft, errorMessage, HAKO, hakoSkip, processesWith, scratchDir, uniqueMarker, waitFor } from '../helpers/lifecycle.js';
+import { asContainerTests, checkNothingLeft, errorMessage, HAKO, hakoSkip, liveChildren, processesWith, scratchDir, uniqueMarker, waitFor, zombieChildren } from '../helpers/lifecycle.js';
 import { FULL, cgroupParent, cgroupsLeft, containersIn, hkSpawn, reapAsAShim, spawnHelper } from '../helpers/chaos.js';
 
 const skip = asContainerTests(hakoSkip());
@@ -252,7 +252,8 @@ for (const verb of FULL ? (['create', 'run -d', 'exec -d'] as const) : (['create
     t.same(running(marker), [], 'no container process left');
     // The writer hako gave up on sleeps in the kernel until the thaw, then removes what it made and exits.
     thaw();
-    await waitFor('the abandoned pid-file writer to finish', () => readdirSync(mnt).filter((e) => e !== 'lost+found').length === 0 || undefined, 10_000).catch(() => undefined);
+    // It was re-parented to this subreaper when hako exited: gone once it has exited and the reaper reaped it.
+    await waitFor('the abandoned pid-file writer to finish', () => liveChildren().length === 0 && zombieChildren().length === 0, 10_000).catch(() => undefined);
     t.same(readdirSync(mnt).filter((e) => e !== 'lost+found'), [], 'thawed: no pid file, no .pid left in the file system');
     t.same(containersIn(root), [], 'no state dir left');
     t.same(cgroupsLeft(`${parent}/${id}`), [], 'no cgroup left');
