@@ -3,22 +3,22 @@
 // same as one before it is left out, and the filter is the one without the copies.
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import type { LinuxSeccomp } from '../../src/oci/types.js';
+import type { LinuxSeccomp, LinuxSyscall } from '../../src/oci/types.js';
 import { seccompProfile } from '../../src/plan/seccomp.js';
 import { devBuildDir, native } from '../../src/native.js';
 
-const group = { names: ['kexec_load', 'swapon', 'swapoff', 'vmsplice'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 };
+const group: LinuxSyscall = { names: ['kexec_load', 'swapon', 'swapoff', 'vmsplice'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 };
+const rest: LinuxSyscall[] = [
+  { names: ['read', 'write', 'swapon'], action: 'SCMP_ACT_ALLOW' },
+  { names: ['ptrace'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, args: [{ index: 0, value: 1, op: 'SCMP_CMP_EQ' }] },
+  { names: ['ptrace'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, args: [{ index: 0, value: 2, op: 'SCMP_CMP_EQ' }] },
+  { names: ['ptrace'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, args: [{ index: 0, value: 1, op: 'SCMP_CMP_EQ' }] },
+];
 const profile = (copies: number): LinuxSeccomp => ({
   defaultAction: 'SCMP_ACT_ERRNO',
   defaultErrnoRet: 38,
   architectures: ['SCMP_ARCH_X86_64'],
-  syscalls: [
-    ...Array.from({ length: copies }, () => structuredClone(group)),
-    { names: ['read', 'write', 'swapon'], action: 'SCMP_ACT_ALLOW' },
-    { names: ['ptrace'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, args: [{ index: 0, value: 1, op: 'SCMP_CMP_EQ' }] },
-    { names: ['ptrace'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, args: [{ index: 0, value: 2, op: 'SCMP_CMP_EQ' }] },
-    { names: ['ptrace'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, args: [{ index: 0, value: 1, op: 'SCMP_CMP_EQ' }] },
-  ],
+  syscalls: [...Array.from({ length: copies }, () => structuredClone(group)), ...rest],
 });
 
 t.test('a rule repeated 10,000 times is one rule', async (t) => {
