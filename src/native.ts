@@ -60,6 +60,8 @@ export interface Addon {
   /** flock(2); false when nonblocking and the lock is held elsewhere */
   flock(fd: number, exclusive: boolean, nonblocking: boolean): boolean;
   mkfifo(path: string, mode: number): void;
+  /** The pid file's content written to tmp, then renamed to path, by a forked child given timeoutMs; undefined once written, else the step that failed (errno) or was still waiting (timedOut). */
+  writePidFile(path: string, tmp: string, content: string, timeoutMs: number): { step: 'open' | 'write' | 'close' | 'rename'; errno?: number; timedOut?: true } | undefined;
   /** a memfd holding bytes, sealed with SEAL_SEAL|SHRINK|GROW|WRITE (and EXEC where known) */
   sealedCopy(name: string, bytes: Uint8Array): number;
   /** the same of the regular file at path (copied by sendfile); undefined when there is no file there */

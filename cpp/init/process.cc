@@ -231,7 +231,8 @@ Result drop_bounding_set(const Plan& plan) {
   for (int cap = 0; cap <= last; cap++) {
     if (has_bit(plan.capabilities->bounding, cap)) continue;
     if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
-      return errno_error("capabilities", "drop " + cap_str(cap) + " from the bounding set");
+      return errno_error("capabilities",
+                         "drop " + cap_str(cap) + " from the bounding set (prctl PR_CAPBSET_DROP; not in /process/capabilities/bounding)");
     }
   }
   return std::nullopt;
@@ -295,11 +296,11 @@ Result change_dir(const Plan& plan, bool first_try, bool* done) {
   return errno_error("chdir", "chdir to cwd (" + quote(plan.cwd) + ") set in config.json failed");
 }
 
-Result verify_cwd() {
+Result verify_cwd(const Plan& plan) {
   char buf[PATH_MAX + 1];
   // The raw system call: it shows what glibc's getcwd hides, "(unreachable)/...".
   long n = ::syscall(SYS_getcwd, buf, sizeof buf);
-  if (n < 0 && errno != ENOENT) return errno_error("getcwd", "getcwd");
+  if (n < 0 && errno != ENOENT) return errno_error("getcwd", "getcwd in cwd (" + quote(plan.cwd) + ") set in config.json");
   if (n < 0 || buf[0] != '/') {
     // errno 0: the parent prints the message alone, as runc does.
     return step_error(0, "getcwd",
@@ -622,24 +623,34 @@ Result become_the_process(const Plan& plan, bool user_ns, std::string* path) {
   if (!nnp) {
     if (Result r = load_seccomp(plan)) return r;
   }
+  // A step refused (EPERM, ENOSYS) once the early filter is in place may have been refused
+  // by the filter, not the kernel: say so, and where the profile is.
+  const bool filtered = !nnp && plan.seccomp.has_value();
+  auto after_filter = [filtered](Result r, const char* syscall) -> Result {
+    if (r && filtered && (r->err == EPERM || r->err == ENOSYS)) {
+      r->message += std::string(" (the seccomp profile at /linux/seccomp, loaded before this step, may refuse ") + syscall + ")";
+    }
+    return r;
+  };
   // As runc: try the cwd as root first (it may be a directory only hako's user can
   // reach), and again as the container's user when that was refused.
   bool in_cwd = false;
-  if (Result r = change_dir(plan, /*first_try=*/true, &in_cwd)) return r;
-  if (Result r = drop_bounding_set(plan)) return r;
-  if (Result r = switch_user(plan, user_ns)) return r;
+  if (Result r = after_filter(change_dir(plan, /*first_try=*/true, &in_cwd), "chdir")) return r;
+  if (Result r = after_filter(drop_bounding_set(plan), "prctl")) return r;
+  if (Result r = after_filter(switch_user(plan, user_ns), "setgroups, setresgid, setresuid and prctl")) return r;
   if (!in_cwd) {
-    if (Result r = change_dir(plan, /*first_try=*/false, &in_cwd)) return r;
+    if (Result r = after_filter(change_dir(plan, /*first_try=*/false, &in_cwd), "chdir")) return r;
   }
-  if (Result r = verify_cwd()) return r;
-  if (Result r = apply_capabilities(plan)) return r;
-  if (Result r = set_no_new_privs(plan)) return r;
+  if (Result r = after_filter(verify_cwd(plan), "getcwd")) return r;
+  if (Result r = after_filter(apply_capabilities(plan), "capset and prctl")) return r;
+  if (Result r = after_filter(set_no_new_privs(plan), "prctl")) return r;
   // The personality at runc's points: an exec'd process sets it before the args[0]
   // lookup (and so before a late filter), the init after every filter.
   const bool exec = plan.has(FLAG_EXEC);
   if (exec) {
-    if (Result r = set_personality(plan)) return r;
+    if (Result r = after_filter(set_personality(plan), "personality")) return r;
   }
+  // runc's words for args[0] (callers match them), the filter or not.
   if (Result r = look_up_executable(plan, path)) return r;
   if (nnp) {
     if (Result r = load_seccomp(plan)) return r;

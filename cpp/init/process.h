@@ -45,8 +45,8 @@ Result create_cwd(const Plan& plan);
 Result change_dir(const Plan& plan, bool first_try, bool* done);
 
 // getcwd() must give an absolute path inside the container's mount namespace
-// (CVE-2024-21626).
-Result verify_cwd();
+// (CVE-2024-21626); a failure names plan.cwd.
+Result verify_cwd(const Plan& plan);
 
 // capset (effective, permitted, inheritable), then the ambient set.
 Result apply_capabilities(const Plan& plan);

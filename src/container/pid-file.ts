@@ -1,22 +1,32 @@
 // --pid-file: the decimal pid, no newline, written to ".<name>" (O_EXCL) then renamed, as runc.
-import { closeSync, constants, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+// Bounded: a file system that never answers (frozen, a hung NFS server) holds runc for as
+// long as it does, in an open(2) that not even SIGKILL ends. hako gives it PID_FILE_TIMEOUT_MS
+// and then fails naming the file; the caller cleans up the container as for any failure.
 import { basename, dirname, join } from 'node:path';
-import { fromSystemError } from '../errors.js';
+import { HakoError } from '../errors.js';
+import { native } from '../native.js';
+import { errnoText } from './sync.js';
+
+/** How long the file system has to take the pid file. */
+export const PID_FILE_TIMEOUT_MS = 10_000;
 
 export function writePidFile(path: string, pid: number): void {
   const tmp = join(dirname(path), `.${basename(path)}`);
-  let fd: number;
-  try {
-    fd = openSync(tmp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_SYNC, 0o666);
-  } catch (err) {
-    throw fromSystemError(err);
+  const failed = native().writePidFile(path, tmp, String(pid), PID_FILE_TIMEOUT_MS);
+  if (!failed) return;
+  const subject = failed.step === 'rename' ? `rename ${tmp} ${path}` : `${failed.step} ${tmp}`;
+  if (failed.timedOut) {
+    throw new HakoError(`${subject}: the file system did not answer in ${PID_FILE_TIMEOUT_MS / 1000} s (frozen or hung?); pid file ${path} not written`, { path, syscall: failed.step, errno: 'ETIMEDOUT' });
   }
+  const errno = failed.errno ?? 5;
+  const code = errnoName(errno);
+  throw new HakoError(`${subject}: ${errnoText(errno)}`, { path: failed.step === 'rename' ? path : tmp, syscall: failed.step, errno: code });
+}
+
+function errnoName(errno: number): string {
   try {
-    writeSync(fd, String(pid));
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw fromSystemError(err);
+    return process.getBuiltinModule('node:util').getSystemErrorName(-errno);
+  } catch {
+    return `errno ${errno}`;
   }
 }

@@ -4,12 +4,14 @@
 // nobody accepts (its backlog full); the host's NOTIFY_SOCKET that never reads; a
 // --pid-file in a directory of a frozen file system (fsfreeze: a hung file system's
 // stand-in). Needs root and dist/hako.
-import { rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { makeBundle } from '../helpers/rootfs.js';
 import { containerId, makeStateRoot } from '../helpers/runtime.js';
-import { asContainerTests, checkNothingLeft, errorMessage, HAKO, hakoSkip, processesWith, scratchDir, uniqueMarker, waitFor } from '../helpers/lifecycle.js';
+import { asContainerTests, checkNothingLeft, errorMessage, HAKO, hakoSkip, liveChildren, processesWith, scratchDir, uniqueMarker, waitFor, zombieChildren } from '../helpers/lifecycle.js';
 import { FULL, cgroupParent, cgroupsLeft, containersIn, hkSpawn, reapAsAShim, spawnHelper } from '../helpers/chaos.js';
 
 const skip = asContainerTests(hakoSkip());
@@ -156,3 +158,106 @@ time.sleep(120)
   t.same(cgroupsLeft(`${parent}/${id}`), [], 'no cgroup left');
   await checkNothingLeft(t, { noChildren: true });
 });
+
+/**
+ * A small ext4 file system on a loop device, mounted in a scratch dir; frozen with fsfreeze
+ * (a hung file system's stand-in: every write to it sleeps, uninterruptibly, until it is
+ * thawed). Thawed, unmounted and its loop device detached at teardown, whatever happened.
+ */
+async function frozenFileSystem(t: Test): Promise<{ mnt: string; thaw: () => void }> {
+  // Its own scratch dir, removed after the umount (never while mounted).
+  const dir = mkdtempSync(path.join(tmpdir(), 'hako-frozen-'));
+  const image = path.join(dir, 'fs.img');
+  const mnt = path.join(dir, 'mnt');
+  let frozen = false;
+  const thaw = () => {
+    if (frozen) execFileSync('fsfreeze', ['-u', mnt]);
+    frozen = false;
+  };
+  t.teardown(() => {
+    if (frozen) spawnSync('fsfreeze', ['-u', mnt]);
+    const loop = spawnSync('findmnt', ['-n', '-o', 'SOURCE', mnt], { encoding: 'utf8' }).stdout.trim();
+    if (loop) spawnSync('umount', [mnt]);
+    // mount -o loop detaches its device on umount (autoclear); once more in case it did not
+    if (loop.startsWith('/dev/loop')) spawnSync('losetup', ['-d', loop]);
+    if (spawnSync('mountpoint', ['-q', mnt]).status !== 0) rmSync(dir, { recursive: true, force: true });
+  });
+  mkdirSync(mnt);
+  execFileSync('truncate', ['-s', '32M', image]);
+  execFileSync('mkfs.ext4', ['-q', '-F', image]);
+  execFileSync('mount', ['-o', 'loop', image, mnt]);
+  execFileSync('fsfreeze', ['-f', mnt]);
+  frozen = true;
+  return { mnt, thaw };
+}
+
+/** The container's processes with marker in their command line (the pid-file writer hako abandoned, a fork of hako's, has it too until the thaw). */
+function running(marker: string): number[] {
+  return processesWith(marker).filter((p) => {
+    try {
+      return ['sh', 'sleep'].includes(readFileSync(`/proc/${p}/comm`, 'utf8').trim());
+    } catch {
+      return false;
+    }
+  });
+}
+
+// A --pid-file in a frozen file system: runc 1.1.5 blocks in open(2) of the pid file for as
+// long as it is frozen; SIGKILL leaves it a zombie whose thread sleeps in the kernel
+// (percpu_rwsem_wait, in mnt_want_write) until the thaw, with its container left
+// 'created' and, after the thaw, an empty .pid beside the pid file. hako gives the file
+// system 10 s: the command fails naming the file and why, and the container (create,
+// run -d) or the process (exec -d) is gone with everything it had; once thawed, nothing
+// is left in the file system either.
+for (const verb of FULL ? (['create', 'run -d', 'exec -d'] as const) : (['create'] as const)) {
+  t.test(`${verb} --pid-file in a frozen file system`, { skip }, async (t) => {
+    const root = await makeStateRoot(t, HAKO);
+    const parent = cgroupParent(t, 'time-pidfile');
+    const marker = uniqueMarker('pidfile');
+    const bundle = await makeBundle(t, { args: ['/bin/sh', '-c', `sleep 1000; : ${marker}`] });
+    const id = containerId('pidfile');
+    bundle.spec.linux!.cgroupsPath = `${parent}/${id}`;
+    await bundle.writeConfig();
+    const stop = reapAsAShim();
+    t.teardown(stop);
+    if (verb === 'exec -d') t.equal((await hkSpawn(root, ['run', '-d', '--bundle', bundle.dir, id])).code, 0, 'the container runs');
+    const { mnt, thaw } = await frozenFileSystem(t);
+    const pidFile = path.join(mnt, 'pid');
+    const args =
+      verb === 'create'
+        ? ['create', '--pid-file', pidFile, '--bundle', bundle.dir, id]
+        : verb === 'run -d'
+          ? ['run', '-d', '--pid-file', pidFile, '--bundle', bundle.dir, id]
+          : ['exec', '-d', '--pid-file', pidFile, id, '/bin/sh', '-c', `sleep 1000; : ${marker}-exec`];
+    const started = Date.now();
+    // A hako that blocks in the kernel outlives even SIGKILL: thawed at 45 s, it can end
+    // (and this test fail) instead of hanging until the file system is thawed at teardown.
+    const watchdog = setTimeout(thaw, 45_000);
+    const r = await hkSpawn(root, args, undefined, 60_000);
+    clearTimeout(watchdog);
+    const took = Date.now() - started;
+    t.ok(took < 45_000 && !r.timedOut, `hako returned while the file system was frozen (after ${took} ms)`);
+    // exec's failures exit 255, as runc's
+    t.equal(r.code, verb === 'exec -d' ? 255 : 1, 'and failed', { stderr: r.stderr });
+    const tmp = path.join(mnt, '.pid').replace(/[/.]/g, '\\$&');
+    t.match(errorMessage(r), new RegExp(`open ${tmp}: the file system did not answer in 10 s \\(frozen or hung\\?\\); pid file ${pidFile.replace(/[/.]/g, '\\$&')} not written`), 'naming the file and why');
+    if (verb === 'exec -d') {
+      t.same(running(`${marker}-exec`), [], "the exec'd process is gone");
+      t.equal(JSON.parse((await hkSpawn(root, ['state', id])).stdout).status, 'running', 'the container runs on');
+      t.equal((await hkSpawn(root, ['delete', '--force', id])).code, 0, 'delete --force');
+    } else {
+      t.same(containersIn(root), [], 'no state dir left');
+      t.same(cgroupsLeft(`${parent}/${id}`), [], 'no cgroup left');
+    }
+    t.same(running(marker), [], 'no container process left');
+    // The writer hako gave up on sleeps in the kernel until the thaw, then removes what it made and exits.
+    thaw();
+    // It was re-parented to this subreaper when hako exited: gone once it has exited and the reaper reaped it.
+    await waitFor('the abandoned pid-file writer to finish', () => liveChildren().length === 0 && zombieChildren().length === 0, 10_000).catch(() => undefined);
+    t.same(readdirSync(mnt).filter((e) => e !== 'lost+found'), [], 'thawed: no pid file, no .pid left in the file system');
+    t.same(containersIn(root), [], 'no state dir left');
+    t.same(cgroupsLeft(`${parent}/${id}`), [], 'no cgroup left');
+    await stop();
+    await checkNothingLeft(t, { noChildren: true, markers: [marker] });
+  });
+}

@@ -3,7 +3,7 @@
 // leave on the host (processes, mounts, cgroup directories in every hierarchy, state),
 // checked after each trial.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Test } from 'tap';
 import AjvModule from 'ajv';
@@ -32,19 +32,69 @@ export function cgroupsLeft(cgroupsPath: string): string[] {
     .filter((d) => existsSync(d));
 }
 
-/** A cgroup parent of this test's containers, removed (where empty) at teardown. */
+/**
+ * A cgroup parent of this test's containers, removed at teardown with whatever a failed
+ * trial left under it (its processes killed first, a frozen cgroup thawed): a failed test
+ * says what it left, and the host is clean for the next run all the same.
+ */
 export function cgroupParent(t: Test, label: string): string {
   const parent = `/hako-${label}-${process.pid}`;
-  t.teardown(() => {
-    for (const dir of cgroupsLeft(parent)) {
-      try {
-        rmdirSync(dir);
-      } catch {
-        // not empty: the test that left something there failed already
-      }
-    }
+  t.teardown(async () => {
+    await removeCgroupTree(parent);
+    // and those of earlier runs killed before their teardown (a test file past its timeout)
+    for (const stale of staleParents(label)) await removeCgroupTree(stale);
   });
   return parent;
+}
+
+/** /hako-<label>-<pid> in any hierarchy whose test process is gone. */
+function staleParents(label: string): string[] {
+  const found = new Set<string>();
+  for (const m of cgroupMounts()) {
+    for (const e of readdirSync(m)) {
+      const pid = new RegExp(`^hako-${label}-(\\d+)$`).exec(e)?.[1];
+      if (pid && !existsSync(`/proc/${pid}`)) found.add(`/${e}`);
+    }
+  }
+  return [...found];
+}
+
+/** cgroupsPath and every cgroup below it, in every hierarchy: processes killed, directories removed deepest first. */
+export async function removeCgroupTree(cgroupsPath: string): Promise<void> {
+  const dirs: string[] = [];
+  const walk = (d: string) => {
+    dirs.push(d);
+    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(d, e.name));
+  };
+  for (const top of cgroupsLeft(cgroupsPath)) walk(top);
+  dirs.sort((a, b) => b.length - a.length);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    let busy = false;
+    for (const d of dirs) {
+      if (!existsSync(d)) continue;
+      try {
+        if (existsSync(path.join(d, 'freezer.state'))) writeFileSync(path.join(d, 'freezer.state'), 'THAWED');
+        if (existsSync(path.join(d, 'cgroup.freeze'))) writeFileSync(path.join(d, 'cgroup.freeze'), '0');
+      } catch {
+        // the hierarchy's own: nothing to thaw
+      }
+      for (const pid of readFileSync(path.join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+        busy = true;
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+      try {
+        rmdirSync(d);
+      } catch {
+        busy = true;
+      }
+    }
+    if (!busy) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** `hako --root <root> <args>` with stdio on files (create hands its stdio to the container), optional extra env. */
