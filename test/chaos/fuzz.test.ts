@@ -17,7 +17,7 @@ import { configWarnings, formatProblem } from '../../src/oci/validate.js';
 import { makeBundle } from '../helpers/rootfs.js';
 import { makeStateRoot, mountsUnder } from '../helpers/runtime.js';
 import { asContainerTests, checkNothingLeft, errorMessage, HAKO, hakoSkip, hostMountsAt, scratchDir } from '../helpers/lifecycle.js';
-import { FULL, cgroupParent, cgroupsLeft, containersIn, hkSpawn, reapAsAShim } from '../helpers/chaos.js';
+import { FULL, cgroupMounts, cgroupParent, cgroupsLeft, containersIn, hkSpawn, reapAsAShim, removeCgroupTree } from '../helpers/chaos.js';
 import { mutate, prng, type Json } from '../helpers/mutate.js';
 import { FIXTURES_DIR, REPO_ROOT } from '../helpers/paths.js';
 
@@ -135,6 +135,20 @@ function mountPointsInBundle(bytes: Buffer, bundleDir: string): Set<string> {
   return new Set(mounts.flatMap((m) => (typeof m?.destination === 'string' ? [m.destination.split('/').filter((c) => c !== '' && c !== '.')[0] ?? ''] : [])).filter((c) => c !== '' && c !== '..'));
 }
 
+/** The top-level directories of every cgroup hierarchy, by name. */
+function topLevelCgroups(): Set<string> {
+  return new Set(cgroupMounts().flatMap((m) => readdirSync(m, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)));
+}
+
+/** `name` is the fuzz parent's name with a byte or two changed, or holds this process's pid. */
+function nearParent(name: string, parentName: string): boolean {
+  if (name.includes(String(process.pid))) return true;
+  if (name.length !== parentName.length) return false;
+  let differ = 0;
+  for (let i = 0; i < name.length; i++) if (name[i] !== parentName[i]) differ++;
+  return differ <= 2;
+}
+
 function runnable(base: Json, cgroupsPath: string): Json {
   const spec = JSON.parse(JSON.stringify(base)) as Record<string, any>;
   spec.root = { path: 'rootfs', readonly: false };
@@ -158,6 +172,12 @@ const KNOWN = [/container init exited before it was ready/];
 t.test(`create + delete --force: ${CREATE_N} mutants of the fixture configs`, { skip: skip || noFixtures }, async (t) => {
   const root = await makeStateRoot(t, HAKO);
   const parent = cgroupParent(t, 'fuzz');
+  // A mutant's cgroupsPath with a byte flipped (/hako-fezz-<pid>/m12) puts its cgroup under
+  // a parent of its own, which delete leaves (as runc leaves the parents it made).
+  const topBefore = topLevelCgroups();
+  t.teardown(async () => {
+    for (const name of topLevelCgroups()) if (!topBefore.has(name) && nearParent(name, parent.slice(1))) await removeCgroupTree(`/${name}`);
+  });
   const rand = prng(SEED ^ 0x9e3779b9);
   const workers = 3;
   const bundles = await Promise.all(Array.from({ length: workers }, () => makeBundle(t, {})));
