@@ -5,7 +5,7 @@
 // runc's exit status, removing nothing that is not the container's (RUNC-CONTRACT.md).
 // Needs root, dist/hako (and dist/libexec/hako/hako-brain) and the probe.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import AjvModule from 'ajv';
@@ -165,6 +165,7 @@ t.test('a record version the front does not read is handed to the brain', { skip
     // Only the brain words it so: the front execs the brain instead of answering.
     t.equal(errorMessage(r), `${file}: a container record of version ${version}, which this hako does not read (it reads version 2)`);
     const log = path.join(root, '..', `${path.basename(root)}.log`);
+    t.teardown(() => rmSync(log, { force: true }));
     const j = await hk(root, ['--log', log, '--log-format', 'json', 'kill', 'v']);
     t.equal(j.code, 1);
     const lines = readFileSync(log, 'utf8').trim().split('\n');
