@@ -12,6 +12,15 @@ import { HakoError } from './errors.js';
 import { versionText } from './version.js';
 
 export async function main(argv: string[]): Promise<number> {
+  const frontWarmUp = takeFrontWarmUp();
+  try {
+    return await parseAndDispatch(argv, frontWarmUp);
+  } finally {
+    if (frontWarmUp) await endFrontWarmUp(frontWarmUp);
+  }
+}
+
+async function parseAndDispatch(argv: string[], frontWarmUp: FrontWarmUp | undefined): Promise<number> {
   let parsed: Parsed;
   try {
     parsed = parseArgv(argv);
@@ -25,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     return reportFailure(new Logger({}), messageOf(err, false), exitCodeFor(err));
   }
   try {
-    return await dispatch(parsed, log);
+    return await dispatch(parsed, log, frontWarmUp);
   } catch (err) {
     return reportFailure(log, messageOf(err, log.debugEnabled), exitCodeFor(err));
   } finally {
@@ -33,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function dispatch(parsed: Parsed, log: Logger): Promise<number> {
+async function dispatch(parsed: Parsed, log: Logger, frontWarmUp: FrontWarmUp | undefined): Promise<number> {
   if (parsed.kind === 'version') {
     writeStdout(versionText());
     return 0;
@@ -50,22 +59,50 @@ async function dispatch(parsed: Parsed, log: Logger): Promise<number> {
     args: parsed.args,
     log,
   };
-  if (parsed.command.placesProcess) await warmCgroupWriter();
+  if (parsed.command.placesProcess) await warmCgroupWriter(frontWarmUp);
   const mod = await parsed.command.load();
   const code = await mod.run(ctx);
   return typeof code === 'number' ? code : 0;
 }
 
 // On cgroup v1 the first write to a cgroup.procs after an idle moment waits for an RCU
-// grace period (5-15 ms; see cgroups/placement.ts), the writes within the next grace period
-// do not: the wait runs on a thread of the addon's while the command loads, reads its
-// config and spawns hako-init, and the placement of stage 0 finds the lock warm (it ends
-// the warm-up). Never a failure of the command's: a command that fails does without.
-async function warmCgroupWriter(): Promise<void> {
+// grace period (6-15 ms; see cpp/front/warm.cc), the writes within the next grace period
+// do not. The front, which starts in a millisecond, starts the wait in a process of its
+// own before it hands over (HAKO_CGROUP_WARM="<pid>:<fd>"), so it passes while the engine
+// starts; run directly, the brain waits on a thread of the addon's while the command loads,
+// reads its config and spawns hako-init. The placement of stage 0 then finds the lock warm
+// (and ends the warm-up). Never a failure of the command's: a command that fails does without.
+interface FrontWarmUp {
+  pid: number;
+  stopFd: number;
+}
+
+/** The front's warm-up process, out of the environment the engine's children would inherit. */
+function takeFrontWarmUp(): FrontWarmUp | undefined {
+  const value = process.env.HAKO_CGROUP_WARM;
+  if (value === undefined) return undefined;
+  delete process.env.HAKO_CGROUP_WARM;
+  const m = /^([1-9][0-9]{0,9}):([0-9]{1,9})$/.exec(value);
+  return m ? { pid: Number(m[1]), stopFd: Number(m[2]) } : undefined;
+}
+
+async function warmCgroupWriter(front: FrontWarmUp | undefined): Promise<void> {
   try {
-    (await import('./native.js')).native().cgroupWriterWarm(2000);
+    const addon = (await import('./native.js')).native();
+    if (!(front && addon.cgroupWriterAdopt(front.pid, front.stopFd))) addon.cgroupWriterWarm(2000);
   } catch {
     // the addon's load fails again, in the command's words
+  }
+}
+
+// Whatever the command (the front started it for create, run and exec as it read them).
+async function endFrontWarmUp(front: FrontWarmUp): Promise<void> {
+  try {
+    const addon = (await import('./native.js')).native();
+    addon.cgroupWriterAdopt(front.pid, front.stopFd);
+    addon.cgroupWriterReap();
+  } catch {
+    // no addon: the process ends by itself (its stop pipe closes when hako exits)
   }
 }
 

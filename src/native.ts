@@ -101,13 +101,19 @@ export interface Addon {
   /** an eventfd registered on <memoryDir>/memory.oom_control through cgroup.event_control (cgroup v1) */
   oomEventfd(memoryDir: string): number;
   /**
-   * Warm up the kernel's cgroup writer lock for the placement to come: on a thread of its
-   * own, write this process into the cgroup.procs of its own cgroup (a move that changes
-   * nothing) in a cgroup v1 hierarchy, now and every 3 ms, until cgroupWriterCool() or ms
-   * have passed. Nothing where no v1 hierarchy is mounted or the write is refused.
+   * The kernel's cgroup writer lock warmed up for the placement to come (cpp/front/warm.cc):
+   * on a thread of its own, write this process into the cgroup.procs of its own cgroup (a
+   * move that changes nothing) in a cgroup v1 hierarchy, now and every 3 ms, until
+   * cgroupWriterCool() or ms have passed; nothing if a warm-up runs already, where no v1
+   * hierarchy is mounted, or where the write is refused.
    */
   cgroupWriterWarm(ms: number): void;
+  /** take over the warm-up process the front started (its pid, the write end of its stop pipe); false if they are not that */
+  cgroupWriterAdopt(pid: number, stopFd: number): boolean;
+  /** the warm-up stops (an adopted process is reaped if it has exited already) */
   cgroupWriterCool(): void;
+  /** cgroupWriterCool, then wait for an adopted process to exit */
+  cgroupWriterReap(): void;
   /** poll an eventfd for up to timeoutMs on a thread of its own, then read it: its counter, 0 on timeout */
   eventfdWait(fd: number, timeoutMs: number): Promise<number>;
   /** the BPF_PROG_TYPE_CGROUP_DEVICE instructions (struct bpf_insn) for a device state */

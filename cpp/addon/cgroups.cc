@@ -9,18 +9,17 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <fstream>
-#include <set>
-#include <sstream>
 #include <string>
 
 #include "common/unique_fd.h"
+#include "front/front.h"
 #include "errors.h"
 #include "own_thread.h"
 
@@ -102,78 +101,26 @@ Napi::Value EventfdWait(const Napi::CallbackInfo& info) {
   return StartOwnThread(env, new EventfdJob(env, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value()), "eventfdWait");
 }
 
-// The writer side of the kernel's cgroup_threadgroup_rwsem, which every write to a
-// cgroup.procs takes, first waits for an RCU grace period (5-15 ms) when no writer held it
-// within the last grace period, and then costs microseconds. hako warms it up at the start
-// of create, run and exec, so that the placement of stage 0 later finds it warm: a
-// thread writes "0" (this process) into the cgroup.procs of the cgroup this process is
-// already in, a move that changes nothing, and again every few milliseconds, until
-// cgroupWriterCool() or the time is up. Only where a cgroup v1 hierarchy is mounted (the
-// cgroup2 placement clones the process into its cgroup, which takes only the reader side).
+// The cgroup writer lock's warm-up (cpp/front/warm.cc): the process the front started
+// before it handed over, adopted, or else a thread of the addon's. Either ends when the
+// write end of its stop pipe is closed. Called on the JavaScript thread only.
+int g_warm_stop = -1;
+pid_t g_warm_process = -1;
 
-std::atomic<bool> g_cool{false};
-std::atomic<bool> g_warming{false};
-
-// <mount point><own path>/cgroup.procs in the first cgroup v1 hierarchy mounted at its
-// root, from /proc/self/mountinfo and /proc/self/cgroup; "" when there is none.
-std::string own_v1_procs_file() {
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  std::string line;
-  std::string mountpoint;
-  std::set<std::string> options;
-  while (std::getline(mountinfo, line)) {
-    size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream pre(line.substr(0, dash));
-    std::istringstream post(line.substr(dash + 3));
-    std::string id, parent, dev, root, point, fstype, source, super;
-    if (!(pre >> id >> parent >> dev >> root >> point) || !(post >> fstype >> source >> super)) continue;
-    if (fstype != "cgroup" || root != "/" || point.find('\\') != std::string::npos) continue;
-    mountpoint = point;
-    std::istringstream opts(super);
-    for (std::string o; std::getline(opts, o, ',');) options.insert(o);
-    break;
-  }
-  if (mountpoint.empty()) return "";
-  std::ifstream cgroup("/proc/self/cgroup");
-  while (std::getline(cgroup, line)) {
-    size_t a = line.find(':');
-    size_t b = a == std::string::npos ? a : line.find(':', a + 1);
-    if (b == std::string::npos || b == a + 1) continue;
-    std::istringstream ctrls(line.substr(a + 1, b - a - 1));
-    bool all = true;
-    for (std::string c; std::getline(ctrls, c, ',');) all = all && options.count(c) > 0;
-    if (!all) continue;
-    std::string path = line.substr(b + 1);
-    return mountpoint + (path == "/" ? "" : path) + "/cgroup.procs";
-  }
-  return "";
-}
-
-double now_ms() {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-void* WarmLoop(void* arg) {
-  double until = now_ms() + static_cast<double>(reinterpret_cast<intptr_t>(arg));
-  std::string file = own_v1_procs_file();
-  unique_fd fd(file.empty() ? -1 : ::open(file.c_str(), O_WRONLY | O_CLOEXEC));
-  while (fd && !g_cool.load() && now_ms() < until) {
-    if (::write(fd.get(), "0", 1) < 0 && errno != EINTR) break;
-    struct timespec pause = {0, 3 * 1000 * 1000};
-    nanosleep(&pause, nullptr);
-  }
-  g_warming = false;
+void* WarmThread(void* arg) {
+  int stop = static_cast<int>(reinterpret_cast<intptr_t>(arg) >> 32);
+  int ms = static_cast<int>(reinterpret_cast<intptr_t>(arg) & 0xffffffff);
+  front::warm_cgroup_writer(stop, ms);
+  ::close(stop);
   return nullptr;
 }
 
-// cgroupWriterWarm(ms): start the warm-up on a detached thread (all signals blocked).
+// cgroupWriterWarm(ms): start the warm-up on a detached thread (all signals blocked), unless one runs.
 Napi::Value CgroupWriterWarm(const Napi::CallbackInfo& info) {
   int ms = info[0].As<Napi::Number>().Int32Value();
-  if (g_warming.exchange(true)) return info.Env().Undefined();
-  g_cool = false;
+  if (g_warm_stop >= 0) return info.Env().Undefined();
+  int stop[2];
+  if (::pipe2(stop, O_CLOEXEC) != 0) return info.Env().Undefined();
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -182,15 +129,58 @@ Napi::Value CgroupWriterWarm(const Napi::CallbackInfo& info) {
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 256 * 1024);
   pthread_t t;
-  if (pthread_create(&t, &attr, WarmLoop, reinterpret_cast<void*>(static_cast<intptr_t>(ms))) != 0) g_warming = false;
+  intptr_t arg = (static_cast<intptr_t>(stop[0]) << 32) | static_cast<intptr_t>(ms & 0x7fffffff);
+  if (pthread_create(&t, &attr, WarmThread, reinterpret_cast<void*>(arg)) == 0) {
+    g_warm_stop = stop[1];
+  } else {
+    ::close(stop[0]);
+    ::close(stop[1]);
+  }
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return info.Env().Undefined();
 }
 
-// cgroupWriterCool(): the placement is done, the warm-up stops.
+// Our child, not yet reaped.
+bool is_own_child(pid_t pid) {
+  std::string stat;
+  int err = 0;
+  if (!front::read_file("/proc/" + std::to_string(pid) + "/stat", stat, err)) return false;
+  size_t paren = stat.rfind(')');
+  int ppid = 0;
+  return paren != std::string::npos && sscanf(stat.c_str() + paren + 1, " %*c %d", &ppid) == 1 && ppid == getpid();
+}
+
+// cgroupWriterAdopt(pid, fd) -> whether the front's warm-up process (pid, the write end fd
+// of its stop pipe) is now ours to end; false for anything that is not such a pair.
+Napi::Value CgroupWriterAdopt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  pid_t pid = info[0].As<Napi::Number>().Int32Value();
+  int fd = info[1].As<Napi::Number>().Int32Value();
+  struct stat st;
+  bool pipe_end = fd > 2 && ::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && (::fcntl(fd, F_GETFL) & O_ACCMODE) == O_WRONLY;
+  if (g_warm_stop >= 0 || g_warm_process > 0 || pid <= 0 || !pipe_end || !is_own_child(pid)) return Napi::Boolean::New(env, false);
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  g_warm_stop = fd;
+  g_warm_process = pid;
+  return Napi::Boolean::New(env, true);
+}
+
+// cgroupWriterCool(): the placement is done, the warm-up stops (an adopted process is
+// reaped now if it has already exited, else by cgroupWriterReap).
 Napi::Value CgroupWriterCool(const Napi::CallbackInfo& info) {
-  g_cool = true;
+  if (g_warm_stop >= 0) ::close(g_warm_stop);
+  g_warm_stop = -1;
+  if (g_warm_process > 0 && ::waitpid(g_warm_process, nullptr, WNOHANG) != 0) g_warm_process = -1;
+  return info.Env().Undefined();
+}
+
+// cgroupWriterReap(): as cgroupWriterCool, then wait for an adopted process (before hako exits).
+Napi::Value CgroupWriterReap(const Napi::CallbackInfo& info) {
+  CgroupWriterCool(info);
+  while (g_warm_process > 0 && ::waitpid(g_warm_process, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  g_warm_process = -1;
   return info.Env().Undefined();
 }
 
@@ -200,7 +190,9 @@ void RegisterCgroups(Napi::Env env, Napi::Object exports) {
   exports.Set("oomEventfd", Napi::Function::New(env, OomEventfd, "oomEventfd"));
   exports.Set("eventfdWait", Napi::Function::New(env, EventfdWait, "eventfdWait"));
   exports.Set("cgroupWriterWarm", Napi::Function::New(env, CgroupWriterWarm, "cgroupWriterWarm"));
+  exports.Set("cgroupWriterAdopt", Napi::Function::New(env, CgroupWriterAdopt, "cgroupWriterAdopt"));
   exports.Set("cgroupWriterCool", Napi::Function::New(env, CgroupWriterCool, "cgroupWriterCool"));
+  exports.Set("cgroupWriterReap", Napi::Function::New(env, CgroupWriterReap, "cgroupWriterReap"));
 }
 
 }  // namespace hako

@@ -182,6 +182,22 @@ int notify_listen(const std::string& path);
  */
 bool forward_ready(int listening, const std::string& host, int64_t main_pid, const Record& rec);
 
+// ---- the cgroup writer lock's warm-up (warm.cc) ----
+/** <mount point><own path>/cgroup.procs in the first cgroup v1 hierarchy mounted at its root; "" when none. */
+std::string own_v1_procs_file();
+/** Writes "0" into own_v1_procs_file() now and every 3 ms until stop_fd is readable or hung up, or ms have passed. */
+void warm_cgroup_writer(int stop_fd, int ms);
+/** A process doing warm_cgroup_writer; closing stop_fd ends it. */
+struct WarmProcess {
+  pid_t pid = -1;
+  /** the write end of its stop pipe, not close-on-exec (the brain inherits it) */
+  int stop_fd = -1;
+};
+/** pid -1 when it could not be started (the brain then warms up on its own). */
+WarmProcess start_warm_process(int ms);
+/** Ends and reaps it (before a handover that failed). */
+void stop_warm_process(const WarmProcess& warm);
+
 // ---- the verbs (verbs.cc): one implementation, called by the front's main and by the
 // brain through the addon (cpp/addon/front.cc) ----
 struct VerbCall {

@@ -199,7 +199,15 @@ int report_failure(const Logger& log, const Failure& f) {
 
 // <dir of the real executable>/../libexec/hako/hako-brain (installed), <dir>/libexec/hako/
 // hako-brain (dist/ of a build), else the libexec path configured at build time.
-[[noreturn]] void hand_over(char** argv) {
+[[noreturn]] void hand_over(char** argv, bool places_process) {
+  // The brain's engine takes 6 ms to start: the cgroup writer lock's grace period passes
+  // meanwhile (warm.cc). The brain adopts the process, and only a process the front started.
+  WarmProcess warm = places_process ? start_warm_process(2000) : WarmProcess{};
+  if (warm.pid > 0) {
+    setenv("HAKO_CGROUP_WARM", (std::to_string(warm.pid) + ":" + std::to_string(warm.stop_fd)).c_str(), 1);
+  } else {
+    unsetenv("HAKO_CGROUP_WARM");
+  }
   char self[PATH_MAX];
   std::vector<std::string> candidates;
   if (realpath("/proc/self/exe", self)) {
@@ -215,9 +223,22 @@ int report_failure(const Logger& log, const Failure& f) {
     execve(c.c_str(), argv, environ);
     if (errno != ENOENT) err = errno;
   }
+  stop_warm_process(warm);
   std::string msg = "hako: cannot run the brain (" + candidates.front() + ", " + candidates.back() + "): " + strerror(err) + "\n";
   write_all(2, msg);
   _exit(1);
+}
+
+// create, run and exec move a process into a cgroup (src/cli/table.ts's placesProcess).
+bool places_process(const std::vector<std::string>& tokens) {
+  try {
+    Flags globals = parse_flags(tokens, 0, kGlobalFlags, true);
+    if (globals.flag("version") || globals.flag("help") || globals.stopped_at >= tokens.size()) return false;
+    const std::string& verb = tokens[globals.stopped_at];
+    return verb == "create" || verb == "run" || verb == "exec";
+  } catch (const Handover&) {
+    return false;
+  }
 }
 
 int serve(const std::vector<std::string>& tokens) {
@@ -298,7 +319,7 @@ int main(int argc, char** argv) {
     return serve(tokens);
   } catch (const Handover&) {
     sigaction(SIGPIPE, &inherited_sigpipe, nullptr);
-    hand_over(argv);
+    hand_over(argv, places_process(tokens));
   } catch (const std::exception& e) {
     // Not expected: a message, never a crash.
     write_all(2, std::string("hako: ") + e.what() + "\n");

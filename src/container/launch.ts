@@ -147,6 +147,8 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
     pipes?.forEach(([r, w], i) => closeSync(i === 0 ? w : r));
     throw err;
   } finally {
+    // Placed or not (no cgroup, a failure), the warm-up main.ts started is no longer needed.
+    native().cgroupWriterCool();
     channel.close();
     if (listener) closeSync(listener[0]);
     if (initLog && req.debug) initLog.relay(req.debug);
