@@ -88,8 +88,10 @@ function takeFrontWarmUp(): FrontWarmUp | undefined {
 
 async function warmCgroupWriter(front: FrontWarmUp | undefined): Promise<void> {
   try {
-    const addon = (await import('./native.js')).native();
+    const mod = await import('./native.js');
+    const addon = mod.native();
     if (!(front && addon.cgroupWriterAdopt(front.pid, front.stopFd))) addon.cgroupWriterWarm(2000);
+    if (front) mod.adoptFrontInitCopy();
   } catch {
     // the addon's load fails again, in the command's words
   }
@@ -98,9 +100,12 @@ async function warmCgroupWriter(front: FrontWarmUp | undefined): Promise<void> {
 // Whatever the command (the front started it for create, run and exec as it read them).
 async function endFrontWarmUp(front: FrontWarmUp): Promise<void> {
   try {
-    const addon = (await import('./native.js')).native();
+    const mod = await import('./native.js');
+    const addon = mod.native();
     addon.cgroupWriterAdopt(front.pid, front.stopFd);
     addon.cgroupWriterReap();
+    mod.adoptFrontInitCopy();
+    mod.releaseFrontInitCopy();
   } catch {
     // no addon: the process ends by itself (its stop pipe closes when hako exits)
   }

@@ -62,6 +62,10 @@ export interface Addon {
   mkfifo(path: string, mode: number): void;
   /** The pid file's content written to tmp, then renamed to path, by a forked child given timeoutMs; undefined once written, else the step that failed (errno) or was still waiting (timedOut). */
   writePidFile(path: string, tmp: string, content: string, timeoutMs: number): { step: 'open' | 'write' | 'close' | 'rename'; errno?: number; timedOut?: true } | undefined;
+  /** whether fd is the memfd of a hako-init copy the front started (HAKO_INIT_MEMFD), made close-on-exec */
+  frontInitCopy(fd: number): boolean;
+  /** whether the copy in fd is done: not empty, and sealed as sealedCopy's */
+  isSealedCopy(fd: number): boolean;
   /** a memfd holding bytes, sealed with SEAL_SEAL|SHRINK|GROW|WRITE (and EXEC where known) */
   sealedCopy(name: string, bytes: Uint8Array): number;
   /** the same of the regular file at path (copied by sendfile); undefined when there is no file there */
@@ -261,6 +265,14 @@ export function sealedInit(): number {
   const addon = native();
   const dir = executableDir();
   const file = dir === undefined ? join(devBuildDir(), 'hako-init') : join(dir, INIT_FILE);
+  const front = takeFrontInitCopy();
+  if (front !== undefined) {
+    if (addon.isSealedCopy(front)) {
+      loadedFrom.init = `${file} (copied by the front)`;
+      return front;
+    }
+    closeSync(front);
+  }
   const fd = addon.sealedCopyOfFile('hako-init', file);
   if (fd !== undefined) {
     loadedFrom.init = file;
@@ -272,4 +284,32 @@ export function sealedInit(): number {
     return addon.sealedCopy('hako-init', embedded);
   }
   throw new HakoError(`open ${file}: no such file${dir === undefined ? ' (run npm run build)' : ''}`, { path: file });
+}
+
+// The sealed copy of hako-init the front had made while this brain started
+// (HAKO_INIT_MEMFD="<fd>:<file>", cpp/front/main.cc): taken once, and only a copy of the
+// file this build names; see main.ts for when it is taken and released.
+let frontInit: number | undefined;
+
+/** From the environment (the engine's children do not inherit it), at the start of a command. */
+export function adoptFrontInitCopy(env: NodeJS.ProcessEnv = process.env): void {
+  const value = env.HAKO_INIT_MEMFD;
+  if (value === undefined) return;
+  delete env.HAKO_INIT_MEMFD;
+  const m = /^([0-9]{1,9}):(.+)$/.exec(value);
+  if (!m || m[2] !== INIT_FILE) return;
+  const fd = Number(m[1]);
+  if (native().frontInitCopy(fd)) frontInit = fd;
+}
+
+function takeFrontInitCopy(): number | undefined {
+  const fd = frontInit;
+  frontInit = undefined;
+  return fd;
+}
+
+/** The front's copy, if no launch took it. */
+export function releaseFrontInitCopy(): void {
+  const fd = takeFrontInitCopy();
+  if (fd !== undefined) closeSync(fd);
 }

@@ -20,12 +20,9 @@
 #include <string>
 
 #include "common/unique_fd.h"
+#include "front/front.h"
 #include "errors.h"
 #include "files.h"
-
-#ifndef F_SEAL_EXEC
-#define F_SEAL_EXEC 0x0020
-#endif
 
 namespace hako {
 namespace {
@@ -68,17 +65,6 @@ Napi::Value Mkfifo(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// fchmod 0555 and every seal against change (write, grow, shrink, further seals; exec-bit
-// changes where the kernel has F_SEAL_EXEC): the syscall that failed, or nullptr.
-const char* seal_copy(int fd) {
-  if (::fchmod(fd, 0555) != 0) return "fchmod";
-  int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
-  if (::fcntl(fd, F_ADD_SEALS, seals | F_SEAL_EXEC) != 0 && (errno != EINVAL || ::fcntl(fd, F_ADD_SEALS, seals) != 0)) {
-    return "fcntl(F_ADD_SEALS)";
-  }
-  return nullptr;
-}
-
 // sealedCopy(name, bytes) -> fd of a memfd holding bytes, sealed against any change.
 Napi::Value SealedCopy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -93,7 +79,7 @@ Napi::Value SealedCopy(const Napi::CallbackInfo& info) {
     throw_errno(env, errno, "write", name.c_str());
     return env.Undefined();
   }
-  if (const char* failed = seal_copy(fd.get())) {
+  if (const char* failed = front::seal_copy(fd.get())) {
     throw_errno(env, errno, failed, name.c_str());
     return env.Undefined();
   }
@@ -108,40 +94,33 @@ Napi::Value SealedCopyOfFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name = info[0].As<Napi::String>().Utf8Value();
   std::string path = info[1].As<Napi::String>().Utf8Value();
-  unique_fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in) {
-    if (errno == ENOENT) return env.Undefined();
-    throw_errno(env, errno, "open", path.c_str());
-    return env.Undefined();
-  }
-  struct stat st;
-  if (::fstat(in.get(), &st) != 0) {
-    throw_errno(env, errno, "fstat", path.c_str());
-    return env.Undefined();
-  }
-  if (!S_ISREG(st.st_mode)) {
-    throw_errno(env, EINVAL, "open", path.c_str());
-    return env.Undefined();
-  }
+  if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return env.Undefined();
   unique_fd fd(::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!fd) {
     throw_errno(env, errno, "memfd_create", name.c_str());
     return env.Undefined();
   }
-  off_t at = 0;
-  while (at < st.st_size) {
-    ssize_t n = ::sendfile(fd.get(), in.get(), &at, static_cast<size_t>(st.st_size - at));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      throw_errno(env, n < 0 ? errno : EIO, "sendfile", path.c_str());
-      return env.Undefined();
-    }
-  }
-  if (const char* failed = seal_copy(fd.get())) {
-    throw_errno(env, errno, failed, name.c_str());
+  if (const char* failed = front::copy_file_sealed(fd.get(), path)) {
+    if (errno == ENOENT && std::string(failed) == "open") return env.Undefined();
+    throw_errno(env, errno, failed, std::string(failed) == "fcntl(F_ADD_SEALS)" || std::string(failed) == "fchmod" ? name.c_str() : path.c_str());
     return env.Undefined();
   }
   return Napi::Number::New(env, fd.release());
+}
+
+// frontInitCopy(fd) -> whether fd is the memfd of a hako-init copy the front started
+// (HAKO_INIT_MEMFD), now close-on-exec; isSealedCopy(fd) -> whether that copy is done.
+Napi::Value FrontInitCopy(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  char target[64] = {};
+  std::string link = "/proc/self/fd/" + std::to_string(fd);
+  ssize_t n = fd > 2 ? ::readlink(link.c_str(), target, sizeof target - 1) : -1;
+  bool ok = n > 0 && std::string(target, static_cast<size_t>(n)).rfind("/memfd:hako-init", 0) == 0 && ::fcntl(fd, F_SETFD, FD_CLOEXEC) == 0;
+  return Napi::Boolean::New(info.Env(), ok);
+}
+
+Napi::Value IsSealedCopy(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), front::is_sealed_copy(info[0].As<Napi::Number>().Int32Value()));
 }
 
 // seals(fd) -> the F_GET_SEALS bit mask.
@@ -404,6 +383,8 @@ void RegisterFiles(Napi::Env env, Napi::Object exports) {
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
   exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy, "sealedCopy"));
   exports.Set("sealedCopyOfFile", Napi::Function::New(env, SealedCopyOfFile, "sealedCopyOfFile"));
+  exports.Set("frontInitCopy", Napi::Function::New(env, FrontInitCopy, "frontInitCopy"));
+  exports.Set("isSealedCopy", Napi::Function::New(env, IsSealedCopy, "isSealedCopy"));
   exports.Set("seals", Napi::Function::New(env, Seals, "seals"));
 }
 

@@ -147,4 +147,15 @@ std::string json_quote(const std::string& s) {
   return out + "\"";
 }
 
+int move_fd_high(int fd, int from, bool inherit) {
+  for (int at : {from, 64, 3}) {
+    int moved = ::fcntl(fd, inherit ? F_DUPFD : F_DUPFD_CLOEXEC, at);
+    if (moved >= 0) {
+      ::close(fd);
+      return moved;
+    }
+  }
+  return fd;
+}
+
 }  // namespace hako::front

@@ -43,6 +43,12 @@ void sleep_ms(int ms);
 /** Write all of `data` to fd, waiting out EAGAIN; false on another error. */
 bool write_all(int fd, const std::string& data);
 std::string json_quote(const std::string& s);
+/**
+ * fd moved out of the way of those a caller passes on (--preserve-fds, LISTEN_FDS): to the
+ * lowest free fd at or above `from` where the fd limit allows (else 64, else 3),
+ * close-on-exec unless `inherit`; fd itself when even that fails.
+ */
+int move_fd_high(int fd, int from, bool inherit);
 
 // ---- the logger (log.cc) ----
 /** RFC 3339 to the second, UTC, as logrus prints it. */
@@ -193,10 +199,23 @@ struct WarmProcess {
   /** the write end of its stop pipe, not close-on-exec (the brain inherits it) */
   int stop_fd = -1;
 };
-/** pid -1 when it could not be started (the brain then warms up on its own). */
-WarmProcess start_warm_process(int ms);
+/**
+ * pid -1 when it could not be started (the brain then warms up on its own). With
+ * init_memfd >= 0, the process first copies init_path into it and seals it.
+ */
+WarmProcess start_warm_process(int ms, int init_memfd = -1, const std::string& init_path = "");
 /** Ends and reaps it (before a handover that failed). */
 void stop_warm_process(const WarmProcess& warm);
+
+// ---- hako-init's sealed copy (sealed.cc) ----
+/** fchmod 0555 and every seal against change (F_SEAL_EXEC where known): the syscall that failed (errno set), or nullptr. */
+const char* seal_copy(int fd);
+/** The regular file at path copied into memfd (sendfile), then sealed: the syscall that failed (errno set), or nullptr. */
+const char* copy_file_sealed(int memfd, const std::string& path);
+/** Whether fd is a finished sealed copy: not empty, and every seal seal_copy adds is on it. */
+bool is_sealed_copy(int fd);
+/** The one hako-init-<hash> in dir, "" when there is none or more than one. */
+std::string only_init_file(const std::string& dir);
 
 // ---- the verbs (verbs.cc): one implementation, called by the front's main and by the
 // brain through the addon (cpp/addon/front.cc) ----

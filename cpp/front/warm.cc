@@ -99,7 +99,7 @@ void warm_cgroup_writer(int stop_fd, int ms) {
   ::close(fd);
 }
 
-WarmProcess start_warm_process(int ms) {
+WarmProcess start_warm_process(int ms, int init_memfd, const std::string& init_path) {
   int stop[2];
   if (::pipe2(stop, O_CLOEXEC) != 0) return {};
   pid_t pid = ::fork();
@@ -109,6 +109,7 @@ WarmProcess start_warm_process(int ms) {
     return {};
   }
   if (pid == 0) {
+    if (init_memfd >= 0) copy_file_sealed(init_memfd, init_path);
     // Nothing of the caller's (its stdio, a console socket) is held here.
     int keep = ::fcntl(stop[0], F_DUPFD_CLOEXEC, 0);
     if (keep < 0) _exit(0);
@@ -120,9 +121,7 @@ WarmProcess start_warm_process(int ms) {
   }
   ::close(stop[0]);
   // The brain's end: inherited through the handover's execve.
-  int flags = ::fcntl(stop[1], F_GETFD);
-  ::fcntl(stop[1], F_SETFD, flags & ~FD_CLOEXEC);
-  return {pid, stop[1]};
+  return {pid, move_fd_high(stop[1], 256, true)};
 }
 
 void stop_warm_process(const WarmProcess& warm) {

@@ -5,7 +5,7 @@ import { closeSync, constants, openSync, readSync, writeFileSync } from 'node:fs
 import { join, resolve } from 'node:path';
 import { HakoError } from '../errors.js';
 import { readInputFile } from '../input-limits.js';
-import { native, sealedInit } from '../native.js';
+import { loadedFrom, native, sealedInit } from '../native.js';
 import { placeStage0, type Placement } from '../cgroups/placement.js';
 import type { ContainerProcessState, Spec } from '../oci/types.js';
 import { OCI_VERSION } from '../oci/default-spec.js';
@@ -99,6 +99,7 @@ export async function launchInit(req: LaunchRequest): Promise<Launched> {
   let stage0: Stage0;
   try {
     const memfd = sealedInit();
+    req.debug?.(`hako-init: ${loadedFrom.init}`);
     try {
       stage0 = waitStage0(native().spawnInit(memfd, ['hako-init', '--sync', String(syncIndex), ...(initLog?.args ?? [])], stdio));
     } finally {

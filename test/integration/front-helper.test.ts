@@ -1,9 +1,11 @@
-// The cgroup writer lock's warm-up (cpp/front/warm.cc): for create, run and exec the front
-// starts a process ("hako-warm") before it hands over, and the brain adopts it and reaps it,
-// whatever becomes of the command. Nothing may be left for the caller's subreaper: this
-// test is one (as containerd's shim and conmon are), and checks its children after each
-// command. The timing itself is the bench's (bench/README.md), never asserted here.
-import { readFileSync, writeFileSync } from 'node:fs';
+// The front's helper process ("hako-warm", cpp/front/warm.cc): for create, run and exec the
+// front starts it before it hands over; it makes hako-init's sealed copy, then warms up the
+// cgroup writer lock, and the brain adopts it, takes the copy and reaps it, whatever
+// becomes of the command. Nothing may be left for the caller's subreaper: this test is one
+// (as containerd's shim and conmon are), and checks its children after each command. The
+// timing itself is the bench's (bench/README.md), never asserted here.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { makeBundle } from '../helpers/rootfs.js';
@@ -102,4 +104,38 @@ t.test('a HAKO_CGROUP_WARM the front did not set is not acted on', { skip }, asy
   const run = await spawnRuntime(HAKO, root, ['run', '--bundle', bundle.dir, containerId('warm-forged2')], { cwd: bundle.dir, env });
   t.equal(run.code, 0, run.stderr);
   t.same([...warmChildren(), ...zombieChildren().map(String)], [], 'nothing left');
+});
+
+t.test("hako-init runs from the front's sealed copy", { skip }, async (t) => {
+  const root = await makeStateRoot(t, HAKO);
+  const bundle = await makeBundle(t, { args: ['true'] });
+  const env = envWithout('HAKO_TEST_STOP_AT', 'HAKO_CGROUP_WARM', 'HAKO_INIT_MEMFD');
+  const r = await spawnRuntime(HAKO, root, ['--debug', 'run', '--bundle', bundle.dir, containerId('init-copy')], { cwd: bundle.dir, env });
+  t.equal(r.code, 0, 'run exits 0', { stderr: r.stderr });
+  t.match(r.stderr, /msg="hako-init: \S+\/hako-init-[0-9a-f]+ \(copied by the front\)"/, 'the brain took the copy the front had made');
+});
+
+t.test('a copy that is not sealed is not run', { skip }, async (t) => {
+  const root = await makeStateRoot(t, HAKO);
+  const bundle = await makeBundle(t, { args: ['true'] });
+  const initFile = readdirSync(join(BRAIN, '..')).find((f) => f.startsWith('hako-init-'));
+  t.ok(initFile, 'the build has its hako-init beside the brain');
+  // The brain run directly, with a memfd named as the front names its copy, left open for writing.
+  const script = [
+    'import os, sys',
+    "fd = os.memfd_create('hako-init', os.MFD_ALLOW_SEALING)",
+    'os.set_inheritable(fd, True)',
+    "env = dict(os.environ, HAKO_INIT_MEMFD=f'{fd}:{sys.argv[1]}', HAKO_CGROUP_WARM='1:0')",
+    'os.execve(sys.argv[2], sys.argv[2:], env)',
+  ].join('\n');
+  const r = spawnSync('python3', ['-c', script, initFile!, BRAIN, '--root', root, '--debug', 'run', '--bundle', bundle.dir, containerId('init-unsealed')], {
+    cwd: bundle.dir,
+    env: envWithout('HAKO_TEST_STOP_AT'),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 30_000,
+  });
+  t.equal(r.status, 0, 'run exits 0', { stderr: r.stderr });
+  t.match(r.stderr, /msg="hako-init: \S+\/hako-init-[0-9a-f]+"/, 'the brain made its own copy');
+  t.notMatch(r.stderr, /copied by the front/);
 });
