@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// npm run bench [-- --runs N --only NAME --hako PATH]
+// npm run bench [-- --runs N --only NAME --hako PATH --gap MS]
 // Side-by-side start-up comparisons: whole processes, A and B alternating in each pair,
 // medians of each side and the median of the per-pair ratios (the machine is shared and noisy).
+// --gap MS: an idle pause before each timed run (see README.md, "Back to back or apart").
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,15 +23,19 @@ const stateRoot = mkdtempSync(join(tmpdir(), 'hako-bench-'));
 function parseOptions(argv) {
   const o = {};
   for (let i = 0; i < argv.length; i++) {
-    const m = /^--(runs|only|hako|runc)(?:=(.*))?$/.exec(argv[i]);
+    const m = /^--(runs|only|hako|runc|gap)(?:=(.*))?$/.exec(argv[i]);
     if (!m) throw new Error(`unknown option ${argv[i]}`);
     o[m[1]] = m[2] ?? argv[++i];
   }
   return o;
 }
 
+const gapMs = Number(opts.gap ?? 0);
+const idle = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
 // A side is { argv: [...] | () => [...], status } (one process) or { run: () => void } (several).
 function timeOnce(side) {
+  if (gapMs > 0) idle(gapMs);
   const t0 = process.hrtime.bigint();
   if (side.run) {
     side.run();
@@ -210,7 +215,7 @@ function runOnce(runtime, root, bundle, before) {
 
 if (!existsSync(hako)) throw new Error(`${hako} is missing: npm run build`);
 const hakoVersion = spawnSync(hako, ['--version'], { encoding: 'utf8' }).stdout.trim().split('\n');
-console.log(`hako: ${hako} (${hakoVersion[1]}, ${hakoVersion[3]})\nrunc: ${runc}\nnode: ${node24}\nbun: ${bun}\nruns: ${runs} alternating pairs; times are medians, ratio is the median of per-pair ratios\n`);
+console.log(`hako: ${hako} (${hakoVersion[1]}, ${hakoVersion[3]})\nrunc: ${runc}\nnode: ${node24}\nbun: ${bun}\nruns: ${runs} alternating pairs${gapMs > 0 ? `, ${gapMs} ms idle before each run` : ', back to back'}; times are medians, ratio is the median of per-pair ratios\n`);
 const asRoot = process.getuid() === 0;
 const bundle = asRoot ? trivialBundle() : undefined;
 // The verbs on a running container (the front's): state, kill 0, pause+resume, ps, list, exec.
