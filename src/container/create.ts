@@ -12,7 +12,7 @@ import { native } from '../native.js';
 import { checkCgroupUsable, containerCgroup, removeFailedCgroup, type Cgroup, type ContainerCgroup } from '../cgroups/manager.js';
 import { planPlacement } from '../cgroups/placement.js';
 import { ROOTLESS_RESOURCES, checkRootlessLimits, mayUseCgroupDir } from '../cgroups/rootless.js';
-import { checkRootlessMappings, rootlessCaller } from './rootless.js';
+import { checkRootlessMappings } from './rootless.js';
 import { startScope, stopScopeQuietly } from '../cgroups/systemd-scope.js';
 import { connectConsoleSocket } from './console-socket.js';
 import { makeExecFifo } from './exec-fifo.js';
@@ -77,7 +77,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   const listenSpec = listen > 0 ? withListenEnv(spec, listen) : spec;
   const rootfs = realRootfs(bundle, spec);
   const cg = containerCgroup(spec, opts.id, opts.systemdCgroup === true, undefined, opts.rootless ? mayUseCgroupDir : undefined);
-  if (opts.rootless) checkRootless(cg, spec, opts);
+  if (opts.rootless) await checkRootless(cg, spec, opts);
 
   opts.debug?.(`create ${opts.id}: bundle ${bundle}, rootfs ${rootfs}, cgroup ${Object.values(cg.cgroup.record.paths)[0] ?? 'none'}`);
   const dir = makeContainerDir(opts.root, opts.id);
@@ -192,10 +192,10 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
 
 // Rootless (--rootless, or not root): the hierarchies left out are said with --debug; a
 // limit in one of them is an error before anything is made.
-function checkRootless(cg: ContainerCgroup, spec: Spec, opts: CreateOptions): void {
+async function checkRootless(cg: ContainerCgroup, spec: Spec, opts: CreateOptions): Promise<void> {
   for (const [c, dir] of Object.entries(cg.skipped)) opts.debug?.(`rootless: not using the ${c || 'cgroup2'} hierarchy (${dir} is not the user's)`);
   checkRootlessLimits(cg.hostDriver, cg.skipped, spec.linux?.resources);
-  if ((process.geteuid?.() ?? 0) !== 0) checkRootlessMappings(spec, rootlessCaller());
+  if ((process.geteuid?.() ?? 0) !== 0) checkRootlessMappings(spec, (await import('./rootless-helpers.js')).rootlessCaller());
 }
 
 /** --systemd-cgroup: the scope with stage 0 in it, then the directories systemd did not make (returned). */

@@ -16,7 +16,7 @@ import { readHostFacts } from '../plan/host.js';
 import { hookPlan } from './hooks.js';
 import { readProcStat } from './status.js';
 import { MSG, SyncChannel, decodeFailure, describeFailure } from './sync.js';
-import { isOwnIdOnly, writeMapWithHelper } from './rootless.js';
+import { isOwnIdOnly } from './rootless.js';
 import { launchStopPoint } from './stop-point.js';
 
 export interface LaunchRequest {
@@ -241,7 +241,7 @@ async function converse(
     }
     switch (frame.type) {
       case MSG.NEED_MAPS:
-        writeIdMaps(stage0.pid, req.spec);
+        await writeIdMaps(stage0.pid, req.spec);
         channel.send(MSG.MAPS_WRITTEN);
         break;
       case MSG.INIT_PID:
@@ -311,7 +311,7 @@ async function handOverListener(sock: number, req: LaunchRequest, progress: { in
   return true;
 }
 
-function writeIdMaps(pid: number, spec: Spec): void {
+async function writeIdMaps(pid: number, spec: Spec): Promise<void> {
   const maps = idMaps(spec);
   const write = (name: string, text: string): void => {
     const file = `/proc/${pid}/${name}`;
@@ -323,11 +323,14 @@ function writeIdMaps(pid: number, spec: Spec): void {
     }
   };
   if (maps.setgroups) write('setgroups', maps.setgroups);
-  // Not root: beyond the user's own id, through newuidmap/newgidmap (rootless.ts).
+  // Not root: beyond the user's own id, through newuidmap/newgidmap (rootless-helpers.ts).
   const rootless = (process.geteuid?.() ?? 0) !== 0;
-  if (rootless && !isOwnIdOnly(spec.linux?.uidMappings, process.geteuid!())) writeMapWithHelper('uid', pid, spec.linux?.uidMappings ?? []);
+  const uidHelper = rootless && !isOwnIdOnly(spec.linux?.uidMappings, process.geteuid!());
+  const gidHelper = rootless && !isOwnIdOnly(spec.linux?.gidMappings, process.getegid!());
+  const helpers = uidHelper || gidHelper ? await import('./rootless-helpers.js') : undefined;
+  if (uidHelper) helpers!.writeMapWithHelper('uid', pid, spec.linux?.uidMappings ?? []);
   else write('uid_map', maps.uidMap);
-  if (rootless && !isOwnIdOnly(spec.linux?.gidMappings, process.getegid!())) writeMapWithHelper('gid', pid, spec.linux?.gidMappings ?? []);
+  if (gidHelper) helpers!.writeMapWithHelper('gid', pid, spec.linux?.gidMappings ?? []);
   else write('gid_map', maps.gidMap);
 }
 
