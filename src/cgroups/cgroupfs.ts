@@ -139,6 +139,9 @@ export function subCgroups(dir: string): string[] {
 
 /** Every pid in the cgroup and its sub-cgroups, each once. */
 export function allProcs(dir: string): number[] {
+  // A cgroup not made yet (create's check of a new container's, in every hierarchy): one
+  // stat, not two exceptions the engine builds and throws away.
+  if (!existsSync(dir)) return [];
   const pids = new Set<number>(cgroupProcs(dir));
   for (const sub of subCgroups(dir)) for (const p of cgroupProcs(sub)) pids.add(p);
   return [...pids];
