@@ -75,6 +75,8 @@ async function dispatch(parsed: Parsed, log: Logger, frontWarmUp: FrontWarmUp | 
 interface FrontWarmUp {
   pid: number;
   stopFd: number;
+  /** adoption was tried: its fd is closed or ours by now, and not looked at again */
+  tried?: boolean;
 }
 
 /** The front's warm-up process, out of the environment the engine's children would inherit. */
@@ -90,11 +92,18 @@ async function warmCgroupWriter(front: FrontWarmUp | undefined): Promise<void> {
   try {
     const mod = await import('./native.js');
     const addon = mod.native();
-    if (!(front && addon.cgroupWriterAdopt(front.pid, front.stopFd))) addon.cgroupWriterWarm(2000);
+    if (!(front && adoptWarmUp(addon, front))) addon.cgroupWriterWarm(2000);
     if (front) mod.adoptFrontInitCopy();
   } catch {
     // the addon's load fails again, in the command's words
   }
+}
+
+// Once only: by the end of the command the fd number may name something else.
+function adoptWarmUp(addon: { cgroupWriterAdopt(pid: number, fd: number): boolean }, front: FrontWarmUp): boolean {
+  if (front.tried) return false;
+  front.tried = true;
+  return addon.cgroupWriterAdopt(front.pid, front.stopFd);
 }
 
 // Whatever the command (the front started it for create, run and exec as it read them).
@@ -102,7 +111,7 @@ async function endFrontWarmUp(front: FrontWarmUp): Promise<void> {
   try {
     const mod = await import('./native.js');
     const addon = mod.native();
-    addon.cgroupWriterAdopt(front.pid, front.stopFd);
+    adoptWarmUp(addon, front);
     addon.cgroupWriterReap();
     mod.adoptFrontInitCopy();
     mod.releaseFrontInitCopy();
