@@ -81,7 +81,8 @@ t.test('the warm-up process ends by itself when the brain is killed before it ad
   const r = await spawnRuntime(HAKO, root, ['create', '--bundle', bundle.dir, id], { cwd: bundle.dir, env });
   t.equal(r.signal, 'SIGKILL', 'the brain stopped itself where asked');
   // Re-parented to this subreaper: the front did start it, and its stop pipe closed with the brain.
-  const warm = [...liveChildren(), ...zombieChildren()].filter((p) => comm(p) === 'hako-warm');
+  // (a zombie counts as alive too: each pid once)
+  const warm = [...new Set([...liveChildren(), ...zombieChildren()])].filter((p) => comm(p) === 'hako-warm');
   t.equal(warm.length, 1, 'one hako-warm process was the brain\'s');
   t.ok(await eventually(() => warm.every((p) => procInfo(p)?.state === 'Z' || procInfo(p) === undefined), 5000), 'it exited on its own');
   for (const p of warm) t.ok(await reapIfOurs(p), `reaped ${p}`);
