@@ -10,8 +10,9 @@
 // cgroup2 placement clones the process into its cgroup, which takes only the reader side).
 //
 // The front starts it in a process of its own before it hands over (the brain's engine
-// takes 6 ms to start, most of a grace period); the brain adopts that process
-// (HAKO_CGROUP_WARM, see src/cgroups/warm.ts) or, run directly, warms up on a thread.
+// takes 5 ms to start, most of a grace period), which first makes hako-init's sealed copy
+// (sealed.cc, main.cc); the brain adopts that process (HAKO_CGROUP_WARM, see src/main.ts)
+// or, run directly, warms up on a thread.
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
