@@ -9,7 +9,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -143,12 +142,8 @@ Napi::Value CgroupWriterWarm(const Napi::CallbackInfo& info) {
 
 // Our child, not yet reaped.
 bool is_own_child(pid_t pid) {
-  std::string stat;
-  int err = 0;
-  if (!front::read_file("/proc/" + std::to_string(pid) + "/stat", stat, err)) return false;
-  size_t paren = stat.rfind(')');
-  int ppid = 0;
-  return paren != std::string::npos && sscanf(stat.c_str() + paren + 1, " %*c %d", &ppid) == 1 && ppid == getpid();
+  std::vector<std::string> fields = front::proc_stat_fields(pid, 2);
+  return !fields.empty() && fields[1] == std::to_string(getpid());
 }
 
 // cgroupWriterAdopt(pid, fd) -> whether the front's warm-up process (pid, the write end fd

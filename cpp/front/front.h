@@ -147,6 +147,11 @@ Record read_record(const std::string& root, const std::string& id);
 // ---- status (status.cc) ----
 enum class Status { Creating, Created, Running, Paused, Stopped };
 const char* status_name(Status s);
+/**
+ * The first `count` fields of /proc/<pid>/stat after the command's name (state, ppid, ...,
+ * starttime is the 20th); empty when the process is gone or has fewer.
+ */
+std::vector<std::string> proc_stat_fields(int64_t pid, size_t count);
 /** A live process (not a zombie) at pid with that start time (field 22 of /proc/<pid>/stat). */
 bool process_alive(int64_t pid, const std::string& start_time);
 bool init_alive(const Record& rec);

@@ -17,23 +17,28 @@ const char* status_name(Status s) {
   return "unknown";
 }
 
-bool process_alive(int64_t pid, const std::string& start_time) {
-  if (pid <= 0) return false;
+std::vector<std::string> proc_stat_fields(int64_t pid, size_t count) {
   std::string text;
   int err = 0;
-  if (!read_file("/proc/" + std::to_string(pid) + "/stat", text, err)) return false;
+  if (pid <= 0 || !read_file("/proc/" + std::to_string(pid) + "/stat", text, err)) return {};
   // comm (field 2) may hold spaces and parentheses: the fields after it start after the last ')'.
   size_t close = text.rfind(')');
-  if (close == std::string::npos || close + 2 > text.size()) return false;
+  if (close == std::string::npos || close + 2 > text.size()) return {};
   std::vector<std::string> fields;
   size_t at = close + 2;
-  while (at <= text.size() && fields.size() < 20) {
+  while (at <= text.size() && fields.size() < count) {
     size_t sp = text.find(' ', at);
     if (sp == std::string::npos) sp = text.size();
     fields.push_back(text.substr(at, sp - at));
     at = sp + 1;
   }
-  if (fields.size() < 20) return false;
+  if (fields.size() < count) return {};
+  return fields;
+}
+
+bool process_alive(int64_t pid, const std::string& start_time) {
+  std::vector<std::string> fields = proc_stat_fields(pid, 20);
+  if (fields.empty()) return false;
   const std::string& state = fields[0];
   if (fields[19] != start_time) return false;
   return state != "Z" && state != "X" && state != "x";
