@@ -167,6 +167,20 @@ void cgroup_signal_all(const CgroupInfo& cg, int sig);
 void cgroup_kill_all(const CgroupInfo& cg);
 void cgroup_destroy(const CgroupInfo& cg);
 
+// ---- /proc/self/mountinfo (host_rootfs.cc) ----
+/** One line of mountinfo, its paths unescaped. */
+struct MountEntry {
+  long id = 0;
+  long parent = 0;
+  std::string dev;
+  std::string root;
+  std::string mount_point;
+  std::string fstype;
+  /** the super block's options ("rw,cpu"), the line's last field */
+  std::string super_options;
+};
+std::vector<MountEntry> parse_mountinfo(const std::string& text);
+
 // ---- a container without a mount namespace (host_rootfs.cc) ----
 /** Whether the topmost mount at `path` in this mountinfo text is a bind of `path` onto itself. */
 bool top_is_self_bind(const std::string& mountinfo, const std::string& path);

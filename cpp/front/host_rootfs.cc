@@ -16,14 +16,6 @@
 namespace hako::front {
 namespace {
 
-struct MountEntry {
-  long id = 0;
-  long parent = 0;
-  std::string dev;
-  std::string root;
-  std::string mount_point;
-};
-
 // mountinfo escapes space, tab, newline and backslash as \ooo.
 std::string unescape_octal(const std::string& s) {
   std::string out;
@@ -38,6 +30,14 @@ std::string unescape_octal(const std::string& s) {
   }
   return out;
 }
+
+// posix join of a root and a relative path that starts with "/".
+std::string join_root(const std::string& root, const std::string& rel) {
+  if (root == "/") return rel;
+  return root + rel;
+}
+
+}  // namespace
 
 std::vector<MountEntry> parse_mountinfo(const std::string& text) {
   std::vector<MountEntry> out;
@@ -60,20 +60,24 @@ std::vector<MountEntry> parse_mountinfo(const std::string& text) {
       m.dev = f[2];
       m.root = unescape_octal(f[3]);
       m.mount_point = unescape_octal(f[4]);
+      // After the optional fields and " - ": the file system type, the source, the super options.
+      size_t dash = text.find(" - ", p - 1);
+      if (dash != std::string::npos && dash < end) {
+        std::vector<std::string> tail;
+        for (size_t at = dash + 3; at < end && tail.size() < 3;) {
+          size_t sp = std::min(text.find(' ', at), end);
+          tail.push_back(text.substr(at, sp - at));
+          at = sp + 1;
+        }
+        if (!tail.empty()) m.fstype = tail[0];
+        if (tail.size() == 3) m.super_options = tail[2];
+      }
       out.push_back(m);
     }
     start = end + 1;
   }
   return out;
 }
-
-// posix join of a root and a relative path that starts with "/".
-std::string join_root(const std::string& root, const std::string& rel) {
-  if (root == "/") return rel;
-  return root + rel;
-}
-
-}  // namespace
 
 bool top_is_self_bind(const std::string& mountinfo, const std::string& path) {
   std::vector<MountEntry> mounts = parse_mountinfo(mountinfo);

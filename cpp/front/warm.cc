@@ -58,16 +58,11 @@ std::string own_v1_procs_file() {
   if (!read_file("/proc/self/mountinfo", text, err)) return "";
   std::string mountpoint;
   std::set<std::string> options;
-  for (const std::string& line : split(text, '\n')) {
-    size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::vector<std::string> pre = split(line.substr(0, dash), ' ');
-    std::vector<std::string> post = split(line.substr(dash + 3), ' ');
-    if (pre.size() < 5 || post.size() < 3) continue;
-    const std::string &root = pre[3], &point = pre[4];
-    if (post[0] != "cgroup" || root != "/" || point.find('\\') != std::string::npos) continue;
-    mountpoint = point;
-    for (const std::string& o : split(post[2], ',')) options.insert(o);
+  for (const MountEntry& m : parse_mountinfo(text)) {
+    // (a mount point mountinfo had to escape is passed over)
+    if (m.fstype != "cgroup" || m.root != "/" || m.mount_point.find_first_of(" \t\n\\") != std::string::npos) continue;
+    mountpoint = m.mount_point;
+    for (const std::string& o : split(m.super_options, ',')) options.insert(o);
     break;
   }
   if (mountpoint.empty() || !read_file("/proc/self/cgroup", text, err)) return "";
