@@ -94,15 +94,18 @@ Napi::Value SealedCopyOfFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name = info[0].As<Napi::String>().Utf8Value();
   std::string path = info[1].As<Napi::String>().Utf8Value();
-  if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return env.Undefined();
   unique_fd fd(::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!fd) {
     throw_errno(env, errno, "memfd_create", name.c_str());
     return env.Undefined();
   }
-  if (const char* failed = front::copy_file_sealed(fd.get(), path)) {
-    if (errno == ENOENT && std::string(failed) == "open") return env.Undefined();
-    throw_errno(env, errno, failed, std::string(failed) == "fcntl(F_ADD_SEALS)" || std::string(failed) == "fchmod" ? name.c_str() : path.c_str());
+  if (const char* failed = front::copy_file(fd.get(), path)) {
+    if (errno == ENOENT && strcmp(failed, "open") == 0) return env.Undefined();
+    throw_errno(env, errno, failed, path.c_str());
+    return env.Undefined();
+  }
+  if (const char* failed = front::seal_copy(fd.get())) {
+    throw_errno(env, errno, failed, name.c_str());
     return env.Undefined();
   }
   return Napi::Number::New(env, fd.release());

@@ -229,7 +229,9 @@ void stop_warm_process(const WarmProcess& warm);
 // ---- hako-init's sealed copy (sealed.cc) ----
 /** fchmod 0555 and every seal against change (F_SEAL_EXEC where known): the syscall that failed (errno set), or nullptr. */
 const char* seal_copy(int fd);
-/** The regular file at path copied into memfd (sendfile), then sealed: the syscall that failed (errno set), or nullptr. */
+/** The regular file at path copied into memfd (sendfile): the syscall that failed (errno set), or nullptr. */
+const char* copy_file(int memfd, const std::string& path);
+/** copy_file, then seal_copy. */
 const char* copy_file_sealed(int memfd, const std::string& path);
 /** Whether fd is a finished sealed copy: not empty, and every seal seal_copy adds is on it. */
 bool is_sealed_copy(int fd);

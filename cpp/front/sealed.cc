@@ -28,7 +28,7 @@ const char* seal_copy(int fd) {
   return nullptr;
 }
 
-const char* copy_file_sealed(int memfd, const std::string& path) {
+const char* copy_file(int memfd, const std::string& path) {
   int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return "open";
   struct stat st;
@@ -51,6 +51,11 @@ const char* copy_file_sealed(int memfd, const std::string& path) {
   int saved = errno;
   ::close(in);
   errno = saved;
+  return failed;
+}
+
+const char* copy_file_sealed(int memfd, const std::string& path) {
+  const char* failed = copy_file(memfd, path);
   return failed ? failed : seal_copy(memfd);
 }
 
