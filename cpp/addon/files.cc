@@ -222,50 +222,39 @@ int pid_child(void* arg) {
     return code;
   };
   auto unlink = [](const char* path) { raw_syscall(SYS_unlinkat, AT_FDCWD, reinterpret_cast<long>(path), 0); };
+  // What was written goes: after a failed step (reported), or when the parent gave up.
+  auto fail = [&](int step, int err) {
+    unlink(j->tmp);
+    report(step, err);
+    return quit(1);
+  };
+  auto give_up = [&](const char* written) {
+    unlink(written);
+    return quit(1);
+  };
   report(kOpen, -1);
   long fd = raw_syscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>(j->tmp), O_RDWR | O_CREAT | O_EXCL | O_SYNC | O_CLOEXEC, 0666);
   if (fd < 0) {
     report(kOpen, static_cast<int>(-fd));
     return quit(1);
   }
-  if (abandoned()) {
-    unlink(j->tmp);
-    return quit(1);
-  }
+  if (abandoned()) return give_up(j->tmp);
   report(kWrite, -1);
   size_t done = 0;
   while (done < j->len) {
     long n = raw_syscall(SYS_write, fd, reinterpret_cast<long>(j->content + done), static_cast<long>(j->len - done));
     if (n == -EINTR) continue;
-    if (n <= 0) {
-      unlink(j->tmp);
-      report(kWrite, n < 0 ? static_cast<int>(-n) : EIO);
-      return quit(1);
-    }
+    if (n <= 0) return fail(kWrite, n < 0 ? static_cast<int>(-n) : EIO);
     done += static_cast<size_t>(n);
   }
   report(kClose, -1);
   long closed = raw_syscall(SYS_close, fd);
-  if (closed < 0 && closed != -EINTR) {
-    unlink(j->tmp);
-    report(kClose, static_cast<int>(-closed));
-    return quit(1);
-  }
-  if (abandoned()) {
-    unlink(j->tmp);
-    return quit(1);
-  }
+  if (closed < 0 && closed != -EINTR) return fail(kClose, static_cast<int>(-closed));
+  if (abandoned()) return give_up(j->tmp);
   report(kRename, -1);
   long renamed = raw_syscall(SYS_renameat, AT_FDCWD, reinterpret_cast<long>(j->tmp), AT_FDCWD, reinterpret_cast<long>(j->path));
-  if (renamed < 0) {
-    unlink(j->tmp);
-    report(kRename, static_cast<int>(-renamed));
-    return quit(1);
-  }
-  if (abandoned()) {
-    unlink(j->path);
-    return quit(1);
-  }
+  if (renamed < 0) return fail(kRename, static_cast<int>(-renamed));
+  if (abandoned()) return give_up(j->path);
   report(kDone, 0);
   return quit(0);
 }
